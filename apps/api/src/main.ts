@@ -1,0 +1,21 @@
+import 'reflect-metadata';
+import { Logger } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import { AppConfiguration } from '@app/config';
+import { createApiApp } from './bootstrap';
+
+async function main() {
+  const app = await createApiApp();
+  const logger = new Logger('api');
+  const config = app.get<ConfigService<AppConfiguration, true>>(ConfigService);
+  const { port } = config.get('app', { infer: true });
+  const { isExample, path } = config.get('bots', { infer: true });
+  if (isExample) logger.warn(`No config/bots.json: using the example bots file ${path}`);
+  await app.listen(port);
+  logger.log(`api listening on port ${port}`);
+}
+
+main().catch((err) => {
+  new Logger('api').error(err instanceof Error ? err.message : String(err));
+  process.exit(1);
+});

@@ -1,0 +1,26 @@
+import { CanActivate, ExecutionContext, Injectable, UnauthorizedException } from '@nestjs/common';
+import { Request } from 'express';
+import { BotRegistry } from '@app/bots';
+import { verifyPyrusSignature } from '@app/pyrus';
+
+export const SIGNATURE_HEADER = 'x-pyrus-sig';
+
+/**
+ * Lets a webhook through only when X-Pyrus-Sig is the HMAC-SHA1 of the raw body under one of the bot's keys.
+ * Runs before anything parses the body. Unknown bot: 404; missing or wrong signature: 401, saying only that.
+ */
+@Injectable()
+export class SignatureGuard implements CanActivate {
+  constructor(private readonly bots: BotRegistry) {}
+
+  canActivate(context: ExecutionContext): boolean {
+    const req = context.switchToHttp().getRequest<Request>();
+    const bot = this.bots.get(String(req.params.bot));
+    const header = req.headers[SIGNATURE_HEADER];
+    const signature = Array.isArray(header) ? header[0] : header;
+    if (!verifyPyrusSignature(req.body as Buffer, signature, bot.securityKeys)) {
+      throw new UnauthorizedException({ code: 'SIGNATURE_INVALID', message: 'Invalid signature' });
+    }
+    return true;
+  }
+}

@@ -1,0 +1,37 @@
+import { OnQueueFailed, Process, Processor } from '@nestjs/bull';
+import { Job } from 'bull';
+import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
+import { DELIVERIES_QUEUE, PROCESS_DELIVERY_JOB, ProcessDeliveryJob } from '@app/queue';
+import { DeliveryService, isRetryable } from './delivery.service';
+
+/** Thin: unpack the job, call the service, let errors throw so Bull retries with backoff. */
+@Processor(DELIVERIES_QUEUE)
+export class DeliveryProcessor {
+  constructor(
+    private readonly deliveries: DeliveryService,
+    @InjectPinoLogger(DeliveryProcessor.name) private readonly logger: PinoLogger,
+  ) {}
+
+  // Decorators are evaluated at import, before Nest config exists; the config validates the same variable at boot.
+  @Process({ name: PROCESS_DELIVERY_JOB, concurrency: Number(process.env.WORKER_CONCURRENCY ?? 10) })
+  async handle(job: Job<ProcessDeliveryJob>): Promise<void> {
+    try {
+      await this.deliveries.process(job.data);
+    } catch (err) {
+      // A 4xx or a permanent error is not retried blindly: stop the job here.
+      if (!isRetryable(err)) job.discard();
+      throw err;
+    }
+  }
+
+  /** After the last attempt (or a discard) the delivery is marked failed, and the token leaves Redis. */
+  @OnQueueFailed()
+  async onFailed(job: Job<ProcessDeliveryJob>, err: Error): Promise<void> {
+    const attempts = job.opts.attempts ?? 1;
+    if (isRetryable(err) && job.attemptsMade < attempts) return;
+    this.logger.error({ deliveryId: job.data.deliveryId, requestId: job.data.requestId, err: err.message, attempts: job.attemptsMade }, 'Delivery failed for good');
+    await this.deliveries.markFailed(job.data.deliveryId, err);
+    const { accessToken: _dropped, ...rest } = job.data;
+    await job.update(rest).catch(() => undefined);
+  }
+}

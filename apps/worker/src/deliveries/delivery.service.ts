@@ -1,0 +1,211 @@
+import { Injectable } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import { InjectRepository } from '@nestjs/typeorm';
+import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
+import { Repository } from 'typeorm';
+import { BotContext, BotRegistry } from '@app/bots';
+import { AppConfiguration, BotConfig } from '@app/config';
+import { Delivery, DeliveryStatus, ProcessedOutcome, ProcessedTask } from '@app/database';
+import { BotHookRequest, botVoteOnCurrentStep, PyrusApiError, PyrusAuth, PyrusClient, PyrusComment, PyrusTask, TaskCommentRequest } from '@app/pyrus';
+import { ProcessDeliveryJob } from '@app/queue';
+import { TaskLockService } from './task-lock.service';
+
+/** How far Pyrus's clock may lag ours when we look for a comment we may already have posted. */
+const CLOCK_SKEW_MS = 5 * 60 * 1000;
+
+/** Runs one stored delivery through its bot's handler and posts the decision to Pyrus, exactly once. */
+@Injectable()
+export class DeliveryService {
+  private readonly defaultApiUrl: string;
+
+  constructor(
+    @InjectRepository(Delivery) private readonly deliveries: Repository<Delivery>,
+    @InjectRepository(ProcessedTask) private readonly processed: Repository<ProcessedTask>,
+    private readonly bots: BotRegistry,
+    private readonly pyrus: PyrusClient,
+    private readonly taskLock: TaskLockService,
+    @InjectPinoLogger(DeliveryService.name) private readonly logger: PinoLogger,
+    config: ConfigService<AppConfiguration, true>,
+  ) {
+    this.defaultApiUrl = config.get('pyrus', { infer: true }).apiUrl;
+  }
+
+  async process(job: ProcessDeliveryJob): Promise<void> {
+    const first = await this.deliveries.findOneBy({ id: job.deliveryId });
+    if (!first) {
+      this.logger.warn({ deliveryId: job.deliveryId, requestId: job.requestId }, 'Job for a delivery that does not exist');
+      return;
+    }
+    await this.taskLock.withTaskLock(first.bot, first.taskId, async () => {
+      // Read again under the lock: another job for the same delivery may have finished meanwhile.
+      const delivery = await this.deliveries.findOneByOrFail({ id: job.deliveryId });
+      if (delivery.status !== DeliveryStatus.Received) return;
+      await this.decideAndPost(delivery, job);
+    });
+  }
+
+  /** Marks the delivery failed for good (a 4xx, or the last retry spent). */
+  async markFailed(deliveryId: string, error: unknown): Promise<void> {
+    const reason = errorText(error);
+    await this.deliveries.update({ id: deliveryId, status: DeliveryStatus.Received }, { status: DeliveryStatus.Failed, lastError: reason });
+    await this.processed.update(
+      { deliveryId, outcome: ProcessedOutcome.Posting },
+      { outcome: ProcessedOutcome.Failed, error: reason, finishedAt: new Date() },
+    );
+  }
+
+  private async decideAndPost(delivery: Delivery, job: ProcessDeliveryJob): Promise<void> {
+    const log = this.logger;
+    const ids = { deliveryId: delivery.id, requestId: job.requestId ?? delivery.requestId, bot: delivery.bot, taskId: delivery.taskId };
+    const bot = this.bots.find(delivery.bot);
+    if (!bot) throw new PermanentDeliveryError(`Bot "${delivery.bot}" is no longer configured`);
+    const payload = delivery.payload as unknown as BotHookRequest;
+
+    let record = await this.processed.findOneBy({ deliveryId: delivery.id });
+    if (!record) {
+      const vote = botVoteOnCurrentStep(payload.task, payload.user_id);
+      if (vote !== undefined && vote !== 'waiting') {
+        await this.finishSkipped(delivery, bot, `the bot's vote on the current step is already "${vote}"`);
+        log.info(ids, 'Skipped: the bot has already voted on this step');
+        return;
+      }
+      const decision = await this.bots.handlerOf(bot).decide(this.contextOf(bot, delivery, payload));
+      if (decision.kind === 'skip') {
+        await this.finishSkipped(delivery, bot, decision.reason);
+        log.info({ ...ids, reason: decision.reason }, 'Skipped by the handler');
+        return;
+      }
+      // The outbox row: the intent is on disk before the call, so a crash cannot lead to a blind second post.
+      record = await this.processed.save(
+        this.processed.create({
+          deliveryId: delivery.id,
+          bot: bot.name,
+          taskId: delivery.taskId,
+          handler: bot.handler,
+          outcome: ProcessedOutcome.Posting,
+          reason: decision.reason,
+          comment: decision.comment as Record<string, unknown>,
+          receivedAt: delivery.receivedAt,
+          startedAt: new Date(),
+          attempts: 0,
+        }),
+      );
+    }
+
+    const comment = record.comment as TaskCommentRequest;
+    let auth = await this.authFor(bot, job);
+    if (record.attempts > 0) {
+      // An earlier attempt may have reached Pyrus (timeout, 5xx, crash): look before posting again.
+      const task = await this.withFreshToken(bot, job, auth, (a) => this.pyrus.getTask(a, delivery.taskId)).catch((err) => {
+        throw new RetryableDeliveryError(`Could not check whether the comment was already posted: ${errorText(err)}`);
+      });
+      const existing = findOurComment(task, comment, payload.user_id, record.startedAt);
+      if (existing) {
+        await this.finishPosted(delivery, record, 200, existing.id);
+        log.info({ ...ids, commentId: existing.id }, 'The comment from an earlier attempt is on the task; not posting again');
+        return;
+      }
+    }
+
+    record.attempts += 1;
+    await this.processed.update({ id: record.id }, { attempts: record.attempts });
+    try {
+      const result = await this.withFreshToken(bot, job, auth, (a) => {
+        auth = a;
+        return this.pyrus.createComment(a, delivery.taskId, comment);
+      });
+      const posted = findOurComment(result.task, comment, payload.user_id, record.startedAt);
+      await this.finishPosted(delivery, record, result.status, posted?.id ?? null);
+      log.info({ ...ids, commentId: posted?.id, pyrusStatus: result.status }, 'Decision posted to Pyrus');
+    } catch (err) {
+      const status = err instanceof PyrusApiError ? err.status : null;
+      await this.processed.update({ id: record.id }, { error: errorText(err), pyrusStatus: status });
+      log.warn({ ...ids, err: errorText(err), attempt: record.attempts }, 'Posting the decision failed');
+      throw err;
+    }
+  }
+
+  private contextOf(bot: BotConfig, delivery: Delivery, payload: BotHookRequest): BotContext {
+    return {
+      bot: { name: bot.name, login: bot.login },
+      event: delivery.event,
+      task: payload.task,
+      botUserId: payload.user_id,
+      settings: bot.settings,
+    };
+  }
+
+  /** The webhook's own token while the job has it; otherwise (swept deliveries) sign in as the bot. */
+  private async authFor(bot: BotConfig, job: ProcessDeliveryJob): Promise<PyrusAuth> {
+    if (job.accessToken) return { accessToken: job.accessToken, apiUrl: this.defaultApiUrl };
+    return this.pyrus.authenticate(bot.login, bot.securityKeys[0]);
+  }
+
+  /** Runs `call`; if the webhook's token has expired, signs in as the bot and runs it once more. */
+  private async withFreshToken<T>(bot: BotConfig, job: ProcessDeliveryJob, auth: PyrusAuth, call: (auth: PyrusAuth) => Promise<T>): Promise<T> {
+    try {
+      return await call(auth);
+    } catch (err) {
+      if (!(err instanceof PyrusApiError) || !err.isTokenProblem) throw err;
+      return call(await this.pyrus.authenticate(bot.login, bot.securityKeys[0]));
+    }
+  }
+
+  private async finishPosted(delivery: Delivery, record: ProcessedTask, status: number, commentId: number | null) {
+    const now = new Date();
+    await this.processed.update(
+      { id: record.id },
+      { outcome: ProcessedOutcome.Posted, pyrusStatus: status, pyrusCommentId: commentId, postedAt: now, finishedAt: now, error: null },
+    );
+    await this.deliveries.update({ id: delivery.id }, { status: DeliveryStatus.Processed, lastError: null });
+  }
+
+  private async finishSkipped(delivery: Delivery, bot: BotConfig, reason: string) {
+    const now = new Date();
+    await this.processed.save(
+      this.processed.create({
+        deliveryId: delivery.id,
+        bot: bot.name,
+        taskId: delivery.taskId,
+        handler: bot.handler,
+        outcome: ProcessedOutcome.Skipped,
+        reason,
+        receivedAt: delivery.receivedAt,
+        startedAt: now,
+        finishedAt: now,
+      }),
+    );
+    await this.deliveries.update({ id: delivery.id }, { status: DeliveryStatus.Skipped });
+  }
+}
+
+/** A failure no retry can fix (the bot was removed from the bots file, say). */
+export class PermanentDeliveryError extends Error {
+  readonly retryable = false;
+}
+
+export class RetryableDeliveryError extends Error {
+  readonly retryable = true;
+}
+
+/** Retry network errors, 5xx, 429 and our own transient failures; never a 4xx. */
+export function isRetryable(err: unknown): boolean {
+  if (err instanceof PyrusApiError) return err.retryable;
+  if (err && typeof err === 'object' && 'retryable' in err) return Boolean((err as { retryable: unknown }).retryable);
+  return true;
+}
+
+/** The bot's comment with the same text, created after our intent was written (less clock skew). */
+function findOurComment(task: PyrusTask, comment: TaskCommentRequest, botUserId: number | undefined, since: Date): PyrusComment | undefined {
+  const after = since.getTime() - CLOCK_SKEW_MS;
+  return [...(task.comments ?? [])].reverse().find(
+    (c) =>
+      (botUserId === undefined || c.author?.id === botUserId) &&
+      (c.text ?? '') === (comment.text ?? '') &&
+      (!c.create_date || Date.parse(c.create_date) >= after),
+  );
+}
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

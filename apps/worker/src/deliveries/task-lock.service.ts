@@ -1,0 +1,40 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+
+export class TaskLockTimeoutError extends Error {
+  readonly retryable = true;
+}
+
+/**
+ * Serializes work on one task across every worker process: a Postgres advisory lock on (bot, task), held on its
+ * own connection for the duration of `fn`. Postgres drops it by itself if the process dies.
+ */
+@Injectable()
+export class TaskLockService {
+  constructor(@InjectDataSource() private readonly db: DataSource) {}
+
+  async withTaskLock<T>(bot: string, taskId: number, fn: () => Promise<T>, waitMs = 20000): Promise<T> {
+    const runner = this.db.createQueryRunner();
+    await runner.connect();
+    try {
+      await runner.query(`SET lock_timeout = ${Math.max(1, Math.floor(waitMs))}`);
+      try {
+        await runner.query(`SELECT pg_advisory_lock(hashtextextended($1, 0))`, [`task:${bot}:${taskId}`]);
+      } catch (err) {
+        if ((err as { code?: string }).code === '55P03') {
+          throw new TaskLockTimeoutError(`Task ${taskId} is busy in another worker; will retry`);
+        }
+        throw err;
+      }
+      try {
+        return await fn();
+      } finally {
+        await runner.query(`SELECT pg_advisory_unlock(hashtextextended($1, 0))`, [`task:${bot}:${taskId}`]);
+      }
+    } finally {
+      await runner.query('RESET lock_timeout').catch(() => undefined);
+      await runner.release();
+    }
+  }
+}

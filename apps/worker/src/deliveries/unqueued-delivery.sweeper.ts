@@ -1,0 +1,91 @@
+import { InjectQueue } from '@nestjs/bull';
+import { Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { Queue } from 'bull';
+import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
+import { DataSource } from 'typeorm';
+import { AppConfiguration } from '@app/config';
+import { DELIVERIES_QUEUE, PROCESS_DELIVERY_JOB, ProcessDeliveryJob } from '@app/queue';
+
+/** One sweep at a time across all workers; a fixed arbitrary advisory-lock id. */
+const SWEEP_LOCK_ID = 727_002;
+const BATCH = 500;
+
+/**
+ * Queues deliveries that were stored but never reached Redis (the api answered 503 and Pyrus gave up, or the api
+ * died between the two). Such jobs carry no webhook token; the worker signs in as the bot.
+ */
+@Injectable()
+export class UnqueuedDeliverySweeper implements OnApplicationBootstrap, OnApplicationShutdown {
+  private timer?: NodeJS.Timeout;
+  private running?: Promise<number>;
+  private readonly intervalMs: number;
+  private readonly minAgeMs: number;
+
+  constructor(
+    @InjectDataSource() private readonly db: DataSource,
+    @InjectQueue(DELIVERIES_QUEUE) private readonly queue: Queue<ProcessDeliveryJob>,
+    @InjectPinoLogger(UnqueuedDeliverySweeper.name) private readonly logger: PinoLogger,
+    config: ConfigService<AppConfiguration, true>,
+  ) {
+    const settings = config.get('queue', { infer: true });
+    this.intervalMs = settings.sweepIntervalMs;
+    this.minAgeMs = settings.sweepMinAgeMs;
+  }
+
+  onApplicationBootstrap(): void {
+    this.timer = setInterval(() => void this.sweepSafely(), this.intervalMs);
+    this.timer.unref();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    clearInterval(this.timer);
+    await this.running;
+  }
+
+  /** Queues every stored, unqueued delivery older than SWEEP_MIN_AGE_MS; returns how many. */
+  async sweep(): Promise<number> {
+    const runner = this.db.createQueryRunner();
+    await runner.connect();
+    try {
+      const [{ locked }] = await runner.query('SELECT pg_try_advisory_lock($1) AS locked', [SWEEP_LOCK_ID]);
+      if (!locked) return 0;
+      try {
+        let total = 0;
+        for (;;) {
+          const rows: Array<{ id: string; request_id: string }> = await runner.query(
+            `SELECT id, request_id FROM deliveries
+             WHERE queued_at IS NULL AND status = 'received' AND received_at < now() - make_interval(secs => $1::float8 / 1000)
+             ORDER BY received_at LIMIT $2`,
+            [this.minAgeMs, BATCH],
+          );
+          for (const row of rows) {
+            await this.queue.add(PROCESS_DELIVERY_JOB, { deliveryId: row.id, requestId: row.request_id }, { jobId: row.id });
+            await runner.query('UPDATE deliveries SET queued_at = now() WHERE id = $1', [row.id]);
+          }
+          total += rows.length;
+          if (rows.length < BATCH) break;
+        }
+        if (total > 0) this.logger.warn({ queued: total }, 'Queued deliveries that were stored but never queued');
+        return total;
+      } finally {
+        await runner.query('SELECT pg_advisory_unlock($1)', [SWEEP_LOCK_ID]);
+      }
+    } finally {
+      await runner.release();
+    }
+  }
+
+  private async sweepSafely(): Promise<void> {
+    if (this.running) return;
+    this.running = this.sweep();
+    try {
+      await this.running;
+    } catch (err) {
+      this.logger.warn({ err: (err as Error).message }, 'Sweep failed; will try again');
+    } finally {
+      this.running = undefined;
+    }
+  }
+}

@@ -1,0 +1,18 @@
+import 'reflect-metadata';
+import { Logger } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import { AppConfiguration } from '@app/config';
+import { createWorkerApp } from './bootstrap';
+
+async function main() {
+  const app = await createWorkerApp();
+  const config = app.get<ConfigService<AppConfiguration, true>>(ConfigService);
+  const { workerPort } = config.get('app', { infer: true });
+  await app.listen(workerPort);
+  new Logger('worker').log(`worker running; health on port ${workerPort}`);
+}
+
+main().catch((err) => {
+  new Logger('worker').error(err instanceof Error ? err.message : String(err));
+  process.exit(1);
+});

@@ -1,0 +1,18 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import { APP_FILTER } from '@nestjs/core';
+import { AppConfigModule } from '@app/config';
+import { DatabaseModule } from '@app/database';
+import { AllExceptionsFilter, HealthModule, LoggingModule } from '@app/observability';
+import { DeliveriesModule } from './deliveries/deliveries.module';
+
+/** The job process: consumes the queues and talks to Pyrus; its HTTP port serves only health checks. */
+@Module({})
+export class WorkerModule {
+  static forRoot(env: Record<string, string | undefined> = process.env): DynamicModule {
+    return {
+      module: WorkerModule,
+      imports: [AppConfigModule.forRoot(env), LoggingModule.forRoot(), DatabaseModule, HealthModule, DeliveriesModule],
+      providers: [{ provide: APP_FILTER, useClass: AllExceptionsFilter }],
+    };
+  }
+}

@@ -1,0 +1,17 @@
+import { Module } from '@nestjs/common';
+import { BOT_HANDLERS, BotHandler } from './bot-handler';
+import { BotRegistry } from './bot-registry.service';
+import { AutoReplyHandler } from './handlers/auto-reply.handler';
+
+/** Every handler class; a new kind of bot is one file in handlers/ plus one entry here. */
+const HANDLER_CLASSES = [AutoReplyHandler];
+
+@Module({
+  providers: [
+    ...HANDLER_CLASSES,
+    { provide: BOT_HANDLERS, useFactory: (...handlers: BotHandler[]) => handlers, inject: HANDLER_CLASSES },
+    BotRegistry,
+  ],
+  exports: [BotRegistry],
+})
+export class BotsModule {}

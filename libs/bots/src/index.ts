@@ -1,0 +1,4 @@
+export * from './bot-handler';
+export * from './bot-registry.service';
+export * from './bots.module';
+export * from './handlers/auto-reply.handler';

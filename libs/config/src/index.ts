@@ -1,0 +1,5 @@
+export * from './app-config.module';
+export * from './bots-file';
+export * from './config.error';
+export * from './configuration';
+export * from './env.validation';

@@ -1,0 +1,27 @@
+import { Module } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { AppConfiguration } from '@app/config';
+import { buildDataSourceOptions } from './database-options';
+import { entities } from './entities';
+import { prepareDatabase } from './schema-setup';
+
+/**
+ * TypeORM for the api and the worker. At boot it creates the database if missing and migrates it under an
+ * advisory lock; it does not retry for long, so an orchestrator sees a failed start and restarts the process.
+ */
+@Module({
+  imports: [
+    TypeOrmModule.forRootAsync({
+      inject: [ConfigService],
+      useFactory: async (config: ConfigService<AppConfiguration, true>) => {
+        const { url } = config.get('database', { infer: true });
+        await prepareDatabase(url);
+        return { ...buildDataSourceOptions(url), retryAttempts: 2, retryDelay: 1000 };
+      },
+    }),
+    TypeOrmModule.forFeature(entities),
+  ],
+  exports: [TypeOrmModule],
+})
+export class DatabaseModule {}

@@ -1,0 +1,5 @@
+export * from './database.module';
+export * from './database-options';
+export * from './entities';
+export * from './schema-setup';
+export { migrations } from './migrations';

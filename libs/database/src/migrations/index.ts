@@ -1,0 +1,4 @@
+import { CreateDeliveries1795000000000 } from './1795000000000-CreateDeliveries';
+
+/** Every migration, oldest first; listed rather than globbed so the build and ts-node see the same set. */
+export const migrations = [CreateDeliveries1795000000000];

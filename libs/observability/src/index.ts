@@ -1,0 +1,4 @@
+export * from './all-exceptions.filter';
+export * from './health.module';
+export * from './logging.module';
+export * from './redis.health';

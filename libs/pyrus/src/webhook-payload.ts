@@ -1,0 +1,47 @@
+import { createHash } from 'node:crypto';
+import { BotHookRequest } from './pyrus.types';
+import { redactSecrets } from './redact';
+
+export class InvalidPayloadError extends Error {}
+
+/** Parses and checks a webhook body; the message of an InvalidPayloadError says what is wrong. */
+export function parseBotHookRequest(rawBody: Buffer): BotHookRequest {
+  if (rawBody.length === 0) throw new InvalidPayloadError('Body is empty; expected a JSON object');
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(rawBody.toString('utf8'));
+  } catch (err) {
+    throw new InvalidPayloadError(`Body is not valid JSON: ${(err as Error).message}`);
+  }
+  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) {
+    throw new InvalidPayloadError('Body must be a JSON object');
+  }
+  const body = parsed as Record<string, unknown>;
+  if (!Number.isSafeInteger(body.task_id) || (body.task_id as number) <= 0) {
+    throw new InvalidPayloadError('"task_id" must be a positive integer');
+  }
+  if (!body.task || typeof body.task !== 'object' || Array.isArray(body.task)) {
+    throw new InvalidPayloadError('"task" must be an object');
+  }
+  if (body.event !== undefined && typeof body.event !== 'string') {
+    throw new InvalidPayloadError('"event" must be a string');
+  }
+  return body as BotHookRequest;
+}
+
+/**
+ * The part of the natural key (bot + task id + this) that tells one event from another: the event and the
+ * task's last comment id, or a hash of the redacted body when the task has no comments. Pyrus's retries of one
+ * event share it; a new comment makes a new one.
+ */
+export function deliveryDedupeKey(payload: BotHookRequest): string {
+  const event = payload.event ?? 'comment';
+  const comments = Array.isArray(payload.task.comments) ? payload.task.comments : [];
+  const lastId = comments.reduce<number | undefined>(
+    (max, c) => (Number.isSafeInteger(c?.id) && (max === undefined || c.id > max) ? c.id : max),
+    undefined,
+  );
+  if (lastId !== undefined) return `${event}:c${lastId}`;
+  const digest = createHash('sha256').update(JSON.stringify(redactSecrets(payload))).digest('hex');
+  return `${event}:sha256:${digest}`;
+}

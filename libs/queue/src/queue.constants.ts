@@ -1,0 +1,17 @@
+/** Queue names: the api produces on these, the worker consumes them. */
+export const DELIVERIES_QUEUE = 'deliveries';
+
+/** Job names inside the deliveries queue. */
+export const PROCESS_DELIVERY_JOB = 'process-delivery';
+
+/** Payload of PROCESS_DELIVERY_JOB. The Bull job id is the delivery id, so adding it twice is a no-op. */
+export interface ProcessDeliveryJob {
+  deliveryId: string;
+  /**
+   * The webhook's own bearer token. It lives only here (in Redis, for the job's lifetime), never in Postgres or a
+   * log; a job queued by the sweeper has none and the worker signs in as the bot instead.
+   */
+  accessToken?: string;
+  /** Ties the worker's log lines to the webhook request that stored the delivery. */
+  requestId?: string;
+}
