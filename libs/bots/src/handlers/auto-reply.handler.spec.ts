@@ -1,0 +1,17 @@
+import { AutoReplyHandler } from './auto-reply.handler';
+
+describe('AutoReplyHandler', () => {
+  it("answers like Pyrus's sample bot: greets the author and approves", () => {
+    const decision = new AutoReplyHandler().decide({
+      bot: { name: 'auto-reply', login: 'bot@x' },
+      event: 'comment',
+      task: { id: 1, author: { id: 2, email: 'ivanov@example.org' } },
+      settings: {},
+    });
+    expect(decision).toEqual({
+      kind: 'comment',
+      reason: expect.any(String),
+      comment: { text: 'Hello, ivanov@example.org. This task approved by bot.', approval_choice: 'approved' },
+    });
+  });
+});

@@ -1,0 +1,69 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ConfigError } from './config.error';
+import { buildConfiguration } from './configuration';
+
+const dir = mkdtempSync(join(tmpdir(), 'bots-'));
+let n = 0;
+function botsFile(doc: unknown): string {
+  const path = join(dir, `bots-${n++}.json`);
+  writeFileSync(path, typeof doc === 'string' ? doc : JSON.stringify(doc));
+  return path;
+}
+const bot = (over: Record<string, unknown> = {}) => ({
+  name: 'payments',
+  login: 'bot@guid',
+  securityKeys: ['k1'],
+  handler: 'auto-reply',
+  settings: {},
+  ...over,
+});
+const build = (env: Record<string, string>) => () => buildConfiguration(env);
+
+describe('buildConfiguration', () => {
+  it('applies the documented defaults', () => {
+    const config = buildConfiguration({ BOTS_FILE: botsFile({ bots: [bot()] }) });
+    expect(config.app.port).toBe(3000);
+    expect(config.database.url).toBe('postgres://postgres@127.0.0.1:5432/pyrus_bots');
+    expect(config.redis.url).toBe('redis://127.0.0.1:6379');
+    expect(config.pyrus).toMatchObject({ authUrl: 'https://accounts.pyrus.com/api/v4/auth', apiUrl: 'https://api.pyrus.com/v4' });
+    expect(config.app.logLevel).toBe('info');
+    expect(config.bots.bots).toEqual([bot()]);
+  });
+
+  it('stops on a bad variable and names it', () => {
+    const file = botsFile({ bots: [bot()] });
+    expect(build({ BOTS_FILE: file, PORT: 'eighty' })).toThrow(/PORT/);
+    expect(build({ BOTS_FILE: file, DATABASE_URL: 'mysql://x' })).toThrow(/DATABASE_URL/);
+    expect(build({ BOTS_FILE: file, LOG_LEVEL: 'loud' })).toThrow(/LOG_LEVEL/);
+    expect(build({ BOTS_FILE: file, PYRUS_API_URL: 'not a url' })).toThrow(/PYRUS_API_URL/);
+  });
+
+  it('reads ${NAME} values from the environment', () => {
+    const file = botsFile({ bots: [bot({ login: '${BOT_LOGIN}', securityKeys: ['${KEY_NEW}', '${KEY_OLD}'] })] });
+    const config = buildConfiguration({ BOTS_FILE: file, BOT_LOGIN: 'bot@x', KEY_NEW: 'new', KEY_OLD: 'old' });
+    expect(config.bots.bots[0]).toMatchObject({ login: 'bot@x', securityKeys: ['new', 'old'] });
+  });
+
+  it('stops when a ${NAME} variable is missing, naming it', () => {
+    const file = botsFile({ bots: [bot({ securityKeys: ['${PAYMENTS_KEY}'] })] });
+    expect(build({ BOTS_FILE: file })).toThrow(ConfigError);
+    expect(build({ BOTS_FILE: file })).toThrow(/PAYMENTS_KEY/);
+  });
+
+  it.each([
+    ['two bots with one name', { bots: [bot(), bot()] }, /bot "payments": two bots have this name/],
+    ['a bot without keys', { bots: [bot({ securityKeys: [] })] }, /bot "payments": "securityKeys"/],
+    ['a bad name', { bots: [bot({ name: 'Pay Ments' })] }, /"name" must match/],
+    ['no login', { bots: [bot({ login: '' })] }, /"login" is required/],
+    ['no bots list', { robots: [] }, /must hold \{"bots"/],
+  ])('stops on %s', (_, doc, message) => {
+    expect(build({ BOTS_FILE: botsFile(doc) })).toThrow(message);
+  });
+
+  it('stops on a bots file that is missing or not JSON', () => {
+    expect(build({ BOTS_FILE: join(dir, 'absent.json') })).toThrow(/BOTS_FILE: cannot read/);
+    expect(build({ BOTS_FILE: botsFile('{ nope') })).toThrow(/not valid JSON/);
+  });
+});

@@ -1,0 +1,80 @@
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { INestApplication } from '@nestjs/common';
+import { getQueueToken } from '@nestjs/bull';
+import { Queue } from 'bull';
+import { Client } from 'pg';
+import request from 'supertest';
+import { createApiApp } from '../../apps/api/src/bootstrap';
+import { createWorkerApp } from '../../apps/worker/src/bootstrap';
+import { signPyrusBody } from '@app/pyrus';
+import { DELIVERIES_QUEUE } from '@app/queue';
+import { TEST_DATABASE_URL, testEnv } from './test-env';
+
+export const FIXTURES_DIR = resolve(__dirname, '../../../shared/fixtures/pyrus');
+
+/** The fixture webhook body (../shared/fixtures/pyrus/event.json), parsed, for tests to vary. */
+export function fixtureEvent(): Record<string, any> {
+  return JSON.parse(readFileSync(resolve(FIXTURES_DIR, 'event.json'), 'utf8'));
+}
+
+export async function startApi(env: Record<string, string>): Promise<INestApplication> {
+  const app = await createApiApp(env);
+  await app.init();
+  return app;
+}
+
+/** The worker without its health port: init starts the Bull processors and the sweeper. */
+export async function startWorker(env: Record<string, string>): Promise<INestApplication> {
+  const app = await createWorkerApp(env);
+  await app.init();
+  return app;
+}
+
+export function deliveriesQueue(app: INestApplication): Queue {
+  return app.get<Queue>(getQueueToken(DELIVERIES_QUEUE));
+}
+
+/** POSTs a body to a bot's webhook signed with `key`, as Pyrus would. */
+export function sendSigned(
+  app: INestApplication,
+  bot: string,
+  body: string | Buffer,
+  key: string,
+  headers: Record<string, string> = {},
+) {
+  return request(app.getHttpServer())
+    .post(`/bots/${bot}/webhook`)
+    .set('Content-Type', 'application/json')
+    .set('X-Pyrus-Sig', signPyrusBody(body, key))
+    .set('X-Pyrus-Retry', '1/3')
+    .set('User-Agent', 'Pyrus-Bot-4')
+    .set(headers)
+    .send(body);
+}
+
+/** A plain pg client on the test database, for assertions and clean-up. */
+export async function testDb(): Promise<Client> {
+  const client = new Client({ connectionString: TEST_DATABASE_URL });
+  await client.connect();
+  return client;
+}
+
+export async function truncateAll(db: Client): Promise<void> {
+  await db.query('TRUNCATE processed_tasks, deliveries CASCADE');
+}
+
+/** Polls `check` until it returns a truthy value, or fails after `timeoutMs` with `what`. */
+export async function waitFor<T>(what: string, check: () => T | Promise<T>, timeoutMs = 10000): Promise<NonNullable<T>> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value) return value as NonNullable<T>;
+    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export { testEnv };
