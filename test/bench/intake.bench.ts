@@ -1,0 +1,139 @@
+/**
+ * npm run bench:intake — signed deliveries at 50 connections against the api (real Postgres and Redis), and in
+ * the same run against a bare NestJS route that only reads the raw body. Prints both rates, their ratio, the
+ * api's p50/p99 ack latency and peak RSS, and checks that every acknowledged delivery is in Postgres and in the
+ * queue. Targets: ratio >= 0.6, p99 <= 50 ms, nothing missing.
+ */
+import { ChildProcess, fork } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import autocannon from 'autocannon';
+import Queue from 'bull';
+import { Client } from 'pg';
+import { prepareDatabase } from '../../libs/database/src/schema-setup';
+import { signPyrusBody } from '../../libs/pyrus/src/signature';
+
+const ROOT = resolve(__dirname, '../..');
+const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 15);
+const CONNECTIONS = 50;
+const DATABASE_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/pyrus_bots_bench';
+const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379/2';
+const QUEUE_PREFIX = 'bench-intake';
+const KEY = 'bench-key';
+const API_PORT = 3910;
+const BARE_PORT = 3911;
+
+function start(script: string, args: string[], env: Record<string, string>, port: number): Promise<ChildProcess> {
+  const child = fork(script, args, {
+    cwd: ROOT,
+    env: { ...process.env, ...env, PORT: String(port) },
+    execArgv: script.endsWith('.ts') ? ['-r', 'ts-node/register/transpile-only', '-r', 'tsconfig-paths/register'] : [],
+    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+  });
+  return waitForHttp(`http://127.0.0.1:${port}/health/live`, child);
+}
+
+async function waitForHttp(url: string, child: ChildProcess): Promise<ChildProcess> {
+  for (let i = 0; i < 200; i++) {
+    if (child.exitCode !== null) throw new Error(`${url}: process exited with ${child.exitCode}`);
+    try {
+      await fetch(url);
+      return child; // any answer, even 404 on the bare app, means it listens
+    } catch {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  throw new Error(`${url} did not come up`);
+}
+
+/** Peak resident set size (VmHWM) of a process, in MB. */
+function peakRssMb(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  return Number(/VmHWM:\s+(\d+) kB/.exec(status)![1]) / 1024;
+}
+
+function fire(port: number, template: Record<string, any>, firstTaskId: number) {
+  let taskId = firstTaskId;
+  return autocannon({
+    url: `http://127.0.0.1:${port}/bots/auto-reply/webhook`,
+    connections: CONNECTIONS,
+    duration: DURATION_S,
+    requests: [
+      {
+        method: 'POST',
+        setupRequest: (req) => {
+          const id = taskId++;
+          template.task_id = id;
+          template.task.id = id;
+          const body = JSON.stringify(template);
+          return { ...req, body, headers: { 'content-type': 'application/json', 'x-pyrus-sig': signPyrusBody(body, KEY), 'x-pyrus-retry': '1/3' } };
+        },
+      },
+    ],
+  });
+}
+
+async function main() {
+  await prepareDatabase(DATABASE_URL);
+  const db = new Client({ connectionString: DATABASE_URL });
+  await db.connect();
+  await db.query('TRUNCATE processed_tasks, deliveries CASCADE');
+  const queue = new Queue('deliveries', REDIS_URL, { prefix: QUEUE_PREFIX });
+  await queue.obliterate({ force: true });
+
+  const template = JSON.parse(readFileSync(resolve(ROOT, '../shared/fixtures/pyrus/event.json'), 'utf8'));
+  const env = {
+    DATABASE_URL,
+    REDIS_URL,
+    QUEUE_PREFIX,
+    BOTS_FILE: resolve(ROOT, 'test/fixtures/bots.test.json'),
+    TEST_BOT_KEY: KEY,
+    LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'info',
+  };
+
+  const bare = await start(resolve(__dirname, 'bare-app.ts'), [], env, BARE_PORT);
+  const api = await start(resolve(ROOT, 'dist/apps/api/src/main.js'), [], env, API_PORT);
+  try {
+    await fire(API_PORT, template, 1_000_000_000).catch(() => undefined); // warm-up pass, discarded below
+    await db.query('TRUNCATE processed_tasks, deliveries CASCADE');
+    await queue.obliterate({ force: true });
+
+    const bareResult = await fire(BARE_PORT, template, 1);
+    const apiResult = await fire(API_PORT, template, 1);
+
+    const acknowledged = apiResult['2xx'];
+    const [{ count: stored }] = (await db.query(`SELECT count(*)::int AS count FROM deliveries WHERE bot = 'auto-reply'`)).rows;
+    const [{ count: unqueued }] = (await db.query(`SELECT count(*)::int AS count FROM deliveries WHERE queued_at IS NULL`)).rows;
+    const counts = await queue.getJobCounts();
+    const queued = counts.waiting + counts.active + counts.completed + counts.failed + counts.delayed;
+    const ratio = apiResult.requests.average / bareResult.requests.average;
+    const rss = peakRssMb(api.pid!);
+
+    const lines = [
+      `intake benchmark: ${CONNECTIONS} connections, ${DURATION_S} s each, ${Buffer.byteLength(JSON.stringify(template))} B deliveries`,
+      `  bare NestJS raw-body route : ${bareResult.requests.average.toFixed(0)} req/s, p50 ${bareResult.latency.p50} ms, p99 ${bareResult.latency.p99} ms`,
+      `  api webhook (store+queue)  : ${apiResult.requests.average.toFixed(0)} req/s, p50 ${apiResult.latency.p50} ms, p99 ${apiResult.latency.p99} ms`,
+      `  ratio api / bare           : ${ratio.toFixed(2)}   (target >= 0.60)`,
+      `  api p99 ack latency        : ${apiResult.latency.p99} ms   (target <= 50 ms)`,
+      `  api peak RSS               : ${rss.toFixed(0)} MB`,
+      `  acknowledged (2xx)         : ${acknowledged}, non-2xx: ${apiResult.non2xx}, errors: ${apiResult.errors}, timeouts: ${apiResult.timeouts}`,
+      `  in Postgres                : ${stored} (unqueued: ${unqueued}); in the queue: ${queued}`,
+      `  missing                    : ${Math.max(0, acknowledged - stored)} from Postgres, ${Math.max(0, acknowledged - queued)} from the queue`,
+    ];
+    process.stdout.write(lines.join('\n') + '\n');
+    const ok = ratio >= 0.6 && apiResult.latency.p99 <= 50 && stored >= acknowledged && queued >= acknowledged;
+    process.stdout.write(ok ? 'bench:intake: all targets met\n' : 'bench:intake: TARGET MISSED\n');
+    process.exitCode = stored >= acknowledged && queued >= acknowledged ? 0 : 1;
+  } finally {
+    api.kill('SIGTERM');
+    bare.kill('SIGTERM');
+    await queue.obliterate({ force: true }).catch(() => undefined);
+    await queue.close();
+    await db.end();
+  }
+}
+
+main().catch((err) => {
+  process.stderr.write(`${err instanceof Error ? err.stack : err}\n`);
+  process.exit(1);
+});
