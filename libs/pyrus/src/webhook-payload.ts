@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { BotHookRequest } from './pyrus.types';
-import { redactSecrets } from './redact';
+import { redactWebhookBody } from './redact';
 
 export class InvalidPayloadError extends Error {}
 
@@ -42,6 +42,6 @@ export function deliveryDedupeKey(payload: BotHookRequest): string {
     undefined,
   );
   if (lastId !== undefined) return `${event}:c${lastId}`;
-  const digest = createHash('sha256').update(JSON.stringify(redactSecrets(payload))).digest('hex');
+  const digest = createHash('sha256').update(JSON.stringify(redactWebhookBody(payload))).digest('hex');
   return `${event}:sha256:${digest}`;
 }

@@ -3,12 +3,13 @@ import { Injectable, ServiceUnavailableException } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { Queue } from 'bull';
-import { PinoLogger, InjectPinoLogger } from 'nestjs-pino';
+import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
 import { DataSource } from 'typeorm';
 import { AppConfiguration } from '@app/config';
 import { withTimeout } from '@app/observability';
-import { BotHookRequest, deliveryDedupeKey, redactSecrets } from '@app/pyrus';
+import { BotHookRequest, deliveryDedupeKey, redactWebhookBody } from '@app/pyrus';
 import { DELIVERIES_QUEUE, PROCESS_DELIVERY_JOB, ProcessDeliveryJob } from '@app/queue';
+import { Batcher } from './delivery-batcher';
 
 export interface DeliveryMeta {
   bodyBytes: number;
@@ -17,10 +18,34 @@ export interface DeliveryMeta {
   requestId: string;
 }
 
-/** Stores a verified delivery, then queues it: persist first, acknowledge after. */
+export interface AcceptedDelivery {
+  deliveryId: string;
+  /** False for a repeat (Pyrus's retry) of a delivery already stored. */
+  inserted: boolean;
+  /** False when the delivery was already queued earlier, so nothing was added. */
+  queuedNow: boolean;
+}
+
+interface Incoming {
+  bot: string;
+  payload: BotHookRequest;
+  dedupeKey: string;
+  meta: DeliveryMeta;
+}
+
+/** Rows one flush may write; 9 parameters each, far below Postgres's 65535. */
+const MAX_BATCH = 500;
+const COLUMNS = 9;
+
+/**
+ * Stores verified deliveries, then queues them: persist first, acknowledge after. Concurrent deliveries share one
+ * INSERT, one Redis round trip and one UPDATE (group commit), which is what lets one api process keep up with
+ * bursts while every answer still means "in Postgres and in the queue".
+ */
 @Injectable()
 export class WebhookIntakeService {
   private readonly addTimeoutMs: number;
+  private readonly batcher = new Batcher<Incoming, AcceptedDelivery>((items) => this.flush(items), MAX_BATCH);
 
   constructor(
     @InjectDataSource() private readonly db: DataSource,
@@ -35,64 +60,86 @@ export class WebhookIntakeService {
    * Resolves once the delivery is in Postgres and its job in Redis; throws 503 when either is unavailable, so
    * Pyrus retries. A repeat of a stored delivery queues nothing new unless the first never reached the queue.
    */
-  async accept(bot: string, payload: BotHookRequest, meta: DeliveryMeta): Promise<{ deliveryId: string; repeated: boolean }> {
-    const stored = await this.store(bot, payload, meta);
-    const log = { deliveryId: stored.id, bot, taskId: payload.task_id, retry: meta.retryHeader };
-    if (stored.queuedAt) {
-      this.logger.info(log, 'Repeated delivery; already queued');
-      return { deliveryId: stored.id, repeated: true };
-    }
-    await this.enqueue(stored.id, payload.access_token, meta.requestId);
-    this.logger.info(log, stored.inserted ? 'Delivery stored and queued' : 'Repeated delivery queued');
-    return { deliveryId: stored.id, repeated: !stored.inserted };
+  accept(bot: string, payload: BotHookRequest, meta: DeliveryMeta): Promise<AcceptedDelivery> {
+    return this.batcher.submit({ bot, payload, dedupeKey: deliveryDedupeKey(payload), meta });
   }
 
-  private async store(bot: string, payload: BotHookRequest, meta: DeliveryMeta) {
+  private async flush(items: Incoming[]): Promise<Array<AcceptedDelivery | Error>> {
+    const stored = await this.store(items);
+    const toQueue = [...new Map(stored.filter((s) => !s.queuedAt).map((s) => [s.id, s])).values()];
+    let queueError: Error | undefined;
+    if (toQueue.length > 0) {
+      try {
+        await this.enqueue(toQueue.map((s) => ({ deliveryId: s.id, accessToken: s.item.payload.access_token, requestId: s.item.meta.requestId })));
+      } catch (err) {
+        this.logger.error({ err: describe(err), deliveries: toQueue.length }, 'Deliveries stored but not queued; the sweeper will queue them');
+        queueError = unavailable('QUEUE_UNAVAILABLE', 'The delivery is stored but could not be queued; retry later');
+      }
+    }
+    const queuedIds = new Set(queueError ? [] : toQueue.map((s) => s.id));
+    if (queuedIds.size > 0) void this.markQueued([...queuedIds]);
+    return stored.map((s) =>
+      !s.queuedAt && !queuedIds.has(s.id) && queueError
+        ? queueError
+        : { deliveryId: s.id, inserted: s.inserted, queuedNow: queuedIds.has(s.id) },
+    );
+  }
+
+  /** One INSERT for the batch; repeats (in the table or within the batch) only bump repeat_count. */
+  private async store(items: Incoming[]) {
+    const keyOf = (i: Incoming) => `${i.bot}\u0000${i.payload.task_id}\u0000${i.dedupeKey}`;
+    const firstOf = new Map<string, { index: number; repeats: number }>();
+    items.forEach((item, index) => {
+      const seen = firstOf.get(keyOf(item));
+      if (seen) seen.repeats += 1;
+      else firstOf.set(keyOf(item), { index, repeats: 0 });
+    });
+    const unique = [...firstOf.values()];
+    const params: unknown[] = [];
+    const rows = unique.map(({ index, repeats }, n) => {
+      const { bot, payload, dedupeKey, meta } = items[index];
+      params.push(bot, payload.task_id, payload.event ?? 'comment', dedupeKey, meta.retryHeader, meta.userAgent, meta.requestId, meta.bodyBytes, JSON.stringify(redactWebhookBody(payload)));
+      const p = (k: number) => `$${n * COLUMNS + k}`;
+      return `(${p(1)}, ${p(2)}, ${p(3)}, ${p(4)}, ${p(5)}, ${p(6)}, ${p(7)}, ${p(8)}, ${p(9)}::jsonb, ${repeats})`;
+    });
+    let result: Array<{ id: string; bot: string; task_id: string; dedupe_key: string; queued_at: Date | null; inserted: boolean }>;
     try {
-      // One statement: insert, or count the repeat; `xmax = 0` is true only for a freshly inserted row.
-      const rows: Array<{ id: string; queued_at: Date | null; inserted: boolean }> = await this.db.query(
-        `INSERT INTO deliveries (bot, task_id, event, dedupe_key, retry_header, user_agent, request_id, body_bytes, payload)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-         ON CONFLICT (bot, task_id, dedupe_key) DO UPDATE SET repeat_count = deliveries.repeat_count + 1
-         RETURNING id, queued_at, (xmax = 0) AS inserted`,
-        [
-          bot,
-          payload.task_id,
-          payload.event ?? 'comment',
-          deliveryDedupeKey(payload),
-          meta.retryHeader,
-          meta.userAgent,
-          meta.requestId,
-          meta.bodyBytes,
-          redactSecrets(payload),
-        ],
+      // `xmax = 0` is true only for a row this statement inserted.
+      result = await this.db.query(
+        `INSERT INTO deliveries (bot, task_id, event, dedupe_key, retry_header, user_agent, request_id, body_bytes, payload, repeat_count)
+         VALUES ${rows.join(', ')}
+         ON CONFLICT (bot, task_id, dedupe_key) DO UPDATE SET repeat_count = deliveries.repeat_count + EXCLUDED.repeat_count + 1
+         RETURNING id, bot, task_id, dedupe_key, queued_at, (xmax = 0) AS inserted`,
+        params,
       );
-      const row = rows[0];
-      return { id: row.id, queuedAt: row.queued_at, inserted: row.inserted };
     } catch (err) {
-      this.logger.error({ err: describe(err), bot, taskId: payload.task_id }, 'Could not store the delivery');
+      this.logger.error({ err: describe(err), deliveries: items.length }, 'Could not store deliveries');
       throw unavailable('DATABASE_UNAVAILABLE', 'The delivery could not be stored; retry later');
     }
+    const byKey = new Map(result.map((r) => [`${r.bot}\u0000${r.task_id}\u0000${r.dedupe_key}`, r]));
+    return items.map((item, index) => {
+      const row = byKey.get(keyOf(item))!;
+      const isFirst = firstOf.get(keyOf(item))!.index === index;
+      return { item, id: row.id, queuedAt: row.queued_at, inserted: row.inserted && isFirst };
+    });
   }
 
-  private async enqueue(deliveryId: string, accessToken: string | undefined, requestId: string): Promise<void> {
+  private async enqueue(jobs: ProcessDeliveryJob[]): Promise<void> {
+    // ioredis would buffer commands while disconnected; fail fast instead and let Pyrus retry.
+    if (this.queue.client.status !== 'ready') throw new Error(`Redis connection is ${this.queue.client.status}`);
+    await withTimeout(
+      this.queue.addBulk(jobs.map((data) => ({ name: PROCESS_DELIVERY_JOB, data, opts: { jobId: data.deliveryId } }))),
+      this.addTimeoutMs,
+      'Redis did not take the jobs in time',
+    );
+  }
+
+  /** Not awaited by the answer: the jobs are in Redis; at worst the sweeper re-adds one under its own job id. */
+  private async markQueued(ids: string[]): Promise<void> {
     try {
-      // ioredis would buffer commands while disconnected; fail fast instead and let Pyrus retry.
-      if (this.queue.client.status !== 'ready') throw new Error(`Redis connection is ${this.queue.client.status}`);
-      await withTimeout(
-        this.queue.add(PROCESS_DELIVERY_JOB, { deliveryId, accessToken, requestId }, { jobId: deliveryId }),
-        this.addTimeoutMs,
-        'Redis did not take the job in time',
-      );
+      await this.db.query('UPDATE deliveries SET queued_at = now() WHERE id = ANY($1::uuid[]) AND queued_at IS NULL', [ids]);
     } catch (err) {
-      this.logger.error({ err: describe(err), deliveryId }, 'Delivery stored but not queued; the sweeper will queue it');
-      throw unavailable('QUEUE_UNAVAILABLE', 'The delivery is stored but could not be queued; retry later');
-    }
-    try {
-      await this.db.query('UPDATE deliveries SET queued_at = now() WHERE id = $1 AND queued_at IS NULL', [deliveryId]);
-    } catch (err) {
-      // The job is in Redis; at worst the sweeper adds it again under the same job id, which changes nothing.
-      this.logger.warn({ err: describe(err), deliveryId }, 'Queued, but could not record it');
+      this.logger.warn({ err: describe(err), deliveries: ids.length }, 'Queued, but could not record it');
     }
   }
 }

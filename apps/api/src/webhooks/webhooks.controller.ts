@@ -1,6 +1,7 @@
 import { BadRequestException, Body, Controller, Headers, HttpCode, Param, Post, Req, UseGuards } from '@nestjs/common';
 import { Request } from 'express';
 import { BotRegistry } from '@app/bots';
+import { noteOnLogLine } from '@app/observability';
 import { InvalidPayloadError, parseBotHookRequest } from '@app/pyrus';
 import { SignatureGuard } from './signature.guard';
 import { WebhookIntakeService } from './webhook-intake.service';
@@ -31,12 +32,14 @@ export class WebhooksController {
       if (err instanceof InvalidPayloadError) throw new BadRequestException({ code: 'PAYLOAD_INVALID', message: err.message });
       throw err;
     }
-    await this.intake.accept(bot.name, payload, {
+    const accepted = await this.intake.accept(bot.name, payload, {
       bodyBytes: rawBody.length,
       retryHeader: retryHeader ?? null,
       userAgent: userAgent ?? null,
       requestId: String(req.id ?? ''),
     });
+    // Onto the request's own log line, so one line per delivery ties request, task and delivery together.
+    noteOnLogLine(req, { bot: bot.name, taskId: payload.task_id, deliveryId: accepted.deliveryId, repeated: !accepted.inserted });
     return bot.ackText ? { text: bot.ackText } : {};
   }
 }
