@@ -261,6 +261,8 @@ export class PyrusEmulator {
     const bot = typeof request.bot === 'string' ? this.getBot(request.bot) : request.bot;
     const task = request.task ? clone(request.task) : request.taskId !== undefined ? this.store.getTask(request.taskId) : undefined;
     if (!task) throw new Error('sendDelivery needs "taskId" or "task"');
+    // A task sent as-is that the emulator does not know yet becomes known, so the bot can read and comment on it.
+    if (request.task && !this.store.peekTask(task.id)) this.store.putTask(task);
     const url = request.url ?? bot.webhookUrl;
     if (!url) throw new Error(`Bot "${bot.name}" has no webhookUrl; pass "url"`);
     const event = request.event ?? 'comment';
