@@ -81,8 +81,12 @@ describe('webhook sender', () => {
     expect(fake.received).toHaveLength(2);
     expect(fake.received.map((r) => r.headers['x-pyrus-retry'])).toEqual(['1/3', '2/3']);
     expect(fake.received.every((r) => r.headers['user-agent'] === 'Pyrus-Bot-4')).toBe(true);
+    // offsets are counted from the start of the first call (the sender's clock) ...
+    expect(record.attempts[1].offsetMs).toBeGreaterThanOrEqual(DELIVERY_OFFSETS_MS[1] * SCALE);
+    expect(record.attempts[1].offsetMs).toBeLessThan(DELIVERY_OFFSETS_MS[1] * SCALE + 150);
+    // ... and the bot sees about the same spacing (the first request may take a little longer to arrive)
     const spacing = fake.received[1].at - fake.received[0].at;
-    expect(spacing).toBeGreaterThanOrEqual(DELIVERY_OFFSETS_MS[1] * SCALE - 5);
+    expect(spacing).toBeGreaterThanOrEqual(DELIVERY_OFFSETS_MS[1] * SCALE - 60);
     expect(spacing).toBeLessThan(DELIVERY_OFFSETS_MS[1] * SCALE + 150);
     expect(record.attempts.map((a) => [a.retryHeader, a.status, a.ok])).toEqual([
       ['1/3', 500, false],
@@ -100,9 +104,11 @@ describe('webhook sender', () => {
 
     expect(record.outcome).toBe('failed');
     expect(fake.received.map((r) => r.headers['x-pyrus-retry'])).toEqual(['1/3', '2/3', '3/3']);
+    expect(record.attempts.map((a) => a.offsetMs >= DELIVERY_OFFSETS_MS[a.attempt - 1] * SCALE)).toEqual([true, true, true]);
+    expect(record.attempts[2].offsetMs).toBeLessThan(DELIVERY_OFFSETS_MS[2] * SCALE + 150);
     const first = fake.received[0].at;
-    expect(fake.received[1].at - first).toBeGreaterThanOrEqual(DELIVERY_OFFSETS_MS[1] * SCALE - 5);
-    expect(fake.received[2].at - first).toBeGreaterThanOrEqual(DELIVERY_OFFSETS_MS[2] * SCALE - 5);
+    expect(fake.received[1].at - first).toBeGreaterThanOrEqual(DELIVERY_OFFSETS_MS[1] * SCALE - 60);
+    expect(fake.received[2].at - first).toBeGreaterThanOrEqual(DELIVERY_OFFSETS_MS[2] * SCALE - 60);
     expect(fake.received[2].at - first).toBeLessThan(DELIVERY_OFFSETS_MS[2] * SCALE + 150);
     expect(record.attempts[0].error).toMatch(/no answer within/);
     expect(record.attempts[0].durationMs).toBeGreaterThanOrEqual(DELIVERY_TIMEOUT_MS * SCALE - 5);

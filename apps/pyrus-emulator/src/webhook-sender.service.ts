@@ -80,8 +80,8 @@ export class WebhookSender {
     const total = DELIVERY_OFFSETS_MS.length;
     for (let i = 0; i < total; i++) {
       const due = first + DELIVERY_OFFSETS_MS[i] * this.timeScale;
-      const wait = due - Date.now();
-      if (wait > 0) await this.sleep(wait);
+      // a timer may fire a millisecond early: wait until the due time has surely passed
+      while (!this.stopped && Date.now() < due) await this.sleep(due - Date.now());
       if (this.stopped) break;
       const retryHeader = `${i + 1}/${total}`;
       const startedAt = Date.now();
