@@ -162,6 +162,8 @@ export interface PyrusEmulatorOptions {
   applyWebhookAnswers?: boolean;
   /** Random source for fault rates (default Math.random). */
   random?: () => number;
+  /** Keep at most this many entries in the calls log, dropping the oldest (default 100 000). */
+  maxCalls?: number;
   /** Log lines (default: none). `true` logs to console. */
   log?: boolean | ((line: string) => void);
 }

@@ -298,7 +298,7 @@ export class PyrusEmulator {
     };
   }
 
-  /** Calls logged for a bot (optionally one method + path pattern with `*`). */
+  /** Calls logged for a bot (including its POST /auth calls). */
   callsOf(botName: string): CallLogEntry[] {
     return this.calls.filter((c) => c.bot === botName);
   }
@@ -325,6 +325,8 @@ export class PyrusEmulator {
 
     const entry: CallLogEntry = { seq: ++this.seq, at: new Date(started).toISOString(), method, path, query: url.search, status: 0, durationMs: 0 };
     this.calls.push(entry);
+    const maxCalls = this.options.maxCalls ?? 100_000;
+    if (this.calls.length > maxCalls) this.calls.splice(0, this.calls.length - maxCalls);
     entry.bot = this.peekBot(req.headers.authorization);
     res.on('close', () => {
       entry.durationMs = Date.now() - started;
