@@ -115,6 +115,19 @@ describe('webhook sender', () => {
     expect(record.attempts.map((a) => a.status)).toEqual([undefined, 502, 502]);
   });
 
+  it('stop() ends a delivery waiting for its retry: it resolves as failed', async () => {
+    const fake = await startBot([{ status: 500 }]);
+    emulator.timeScale = 1; // the retry would come after a real 61 s
+    const pending = emulator.sendDelivery({ bot: 'payments', taskId: 1002 });
+    while (fake.received.length === 0) await new Promise((r) => setTimeout(r, 5));
+    await new Promise((r) => setTimeout(r, 20));
+    await emulator.stop();
+    const record = await pending;
+    expect(record.outcome).toBe('failed');
+    expect(record.attempts).toHaveLength(1);
+    await emulator.waitForDeliveries();
+  });
+
   it('retries when the bot is unreachable', async () => {
     emulator.addBot({ name: 'payments', login: 'bot@11111111-1111-1111-1111-111111111111', webhookUrl: 'http://127.0.0.1:1/hook' });
     const record = await emulator.sendDelivery({ bot: 'payments', taskId: 1002 });

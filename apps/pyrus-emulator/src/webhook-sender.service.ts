@@ -34,14 +34,15 @@ export class WebhookSender {
   private readonly timers = new Set<NodeJS.Timeout>();
   private readonly requests = new Set<ClientRequest>();
   private readonly pending = new Set<Promise<DeliveryRecord>>();
-  private stopped = false;
+  private readonly sleepers = new Set<() => void>();
+  /** Bumped by stop(): a delivery started before it gives up instead of going on. */
+  private generation = 0;
 
   constructor(private readonly options: WebhookSenderOptions = {}) {
     this.timeScale = options.timeScale ?? 1;
   }
 
   send(params: DeliveryParams): Promise<DeliveryRecord> {
-    this.stopped = false;
     const body = JSON.stringify(params.payload);
     const record: DeliveryRecord = {
       id: this.nextId++,
@@ -68,21 +69,25 @@ export class WebhookSender {
 
   /** Cancels pending retries and in-flight requests (their records end as "failed"). */
   stop(): void {
-    this.stopped = true;
+    this.generation += 1;
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
+    for (const wake of this.sleepers) wake();
+    this.sleepers.clear();
     for (const r of this.requests) r.destroy(new Error('emulator stopped'));
     this.requests.clear();
   }
 
   private async run(record: DeliveryRecord): Promise<DeliveryRecord> {
+    const generation = this.generation;
+    const stopped = () => generation !== this.generation;
     const first = Date.now();
     const total = DELIVERY_OFFSETS_MS.length;
     for (let i = 0; i < total; i++) {
       const due = first + DELIVERY_OFFSETS_MS[i] * this.timeScale;
       // a timer may fire a millisecond early: wait until the due time has surely passed
-      while (!this.stopped && Date.now() < due) await this.sleep(due - Date.now());
-      if (this.stopped) break;
+      while (!stopped() && Date.now() < due) await this.sleep(due - Date.now());
+      if (stopped()) break;
       const retryHeader = `${i + 1}/${total}`;
       const startedAt = Date.now();
       const answer = await this.post(record, retryHeader, DELIVERY_TIMEOUT_MS * this.timeScale);
@@ -114,15 +119,15 @@ export class WebhookSender {
 
   private sleep(ms: number): Promise<void> {
     return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        this.timers.delete(timer);
-        resolve();
-      }, ms);
-      this.timers.add(timer);
-      if (this.stopped) {
+      const wake = () => {
         clearTimeout(timer);
+        this.timers.delete(timer);
+        this.sleepers.delete(wake);
         resolve();
-      }
+      };
+      const timer = setTimeout(wake, ms);
+      this.timers.add(timer);
+      this.sleepers.add(wake);
     });
   }
 
