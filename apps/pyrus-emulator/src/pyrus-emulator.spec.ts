@@ -318,6 +318,33 @@ describe('PyrusEmulator API', () => {
     });
   });
 
+  describe('admin routes', () => {
+    it('seed tasks and bots, change the quota and expire tokens over HTTP', async () => {
+      const token = await login(emulator);
+      const task = { ...emulator.getTask(1002)!, id: 4242 };
+      expect((await call(emulator, 'POST', '/_emulator/tasks', { body: { task } })).status).toBe(200);
+      expect((await call(emulator, 'GET', '/v4/tasks/4242', { token })).json.task.id).toBe(4242);
+      expect((await call(emulator, 'GET', '/_emulator/tasks/4242')).json.task.id).toBe(4242);
+
+      const bot = await call(emulator, 'POST', '/_emulator/bots', { body: { name: 'payments', webhookUrl: 'http://127.0.0.1:9/hook' } });
+      expect(bot.json).toEqual({ name: 'payments', userId: 100002, webhookUrl: 'http://127.0.0.1:9/hook' });
+      expect(emulator.getBot('payments').securityKey).toBe(PAYMENTS_KEY);
+
+      await call(emulator, 'POST', '/_emulator/quota', { body: { limit: 1, windowMs: 60_000 } });
+      expect((await call(emulator, 'GET', '/v4/inbox', { token })).status).toBe(200);
+      expect((await call(emulator, 'GET', '/v4/inbox', { token })).status).toBe(429);
+
+      await call(emulator, 'POST', '/_emulator/tokens/expire', { body: {} });
+      expect((await call(emulator, 'GET', '/v4/inbox', { token })).json.error_code).toBe('expired_token');
+
+      await call(emulator, 'POST', '/_emulator/reset');
+      const state = (await call(emulator, 'GET', '/_emulator/state')).json;
+      expect(state.calls).toEqual([]);
+      expect(state.tasks.map((t: { id: number }) => t.id)).toContain(4242);
+      expect(JSON.stringify(state)).not.toContain(PAYMENTS_KEY);
+    });
+  });
+
   describe('faults', () => {
     let token: string;
     beforeEach(async () => {

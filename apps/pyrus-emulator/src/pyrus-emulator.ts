@@ -55,6 +55,7 @@ export class PyrusEmulator {
   private seq = 0;
   private nextUserId = 900_001;
   private readonly timers = new Set<NodeJS.Timeout>();
+  private readonly sleepers = new Set<() => void>();
   private readonly logLine: (line: string) => void;
 
   constructor(private readonly options: PyrusEmulatorOptions = {}) {
@@ -111,6 +112,7 @@ export class PyrusEmulator {
     this.sender.stop();
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
+    for (const wake of this.sleepers) wake();
     const server = this.server;
     this.server = undefined;
     if (!server) return;
@@ -580,11 +582,15 @@ export class PyrusEmulator {
 
   private sleep(ms: number): Promise<void> {
     return new Promise((resolve) => {
-      const timer = setTimeout(() => {
+      const wake = () => {
+        clearTimeout(timer);
         this.timers.delete(timer);
+        this.sleepers.delete(wake);
         resolve();
-      }, ms);
+      };
+      const timer = setTimeout(wake, ms);
       this.timers.add(timer);
+      this.sleepers.add(wake);
     });
   }
 }
