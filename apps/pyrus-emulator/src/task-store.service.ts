@@ -1,0 +1,269 @@
+import type { PyrusApproval, PyrusField, PyrusPerson, PyrusTask } from '@app/pyrus';
+import { EmulatorBot, EmulatorHttpError } from './emulator.types';
+import { findFieldById } from './register-filter';
+
+type Json = Record<string, unknown>;
+
+export function nowIso(): string {
+  return new Date().toISOString().split('.')[0] + 'Z';
+}
+
+export function clone<T>(value: T): T {
+  return JSON.parse(JSON.stringify(value)) as T;
+}
+
+export interface CommentOutcome {
+  task: PyrusTask;
+  comment: Json;
+  /** Set when the comment moved the task to another step (forward or back). */
+  movedToStep?: number;
+}
+
+/** Tasks, forms and catalogs in memory, and the rules a comment follows when it changes a task. */
+export class TaskStore {
+  private readonly tasks = new Map<number, PyrusTask>();
+  private readonly forms = new Map<number, Json>();
+  private readonly catalogs = new Map<number, Json>();
+  private nextCommentId = 1_000_000;
+
+  /** Adds or replaces a task (a bare task or `{task}`); the stored copy is independent of the argument. */
+  putTask(input: PyrusTask | { task: PyrusTask }): PyrusTask {
+    const task = clone('task' in input && typeof input.task === 'object' ? (input as { task: PyrusTask }).task : (input as PyrusTask));
+    if (!Number.isSafeInteger(task.id)) throw new Error('A task needs a numeric "id"');
+    task.comments = task.comments ?? [];
+    for (const c of task.comments) if (c.id >= this.nextCommentId) this.nextCommentId = c.id + 1;
+    this.tasks.set(task.id, task);
+    return clone(task);
+  }
+
+  putForm(form: Json): void {
+    if (!Number.isSafeInteger(form.id)) throw new Error('A form needs a numeric "id"');
+    this.forms.set(form.id as number, clone(form));
+  }
+
+  putCatalog(catalog: Json): void {
+    const id = (catalog.catalog_id ?? catalog.id) as number;
+    if (!Number.isSafeInteger(id)) throw new Error('A catalog needs a numeric "catalog_id"');
+    this.catalogs.set(id, clone({ ...catalog, catalog_id: id }));
+  }
+
+  /** The live task (not a copy); undefined when missing. */
+  peekTask(id: number): PyrusTask | undefined {
+    return this.tasks.get(id);
+  }
+
+  getTask(id: number): PyrusTask {
+    const task = this.tasks.get(id);
+    if (!task) throw new EmulatorHttpError(403, 'access_denied_task', `Task ${id} not found or access denied.`);
+    return clone(task);
+  }
+
+  allTasks(): PyrusTask[] {
+    return [...this.tasks.values()];
+  }
+
+  getForm(id: number): Json {
+    const form = this.forms.get(id);
+    if (!form) throw new EmulatorHttpError(403, 'access_denied_form', `Form ${id} not found or access denied.`);
+    return clone(form);
+  }
+
+  tasksOfForm(formId: number): PyrusTask[] {
+    if (!this.forms.has(formId) && !this.allTasks().some((t) => t.form_id === formId)) {
+      throw new EmulatorHttpError(403, 'access_denied_form', `Form ${formId} not found or access denied.`);
+    }
+    return clone(this.allTasks().filter((t) => t.form_id === formId));
+  }
+
+  getCatalog(id: number, includeDeleted: boolean): Json {
+    const catalog = this.catalogs.get(id);
+    if (!catalog) throw new EmulatorHttpError(403, 'access_denied_catalog', `Catalog ${id} not found or access denied.`);
+    const copy = clone(catalog);
+    if (!includeDeleted && Array.isArray(copy.items)) copy.items = (copy.items as Json[]).filter((i) => !i.deleted);
+    return copy;
+  }
+
+  catalogHeaders(): Json[] {
+    return [...this.catalogs.values()].map(({ items: _items, ...header }) => clone(header));
+  }
+
+  /** Tasks whose current step waits on this person (open tasks only), without comments. */
+  inbox(userId: number): PyrusTask[] {
+    return this.allTasks()
+      .filter((t) => !t.close_date && waitingOn(t, t.current_step).some((p) => p.id === userId))
+      .map(({ comments: _c, ...header }) => clone(header) as PyrusTask);
+  }
+
+  /** POST /tasks/:id/comments as `bot`: appends the comment and applies votes, field updates, approvals, actions. */
+  addComment(taskId: number, bot: EmulatorBot, request: Json, people: (ref: Json) => PyrusPerson): CommentOutcome {
+    const task = this.tasks.get(taskId);
+    if (!task) throw new EmulatorHttpError(403, 'access_denied_task', `Task ${taskId} not found or access denied.`);
+    const working = clone(task);
+    const comment: Json = { id: 0, create_date: nowIso(), author: clone(bot.person) };
+    for (const key of ['text', 'formatted_text', 'subject', 'spent_minutes', 'channel', 'attachments', 'added_list_ids', 'removed_list_ids']) {
+      if (request[key] !== undefined) comment[key] = clone(request[key]);
+    }
+    const stepBefore = working.current_step;
+
+    if (Array.isArray(request.field_updates)) {
+      comment.field_updates = (request.field_updates as Json[]).map((u) => this.applyFieldUpdate(working, u));
+    }
+
+    applyApprovalLists(working, request, people, comment);
+
+    const choice = request.approval_choice as string | undefined;
+    if (choice !== undefined) {
+      if (!['approved', 'rejected', 'acknowledged', 'revoked'].includes(choice)) {
+        throw new EmulatorHttpError(400, 'validation_error', `Unknown approval_choice "${choice}".`);
+      }
+      const steps = Array.isArray(request.approval_steps) ? (request.approval_steps as number[]) : [working.current_step ?? 1];
+      comment.approval_choice = choice;
+      comment.approval_step = steps[0];
+      for (const step of steps) {
+        for (const approval of working.approvals?.[step - 1] ?? []) {
+          if (approval.person?.id === bot.userId) approval.approval_choice = choice as PyrusApproval['approval_choice'];
+        }
+      }
+    }
+
+    if (request.action === 'finished') {
+      working.close_date = comment.create_date as string;
+      comment.action = 'finished';
+    } else if (request.action === 'reopened') {
+      delete working.close_date;
+      comment.action = 'reopened';
+    }
+
+    advanceSteps(working);
+    if (working.current_step !== stepBefore && working.current_step !== undefined) {
+      comment.changed_step = working.current_step;
+      if (stepBefore !== undefined && working.current_step < stepBefore) comment.reset_to_step = working.current_step;
+    }
+
+    comment.id = this.nextCommentId++;
+    working.comments = [...(working.comments ?? []), comment as never];
+    working.last_modified_date = comment.create_date as string;
+    working.last_note_id = comment.id;
+    this.tasks.set(taskId, working);
+    return {
+      task: clone(working),
+      comment: clone(comment),
+      movedToStep: working.current_step !== stepBefore && !working.close_date ? working.current_step : undefined,
+    };
+  }
+
+  private applyFieldUpdate(task: PyrusTask, update: Json): Json {
+    task.fields = task.fields ?? [];
+    let field: PyrusField | undefined;
+    if (update.id !== undefined) {
+      field = findFieldById(task.fields, Number(update.id)) ?? this.fieldFromForm(task, (f) => f.id === Number(update.id));
+      if (!field) throw new EmulatorHttpError(400, 'invalid_field_id', `Field with id ${String(update.id)} not found.`);
+    } else if (update.code !== undefined) {
+      field = findField(task.fields, (f) => f.code === update.code || (f.info as Json | undefined)?.code === update.code) ??
+        this.fieldFromForm(task, (f) => f.code === update.code || (f.info as Json | undefined)?.code === update.code);
+      if (!field) throw new EmulatorHttpError(400, 'invalid_field_code', `Field with code "${String(update.code)}" not found.`);
+    } else if (update.name !== undefined) {
+      field = findField(task.fields, (f) => f.name === update.name) ?? this.fieldFromForm(task, (f) => f.name === update.name);
+      if (!field) throw new EmulatorHttpError(400, 'invalid_field_name', `Field with name "${String(update.name)}" not found.`);
+    } else {
+      throw new EmulatorHttpError(400, 'field_identity_missing', 'A field update needs "id", "code" or "name".');
+    }
+    if (['step', 'status', 'creation_date', 'note', 'project'].includes(String(field.type))) {
+      throw new EmulatorHttpError(400, 'field_editing_is_not_allowed', `Field ${field.id} is read-only.`);
+    }
+    if (update.value === null || update.value === undefined || update.value === '') delete field.value;
+    else field.value = clone(update.value);
+    const written: Json = { id: field.id, type: field.type, name: field.name };
+    if (field.code !== undefined) written.code = field.code;
+    if (field.value !== undefined) written.value = clone(field.value);
+    return written;
+  }
+
+  /** A field the form defines but the task does not hold yet: added to the task's top-level fields. */
+  private fieldFromForm(task: PyrusTask, match: (f: Json) => boolean): PyrusField | undefined {
+    const form = task.form_id !== undefined ? this.forms.get(task.form_id) : undefined;
+    const def = ((form?.fields as Json[] | undefined) ?? []).find(match);
+    if (!def) return undefined;
+    const held = findFieldById(task.fields, def.id as number);
+    if (held) return held;
+    const field: PyrusField = { id: def.id as number, type: def.type as string, name: def.name as string };
+    const code = def.code ?? (def.info as Json | undefined)?.code;
+    if (code !== undefined) field.code = code as string;
+    task.fields!.push(field);
+    return field;
+  }
+}
+
+function findField(fields: PyrusField[], match: (f: PyrusField) => boolean): PyrusField | undefined {
+  for (const field of fields) {
+    if (match(field)) return field;
+    const inner = (field.value as { fields?: PyrusField[] } | undefined)?.fields;
+    if (field.type === 'title' && Array.isArray(inner)) {
+      const found = findField(inner, match);
+      if (found) return found;
+    }
+  }
+  return undefined;
+}
+
+/** Persons still waiting on a step. */
+export function waitingOn(task: PyrusTask, step: number | undefined): PyrusPerson[] {
+  if (step === undefined) return [];
+  return (task.approvals?.[step - 1] ?? []).filter((a) => a.approval_choice === 'waiting').map((a) => a.person);
+}
+
+function stepComplete(approvals: PyrusApproval[] | undefined): boolean {
+  return (approvals ?? []).every((a) => a.approval_choice === 'approved' || a.approval_choice === 'acknowledged');
+}
+
+/** Moves current_step forward past every complete step; after the last step the task is closed. */
+function advanceSteps(task: PyrusTask): void {
+  if (task.close_date || task.current_step === undefined || !Array.isArray(task.approvals)) return;
+  while (task.current_step <= task.approvals.length && stepComplete(task.approvals[task.current_step - 1])) {
+    if (task.current_step === task.approvals.length) {
+      task.close_date = nowIso();
+      return;
+    }
+    task.current_step += 1;
+  }
+}
+
+/** approvals_added / approvals_removed / approvals_rerequested: outer array = steps (index 0 = step 1). */
+function applyApprovalLists(task: PyrusTask, request: Json, people: (ref: Json) => PyrusPerson, comment: Json): void {
+  const perStep = (key: string): Json[][] => (Array.isArray(request[key]) ? (request[key] as Json[][]) : []);
+  task.approvals = task.approvals ?? [];
+  const added = perStep('approvals_added');
+  added.forEach((refs, index) => {
+    while (task.approvals!.length <= index) task.approvals!.push([]);
+    for (const ref of refs ?? []) {
+      const person = people(ref);
+      if (!task.approvals![index].some((a) => a.person.id === person.id)) task.approvals![index].push({ person, approval_choice: 'waiting' });
+    }
+  });
+  if (added.length > 0) comment.approvals_added = clone(added);
+  const removed = perStep('approvals_removed');
+  removed.forEach((refs, index) => {
+    const ids = (refs ?? []).map((r) => people(r).id);
+    if (task.approvals![index]) task.approvals![index] = task.approvals![index].filter((a) => !ids.includes(a.person.id));
+  });
+  if (removed.length > 0) comment.approvals_removed = clone(removed);
+  const rerequested = perStep('approvals_rerequested');
+  let earliest: number | undefined;
+  rerequested.forEach((refs, index) => {
+    for (const ref of refs ?? []) {
+      const person = people(ref);
+      const entry = task.approvals![index]?.find((a) => a.person.id === person.id);
+      if (entry) entry.approval_choice = 'waiting';
+      else {
+        while (task.approvals!.length <= index) task.approvals!.push([]);
+        task.approvals![index].push({ person, approval_choice: 'waiting' });
+      }
+      earliest = earliest === undefined ? index + 1 : Math.min(earliest, index + 1);
+    }
+  });
+  if (rerequested.length > 0) comment.approvals_rerequested = clone(rerequested);
+  if (earliest !== undefined && task.current_step !== undefined && earliest < task.current_step) {
+    task.current_step = earliest;
+    delete task.close_date;
+  }
+}
