@@ -20,8 +20,10 @@ export async function ensureDatabaseExists(url: string): Promise<boolean> {
     await client.query(`CREATE DATABASE "${name.replace(/"/g, '""')}"`);
     return true;
   } catch (err) {
-    // 42P04: another replica created it a moment ago.
-    if ((err as { code?: string }).code === '42P04') return false;
+    // Another replica created it a moment ago: 42P04 if its commit came first, 23505 if both raced inside
+    // pg_database's unique index.
+    const code = (err as { code?: string }).code;
+    if (code === '42P04' || code === '23505') return false;
     throw err;
   } finally {
     await client.end();
