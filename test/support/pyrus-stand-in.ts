@@ -18,6 +18,8 @@ export class PyrusStandIn {
   readonly tasks = new Map<number, PyrusTask>();
   botUserId = 123456;
   botToken = 'bot-session-token';
+  /** How long each comment post takes to answer (a slow Pyrus). */
+  commentDelayMs = 0;
   private failures: Array<{ taskId: number; status: number; body: string; applyFirst: boolean }> = [];
   private server?: Server;
   private nextCommentId = 900000;
@@ -40,6 +42,7 @@ export class PyrusStandIn {
     this.calls.length = 0;
     this.tasks.clear();
     this.failures = [];
+    this.commentDelayMs = 0;
   }
 
   /**
@@ -83,6 +86,7 @@ export class PyrusStandIn {
     if (req.method === 'GET' && !match[2]) return reply(200, { task });
     if (req.method !== 'POST' || !match[2]) return reply(405, { error: 'Method not allowed', error_code: 'invalid_request' });
 
+    if (this.commentDelayMs > 0) await new Promise((r) => setTimeout(r, this.commentDelayMs));
     const failureIndex = this.failures.findIndex((f) => f.taskId === taskId);
     const failure = failureIndex >= 0 ? this.failures.splice(failureIndex, 1)[0] : undefined;
     const body = JSON.parse(text) as Record<string, unknown>;
