@@ -198,6 +198,15 @@ describe('POST /bots/:bot/webhook (real Postgres, Redis and a Pyrus stand-in)', 
     expect(failedJob?.data.accessToken).toBeUndefined();
   });
 
+  it("signs in as the bot when the webhook's own token has expired", async () => {
+    const event = newEvent();
+    pyrus.expiredTokens.add('token');
+    await sendSigned(api, 'auto-reply', JSON.stringify(event), TEST_BOT_KEY).expect(200);
+    await waitFor('the comment', () => commentsFor(event.task_id).length === 1);
+    expect(commentsFor(event.task_id)[0].authorization).toBe(`Bearer ${pyrus.botToken}`);
+    expect(pyrus.calls.filter((c) => c.path === '/auth')).toHaveLength(1);
+  });
+
   it('skips a task on which the bot has already voted', async () => {
     const event = newEvent();
     event.task.approvals[event.task.current_step - 1][0].approval_choice = 'approved';

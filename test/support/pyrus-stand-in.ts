@@ -18,6 +18,8 @@ export class PyrusStandIn {
   readonly tasks = new Map<number, PyrusTask>();
   botUserId = 123456;
   botToken = 'bot-session-token';
+  /** Bearer tokens Pyrus no longer accepts (401 expired_token). */
+  readonly expiredTokens = new Set<string>();
   /** How long each comment post takes to answer (a slow Pyrus). */
   commentDelayMs = 0;
   private failures: Array<{ taskId: number; status: number; body: string; applyFirst: boolean }> = [];
@@ -43,6 +45,7 @@ export class PyrusStandIn {
     this.tasks.clear();
     this.failures = [];
     this.commentDelayMs = 0;
+    this.expiredTokens.clear();
   }
 
   /**
@@ -77,6 +80,8 @@ export class PyrusStandIn {
     if (req.method === 'POST' && path === '/auth') {
       return reply(200, { access_token: this.botToken, api_url: `${this.apiUrl}/`, files_url: this.url });
     }
+    const token = (req.headers.authorization ?? '').replace(/^Bearer /, '');
+    if (this.expiredTokens.has(token)) return reply(401, { error: 'Token has expired', error_code: 'expired_token' });
     const match = /^\/v4\/tasks\/(\d+)(\/comments)?$/.exec(path);
     if (!match) return reply(404, { error: 'Not found', error_code: 'not_found' });
     const taskId = Number(match[1]);

@@ -10,10 +10,8 @@ export async function createApiApp(env: Record<string, string | undefined> = pro
     // The webhook route reads its own raw body; no global parser may consume the stream first.
     bodyParser: false,
     bufferLogs: true,
-    forceCloseConnections: false,
   });
   app.useLogger(app.get(Logger));
-  app.set('trust proxy', false);
   app.enableShutdownHooks();
   return app;
 }

@@ -23,6 +23,7 @@ import { loadSeedDir } from './seed-loader';
 import { clone, nowIso, TaskStore, waitingOn } from './task-store.service';
 import { TokenRegistry } from './token-registry.service';
 import { WebhookSender } from './webhook-sender.service';
+import { WakeableSleeps } from './wakeable-sleeps';
 
 type Json = Record<string, unknown>;
 
@@ -55,7 +56,7 @@ export class PyrusEmulator {
   private seq = 0;
   private nextUserId = 900_001;
   private readonly timers = new Set<NodeJS.Timeout>();
-  private readonly sleepers = new Set<() => void>();
+  private readonly sleeps = new WakeableSleeps();
   private readonly logLine: (line: string) => void;
 
   constructor(private readonly options: PyrusEmulatorOptions = {}) {
@@ -112,7 +113,7 @@ export class PyrusEmulator {
     this.sender.stop();
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
-    for (const wake of this.sleepers) wake();
+    this.sleeps.wakeAll();
     const server = this.server;
     this.server = undefined;
     if (!server) return;
@@ -354,7 +355,7 @@ export class PyrusEmulator {
     this.logLine(`fault ${fault.id} (${fault.kind}) on ${entry.method} ${entry.path}`);
     switch (fault.kind) {
       case 'slow':
-        await this.sleep(fault.delayMs ?? 1000);
+        await this.sleeps.sleep(fault.delayMs ?? 1000);
         return res.destroyed;
       case 'error':
       case 'burst': {
@@ -580,19 +581,6 @@ export class PyrusEmulator {
     res.end(text);
   }
 
-  private sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const wake = () => {
-        clearTimeout(timer);
-        this.timers.delete(timer);
-        this.sleepers.delete(wake);
-        resolve();
-      };
-      const timer = setTimeout(wake, ms);
-      this.timers.add(timer);
-      this.sleepers.add(wake);
-    });
-  }
 }
 
 function readBody(req: IncomingMessage): Promise<Buffer> {

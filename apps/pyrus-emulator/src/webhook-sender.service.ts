@@ -2,6 +2,7 @@ import { ClientRequest, request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { signPyrusBody } from '@app/pyrus';
 import { DeliveryAttempt, DeliveryRecord, EmulatorBot } from './emulator.types';
+import { WakeableSleeps } from './wakeable-sleeps';
 
 /** Pyrus's schedule (protocol 1.5): attempts at 0, 61 s and 122 s from the first call; each must get a 2xx within 60 s. */
 export const DELIVERY_OFFSETS_MS = [0, 61_000, 122_000];
@@ -34,7 +35,7 @@ export class WebhookSender {
   private readonly timers = new Set<NodeJS.Timeout>();
   private readonly requests = new Set<ClientRequest>();
   private readonly pending = new Set<Promise<DeliveryRecord>>();
-  private readonly sleepers = new Set<() => void>();
+  private readonly sleeps = new WakeableSleeps();
   /** Bumped by stop(): a delivery started before it gives up instead of going on. */
   private generation = 0;
 
@@ -72,8 +73,7 @@ export class WebhookSender {
     this.generation += 1;
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
-    for (const wake of this.sleepers) wake();
-    this.sleepers.clear();
+    this.sleeps.wakeAll();
     for (const r of this.requests) r.destroy(new Error('emulator stopped'));
     this.requests.clear();
   }
@@ -86,7 +86,7 @@ export class WebhookSender {
     for (let i = 0; i < total; i++) {
       const due = first + DELIVERY_OFFSETS_MS[i] * this.timeScale;
       // a timer may fire a millisecond early: wait until the due time has surely passed
-      while (!stopped() && Date.now() < due) await this.sleep(due - Date.now());
+      while (!stopped() && Date.now() < due) await this.sleeps.sleep(due - Date.now());
       if (stopped()) break;
       const retryHeader = `${i + 1}/${total}`;
       const startedAt = Date.now();
@@ -117,19 +117,6 @@ export class WebhookSender {
     return record;
   }
 
-  private sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const wake = () => {
-        clearTimeout(timer);
-        this.timers.delete(timer);
-        this.sleepers.delete(wake);
-        resolve();
-      };
-      const timer = setTimeout(wake, ms);
-      this.timers.add(timer);
-      this.sleepers.add(wake);
-    });
-  }
 
   private post(record: DeliveryRecord, retryHeader: string, timeoutMs: number): Promise<Pick<DeliveryAttempt, 'status' | 'error' | 'responseBody'>> {
     return new Promise((resolve) => {

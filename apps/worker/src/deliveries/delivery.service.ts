@@ -93,10 +93,10 @@ export class DeliveryService {
     }
 
     const comment = record.comment as TaskCommentRequest;
-    let auth = await this.authFor(bot, job);
+    const auth = await this.authFor(bot, job);
     if (record.attempts > 0) {
       // An earlier attempt may have reached Pyrus (timeout, 5xx, crash): look before posting again.
-      const task = await this.withFreshToken(bot, job, auth, (a) => this.pyrus.getTask(a, delivery.taskId)).catch((err) => {
+      const task = await this.withFreshToken(bot, auth, (a) => this.pyrus.getTask(a, delivery.taskId)).catch((err) => {
         throw new RetryableDeliveryError(`Could not check whether the comment was already posted: ${errorText(err)}`);
       });
       const existing = findOurComment(task, comment, payload.user_id, record.startedAt);
@@ -110,10 +110,7 @@ export class DeliveryService {
     record.attempts += 1;
     await this.processed.update({ id: record.id }, { attempts: record.attempts });
     try {
-      const result = await this.withFreshToken(bot, job, auth, (a) => {
-        auth = a;
-        return this.pyrus.createComment(a, delivery.taskId, comment);
-      });
+      const result = await this.withFreshToken(bot, auth, (a) => this.pyrus.createComment(a, delivery.taskId, comment));
       const posted = findOurComment(result.task, comment, payload.user_id, record.startedAt);
       await this.finishPosted(delivery, record, result.status, posted?.id ?? null);
       log.info({ ...ids, commentId: posted?.id, pyrusStatus: result.status }, 'Decision posted to Pyrus');
@@ -142,7 +139,7 @@ export class DeliveryService {
   }
 
   /** Runs `call`; if the webhook's token has expired, signs in as the bot and runs it once more. */
-  private async withFreshToken<T>(bot: BotConfig, job: ProcessDeliveryJob, auth: PyrusAuth, call: (auth: PyrusAuth) => Promise<T>): Promise<T> {
+  private async withFreshToken<T>(bot: BotConfig, auth: PyrusAuth, call: (auth: PyrusAuth) => Promise<T>): Promise<T> {
     try {
       return await call(auth);
     } catch (err) {
