@@ -21,6 +21,7 @@ export function testEnv(overrides: Record<string, string> = {}): Record<string, 
     SWEEP_MIN_AGE_MS: '1000',
     QUEUE_ADD_TIMEOUT_MS: '500',
     PYRUS_TIMEOUT_MS: '2000',
+    PYRUS_RETRY_BASE_MS: '20',
     ...overrides,
   };
 }

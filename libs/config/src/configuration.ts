@@ -15,7 +15,15 @@ export interface AppConfiguration {
     sweepIntervalMs: number;
     sweepMinAgeMs: number;
   };
-  pyrus: { authUrl: string; apiUrl: string; timeoutMs: number };
+  pyrus: {
+    authUrl: string;
+    apiUrl: string;
+    timeoutMs: number;
+    retries: number;
+    retryBaseMs: number;
+    quotaLimit: number;
+    quotaWindowMs: number;
+  };
   bots: LoadedBotsFile;
 }
 
@@ -39,6 +47,10 @@ export function buildConfiguration(env: Record<string, string | undefined> = pro
       authUrl: vars.PYRUS_AUTH_URL,
       apiUrl: vars.PYRUS_API_URL.replace(/\/+$/, ''),
       timeoutMs: vars.PYRUS_TIMEOUT_MS,
+      retries: vars.PYRUS_RETRIES,
+      retryBaseMs: vars.PYRUS_RETRY_BASE_MS,
+      quotaLimit: vars.PYRUS_QUOTA_LIMIT,
+      quotaWindowMs: vars.PYRUS_QUOTA_WINDOW_MS,
     },
     bots: loadBotsFile(vars.BOTS_FILE, env),
   };

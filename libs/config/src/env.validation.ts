@@ -29,6 +29,20 @@ export class EnvironmentVariables {
   @Transform(toInt) @IsInt() @Min(100)
   PYRUS_TIMEOUT_MS = 15000;
 
+  /** Calls per window per bot account; Pyrus's X-RateLimit-Limit overrides it once seen. */
+  @Transform(toInt) @IsInt() @Min(1)
+  PYRUS_QUOTA_LIMIT = 5000;
+
+  @Transform(toInt) @IsInt() @Min(1000)
+  PYRUS_QUOTA_WINDOW_MS = 600000;
+
+  /** Extra tries after a network error or 5xx (a comment is retried only when it is not on the task). */
+  @Transform(toInt) @IsInt() @Min(0) @Max(10)
+  PYRUS_RETRIES = 3;
+
+  @Transform(toInt) @IsInt() @Min(1)
+  PYRUS_RETRY_BASE_MS = 500;
+
   @IsOptional() @IsString()
   BOTS_FILE?: string;
 

@@ -7,3 +7,6 @@ export * from './redact';
 export * from './signature';
 export * from './webhook-payload';
 export * from './task-helpers';
+export * from './bot-token.store';
+export * from './comment-lookup';
+export * from './quota-limiter';

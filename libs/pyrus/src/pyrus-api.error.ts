@@ -42,8 +42,9 @@ export class PyrusApiError extends Error {
     return new PyrusApiError(message, status, code, retryable, status >= 500);
   }
 
-  static network(what: string, cause: unknown, timedOut: boolean): PyrusApiError {
+  /** A call that got no answer; `sent` is false when the connection was refused before the request left. */
+  static network(what: string, cause: unknown, timedOut: boolean, sent = true): PyrusApiError {
     const reason = timedOut ? 'timed out' : `failed: ${(cause as Error)?.message ?? String(cause)}`;
-    return new PyrusApiError(`${what} ${reason}`, 0, timedOut ? 'timeout' : 'network_error', true, true);
+    return new PyrusApiError(`${what} ${reason}`, 0, timedOut ? 'timeout' : 'network_error', true, sent);
   }
 }

@@ -1,72 +1,200 @@
-import { Injectable } from '@nestjs/common';
-import { ConfigService } from '@nestjs/config';
-import { AppConfiguration } from '@app/config';
+import { BotCredentials, BotTokenStore } from './bot-token.store';
+import { findPostedComment } from './comment-lookup';
 import { PyrusApiError } from './pyrus-api.error';
-import { CommentResult, PyrusAuth, PyrusClient } from './pyrus.client';
-import { AuthResponse, PyrusTask, TaskCommentRequest, TaskResponse } from './pyrus.types';
+import { CommentIntent, CommentResult, PyrusAuth, PyrusCaller, PyrusClient } from './pyrus.client';
+import {
+  AuthResponse,
+  CatalogResponse,
+  DiffCatalogRequest,
+  FormRegisterRequest,
+  FormRegisterResponse,
+  FormResponse,
+  InboxResponse,
+  ProfileResponse,
+  PyrusTask,
+  SyncCatalogRequest,
+  SyncCatalogResponse,
+  TaskCommentRequest,
+  TaskResponse,
+} from './pyrus.types';
+import { CallKind, QuotaLimiter } from './quota-limiter';
 
 /** Network errors raised before a byte was sent: the request surely did not reach Pyrus. */
 const NOT_SENT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
 
-@Injectable()
+export interface PyrusClientSettings {
+  authUrl: string;
+  /** Used when /auth gives no api_url, and with a webhook's own token (the webhook carries no api_url). */
+  apiUrl: string;
+  timeoutMs: number;
+  /** Extra tries of a read, or of a write whose failure left nothing on the task, after network errors and 5xx. */
+  retries: number;
+  /** First retry delay; doubles each time, with jitter. */
+  retryBaseMs: number;
+}
+
+interface Request {
+  method: 'GET' | 'POST' | 'PUT';
+  path: string;
+  body?: unknown;
+  kind: CallKind;
+  /** Safe to repeat blindly after a network error or a 5xx. */
+  idempotent: boolean;
+}
+
+/**
+ * Pyrus over HTTP (Node's fetch): the bot's token shared through Redis and renewed once on a token error, every
+ * call counted against the account's quota, a 429 waited out (it never fails the call), reads retried with
+ * backoff, and a comment never posted twice.
+ */
 export class PyrusHttpClient extends PyrusClient {
-  private readonly authUrl: string;
-  private readonly defaultApiUrl: string;
-  private readonly timeoutMs: number;
-
-  constructor(config: ConfigService<AppConfiguration, true>) {
+  constructor(
+    private readonly settings: PyrusClientSettings,
+    private readonly tokens: BotTokenStore,
+    private readonly quota: QuotaLimiter,
+  ) {
     super();
-    const pyrus = config.get('pyrus', { infer: true });
-    this.authUrl = pyrus.authUrl;
-    this.defaultApiUrl = pyrus.apiUrl;
-    this.timeoutMs = pyrus.timeoutMs;
   }
 
-  async authenticate(login: string, securityKey: string): Promise<PyrusAuth> {
-    const body = await this.request<AuthResponse>('POST', this.authUrl, undefined, { login, security_key: securityKey }, 'Pyrus auth');
-    return { accessToken: body.access_token, apiUrl: (body.api_url ?? this.defaultApiUrl).replace(/\/+$/, '') };
+  async authenticate(bot: BotCredentials): Promise<PyrusAuth> {
+    const response = await this.fetchOnce('POST', this.settings.authUrl, undefined, { login: bot.login, security_key: bot.securityKey }, 'Pyrus auth');
+    if (!response.ok) throw PyrusApiError.fromResponse(response.status, response.text, 'Pyrus auth');
+    const body = parseJson<AuthResponse>(response.text, response.status, 'Pyrus auth');
+    return {
+      accessToken: body.access_token,
+      apiUrl: trimSlash(body.api_url ?? this.settings.apiUrl),
+      filesUrl: body.files_url ? trimSlash(body.files_url) : undefined,
+    };
   }
 
-  async getTask(auth: PyrusAuth, taskId: number): Promise<PyrusTask> {
-    const body = await this.request<TaskResponse>('GET', `${auth.apiUrl}/tasks/${taskId}`, auth.accessToken, undefined, `GET /tasks/${taskId}`);
-    return body.task;
+  async getTask(caller: PyrusCaller, taskId: number): Promise<PyrusTask> {
+    return (await this.send<TaskResponse>(caller, { method: 'GET', path: `/tasks/${taskId}`, kind: 'read', idempotent: true })).task;
   }
 
-  async createComment(auth: PyrusAuth, taskId: number, comment: TaskCommentRequest): Promise<CommentResult> {
-    const what = `POST /tasks/${taskId}/comments`;
-    const body = await this.request<TaskResponse>('POST', `${auth.apiUrl}/tasks/${taskId}/comments`, auth.accessToken, comment, what);
-    return { status: 200, task: body.task };
+  async createComment(caller: PyrusCaller, taskId: number, request: TaskCommentRequest, intent: CommentIntent): Promise<CommentResult> {
+    const post = { method: 'POST' as const, path: `/tasks/${taskId}/comments`, body: request, kind: 'decision' as const, idempotent: false };
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const { task } = await this.send<TaskResponse>(caller, post);
+        return { task, comment: findPostedComment(task, request, intent), recovered: false };
+      } catch (err) {
+        if (!(err instanceof PyrusApiError) || !err.retryable || attempt >= this.settings.retries) throw err;
+        await this.backoff(attempt);
+        if (err.uncertain) {
+          // The comment may be on the task already: look before posting again. The read serves a decision.
+          const { task } = await this.send<TaskResponse>(caller, { method: 'GET', path: `/tasks/${taskId}`, kind: 'decision', idempotent: true });
+          const comment = findPostedComment(task, request, intent);
+          if (comment) return { task, comment, recovered: true };
+        }
+      }
+    }
   }
 
-  private async request<T>(method: string, url: string, token: string | undefined, body: unknown, what: string): Promise<T> {
+  getForm(caller: PyrusCaller, formId: number): Promise<FormResponse> {
+    return this.send(caller, { method: 'GET', path: `/forms/${formId}`, kind: 'read', idempotent: true });
+  }
+
+  getFormRegister(caller: PyrusCaller, formId: number, request: FormRegisterRequest = {}): Promise<FormRegisterResponse> {
+    // POST with a JSON body, as the official TS and C# SDKs do; it reads, so it may be repeated.
+    return this.send(caller, { method: 'POST', path: `/forms/${formId}/register`, body: request, kind: 'read', idempotent: true });
+  }
+
+  getCatalog(caller: PyrusCaller, catalogId: number, options: { includeDeleted?: boolean } = {}): Promise<CatalogResponse> {
+    const query = options.includeDeleted ? '?include_deleted=true' : '';
+    return this.send(caller, { method: 'GET', path: `/catalogs/${catalogId}${query}`, kind: 'read', idempotent: true });
+  }
+
+  syncCatalog(caller: PyrusCaller, catalogId: number, request: SyncCatalogRequest): Promise<SyncCatalogResponse> {
+    // The whole catalog is replaced by the request, so repeating it changes nothing.
+    return this.send(caller, { method: 'POST', path: `/catalogs/${catalogId}`, body: request, kind: 'decision', idempotent: true });
+  }
+
+  diffCatalog(caller: PyrusCaller, catalogId: number, request: DiffCatalogRequest): Promise<SyncCatalogResponse> {
+    return this.send(caller, { method: 'POST', path: `/catalogs/${catalogId}/diff`, body: request, kind: 'decision', idempotent: true });
+  }
+
+  getInbox(caller: PyrusCaller, options: { itemCount?: number } = {}): Promise<InboxResponse> {
+    const query = options.itemCount ? `?item_count=${options.itemCount}` : '';
+    return this.send(caller, { method: 'GET', path: `/inbox${query}`, kind: 'read', idempotent: true });
+  }
+
+  getProfile(caller: PyrusCaller): Promise<ProfileResponse> {
+    return this.send(caller, { method: 'GET', path: '/profile', kind: 'read', idempotent: true });
+  }
+
+  /** One logical call: token, quota, 429 waits, one token renewal, and retries of idempotent calls. */
+  private async send<T>(caller: PyrusCaller, request: Request): Promise<T> {
+    const what = `${request.method} ${request.path.split('?')[0]}`;
+    const { login } = caller.bot;
+    let deliveryToken = caller.deliveryToken;
+    let renewed = false;
+    for (let attempt = 0; ; ) {
+      const auth = deliveryToken
+        ? { accessToken: deliveryToken, apiUrl: (await this.tokens.cached(login))?.apiUrl ?? this.settings.apiUrl }
+        : await this.tokens.get(caller.bot);
+      await this.quota.acquire(login, request.kind);
+      let error: PyrusApiError;
+      try {
+        const response = await this.fetchOnce(request.method, `${auth.apiUrl}${request.path}`, auth.accessToken, request.body, what);
+        await this.quota.observe(login, response.headers);
+        if (response.ok) return parseJson<T>(response.text, response.status, what);
+        if (response.status === 429) {
+          // Wait for the window Pyrus names; this is not a failure of the call.
+          await this.quota.exhausted(login, response.headers);
+          continue;
+        }
+        error = PyrusApiError.fromResponse(response.status, response.text, what);
+      } catch (err) {
+        if (!(err instanceof PyrusApiError)) throw err;
+        error = err;
+      }
+      if (error.isTokenProblem && !renewed) {
+        // A webhook's token has run out: go on as the bot. Our own: someone must sign in again (once).
+        if (deliveryToken) deliveryToken = undefined;
+        else await this.tokens.refresh(caller.bot, auth.accessToken);
+        renewed = true;
+        continue;
+      }
+      if (!request.idempotent || !error.retryable || attempt >= this.settings.retries) throw error;
+      await this.backoff(attempt++);
+    }
+  }
+
+  private backoff(attempt: number): Promise<void> {
+    const base = this.settings.retryBaseMs * 2 ** attempt;
+    return new Promise((r) => setTimeout(r, base / 2 + Math.random() * base));
+  }
+
+  private async fetchOnce(method: string, url: string, token: string | undefined, body: unknown, what: string) {
     const headers: Record<string, string> = { accept: 'application/json' };
     if (body !== undefined) headers['content-type'] = 'application/json';
     if (token) headers.authorization = `Bearer ${token}`;
-    let response: Response;
     try {
-      response = await fetch(url, {
+      const response = await fetch(url, {
         method,
         headers,
         body: body === undefined ? undefined : JSON.stringify(body),
-        signal: AbortSignal.timeout(this.timeoutMs),
+        signal: AbortSignal.timeout(this.settings.timeoutMs),
       });
+      return { ok: response.ok, status: response.status, headers: response.headers, text: await response.text() };
     } catch (err) {
       const timedOut = (err as Error).name === 'TimeoutError' || (err as Error).name === 'AbortError';
-      const error = PyrusApiError.network(what, (err as { cause?: unknown }).cause ?? err, timedOut);
-      const code = ((err as { cause?: { code?: string } }).cause ?? {}).code;
-      return Promise.reject(code && NOT_SENT_CODES.has(code) ? withCertainty(error, false) : error);
-    }
-    const text = await response.text();
-    if (!response.ok) throw PyrusApiError.fromResponse(response.status, text, what);
-    try {
-      return JSON.parse(text) as T;
-    } catch {
-      // 2xx with a body we cannot read: the call probably took effect, so a write must not be repeated blindly.
-      throw new PyrusApiError(`${what} answered ${response.status} with a body that is not JSON`, response.status, 'invalid_response', true, true);
+      const cause = (err as { cause?: { code?: string } }).cause;
+      const sent = !(cause?.code && NOT_SENT_CODES.has(cause.code));
+      throw PyrusApiError.network(what, cause ?? err, timedOut, sent);
     }
   }
 }
 
-function withCertainty(error: PyrusApiError, uncertain: boolean): PyrusApiError {
-  return new PyrusApiError(error.message, error.status, error.errorCode, error.retryable, uncertain);
+function parseJson<T>(text: string, status: number, what: string): T {
+  try {
+    return JSON.parse(text) as T;
+  } catch {
+    // A 2xx we cannot read: the call probably took effect, so a write must not be repeated blindly.
+    throw new PyrusApiError(`${what} answered ${status} with a body that is not JSON`, status, 'invalid_response', true, true);
+  }
+}
+
+function trimSlash(url: string): string {
+  return url.replace(/\/+$/, '');
 }

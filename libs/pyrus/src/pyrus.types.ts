@@ -105,3 +105,87 @@ export interface PyrusErrorBody {
   error_message?: string;
   error_code?: string;
 }
+
+/** GET /forms/{id} */
+export interface FormResponse {
+  id: number;
+  name?: string;
+  steps?: Record<string, string>;
+  fields?: PyrusField[];
+  deleted_or_closed?: boolean;
+  [key: string]: unknown;
+}
+
+/**
+ * POST /forms/{id}/register. Field filters are keys `fld{fieldId}` with Pyrus's value syntax: "v" (equals / prefix),
+ * "gt{v}", "lt{v}", "gt{a},lt{b}", "a,b,c" (any of), "empty", "*" (any value).
+ */
+export interface FormRegisterRequest {
+  steps?: number[];
+  include_archived?: 'y';
+  modified_before?: string;
+  modified_after?: string;
+  created_before?: string;
+  created_after?: string;
+  closed_before?: string;
+  closed_after?: string;
+  field_ids?: number[];
+  task_ids?: number[];
+  item_count?: number;
+  due_filter?: 'overdue' | 'overdue_on_step' | 'past_due' | { overdue_steps: number[] };
+  sort?: 'id';
+  [fieldFilter: `fld${number}`]: string;
+}
+
+export interface FormRegisterResponse {
+  tasks: PyrusTask[];
+}
+
+export interface CatalogItem {
+  item_id?: number;
+  values: string[];
+  deleted?: boolean;
+}
+
+export interface CatalogResponse {
+  catalog_id: number;
+  name?: string;
+  version?: number;
+  catalog_headers?: Array<{ name: string; type?: string }>;
+  items?: CatalogItem[];
+  [key: string]: unknown;
+}
+
+/** POST /catalogs/{id}: every item or text column not listed is deleted; apply=false is a dry run. */
+export interface SyncCatalogRequest {
+  apply: boolean;
+  catalog_headers: string[];
+  items: Array<{ values: string[] }>;
+}
+
+export interface SyncCatalogResponse {
+  apply: boolean;
+  added?: CatalogItem[];
+  updated?: CatalogItem[];
+  deleted?: CatalogItem[];
+  catalog_headers?: Array<{ name: string; type?: string }>;
+}
+
+/** POST /catalogs/{id}/diff: upsert or delete by the first column. */
+export interface DiffCatalogRequest {
+  upsert?: Array<{ values: string[] }>;
+  delete?: string[];
+}
+
+export interface InboxResponse {
+  tasks: PyrusTask[];
+  [key: string]: unknown;
+}
+
+export interface ProfileResponse {
+  person_id: number;
+  first_name?: string;
+  last_name?: string;
+  email?: string;
+  [key: string]: unknown;
+}

@@ -1,2 +1,3 @@
 export * from './queue.constants';
 export * from './queue.module';
+export * from './redis.service';

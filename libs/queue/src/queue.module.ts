@@ -3,6 +3,7 @@ import { Module } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { AppConfiguration } from '@app/config';
 import { DELIVERIES_QUEUE } from './queue.constants';
+import { RedisService } from './redis.service';
 
 /** Bull on Redis, with the retry policy of every job in one place. */
 @Module({
@@ -26,6 +27,7 @@ import { DELIVERIES_QUEUE } from './queue.constants';
     }),
     BullModule.registerQueue({ name: DELIVERIES_QUEUE }),
   ],
-  exports: [BullModule],
+  providers: [RedisService],
+  exports: [BullModule, RedisService],
 })
 export class QueueModule {}

@@ -1,23 +1,17 @@
 import { Injectable } from '@nestjs/common';
-import { ConfigService } from '@nestjs/config';
 import { InjectRepository } from '@nestjs/typeorm';
 import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
 import { Repository } from 'typeorm';
 import { BotContext, BotRegistry } from '@app/bots';
-import { AppConfiguration, BotConfig } from '@app/config';
+import { BotConfig } from '@app/config';
 import { Delivery, DeliveryStatus, ProcessedOutcome, ProcessedTask } from '@app/database';
-import { BotHookRequest, botVoteOnCurrentStep, PyrusApiError, PyrusAuth, PyrusClient, PyrusComment, PyrusTask, TaskCommentRequest } from '@app/pyrus';
+import { BotHookRequest, botVoteOnCurrentStep, findPostedComment, PyrusApiError, PyrusCaller, PyrusClient, TaskCommentRequest } from '@app/pyrus';
 import { ProcessDeliveryJob } from '@app/queue';
 import { TaskLockService } from './task-lock.service';
-
-/** How far Pyrus's clock may lag ours when we look for a comment we may already have posted. */
-const CLOCK_SKEW_MS = 5 * 60 * 1000;
 
 /** Runs one stored delivery through its bot's handler and posts the decision to Pyrus, exactly once. */
 @Injectable()
 export class DeliveryService {
-  private readonly defaultApiUrl: string;
-
   constructor(
     @InjectRepository(Delivery) private readonly deliveries: Repository<Delivery>,
     @InjectRepository(ProcessedTask) private readonly processed: Repository<ProcessedTask>,
@@ -25,10 +19,7 @@ export class DeliveryService {
     private readonly pyrus: PyrusClient,
     private readonly taskLock: TaskLockService,
     @InjectPinoLogger(DeliveryService.name) private readonly logger: PinoLogger,
-    config: ConfigService<AppConfiguration, true>,
-  ) {
-    this.defaultApiUrl = config.get('pyrus', { infer: true }).apiUrl;
-  }
+  ) {}
 
   async process(job: ProcessDeliveryJob): Promise<void> {
     const first = await this.deliveries.findOneBy({ id: job.deliveryId });
@@ -93,15 +84,16 @@ export class DeliveryService {
     }
 
     const comment = record.comment as TaskCommentRequest;
-    const auth = await this.authFor(bot, job);
+    const caller = this.callerFor(bot, job);
+    const intent = { authorId: payload.user_id, since: record.startedAt };
     if (record.attempts > 0) {
-      // An earlier attempt may have reached Pyrus (timeout, 5xx, crash): look before posting again.
-      const task = await this.withFreshToken(bot, auth, (a) => this.pyrus.getTask(a, delivery.taskId)).catch((err) => {
+      // An earlier job attempt may have reached Pyrus before the worker lost it (a crash, a timeout): look first.
+      const task = await this.pyrus.getTask(caller, delivery.taskId).catch((err) => {
         throw new RetryableDeliveryError(`Could not check whether the comment was already posted: ${errorText(err)}`);
       });
-      const existing = findOurComment(task, comment, payload.user_id, record.startedAt);
+      const existing = findPostedComment(task, comment, intent);
       if (existing) {
-        await this.finishPosted(delivery, record, 200, existing.id);
+        await this.finishPosted(delivery, record, existing.id);
         log.info({ ...ids, commentId: existing.id }, 'The comment from an earlier attempt is on the task; not posting again');
         return;
       }
@@ -110,10 +102,9 @@ export class DeliveryService {
     record.attempts += 1;
     await this.processed.update({ id: record.id }, { attempts: record.attempts });
     try {
-      const result = await this.withFreshToken(bot, auth, (a) => this.pyrus.createComment(a, delivery.taskId, comment));
-      const posted = findOurComment(result.task, comment, payload.user_id, record.startedAt);
-      await this.finishPosted(delivery, record, result.status, posted?.id ?? null);
-      log.info({ ...ids, commentId: posted?.id, pyrusStatus: result.status }, 'Decision posted to Pyrus');
+      const result = await this.pyrus.createComment(caller, delivery.taskId, comment, intent);
+      await this.finishPosted(delivery, record, result.comment?.id ?? null);
+      log.info({ ...ids, commentId: result.comment?.id, recovered: result.recovered }, 'Decision posted to Pyrus');
     } catch (err) {
       const status = err instanceof PyrusApiError ? err.status : null;
       await this.processed.update({ id: record.id }, { error: errorText(err), pyrusStatus: status });
@@ -132,27 +123,16 @@ export class DeliveryService {
     };
   }
 
-  /** The webhook's own token while the job has it; otherwise (swept deliveries) sign in as the bot. */
-  private async authFor(bot: BotConfig, job: ProcessDeliveryJob): Promise<PyrusAuth> {
-    if (job.accessToken) return { accessToken: job.accessToken, apiUrl: this.defaultApiUrl };
-    return this.pyrus.authenticate(bot.login, bot.securityKeys[0]);
+  /** The webhook's own token while the job has it (swept deliveries have none); the client falls back to the bot's. */
+  private callerFor(bot: BotConfig, job: ProcessDeliveryJob): PyrusCaller {
+    return { bot: { login: bot.login, securityKey: bot.securityKeys[0] }, deliveryToken: job.accessToken };
   }
 
-  /** Runs `call`; if the webhook's token has expired, signs in as the bot and runs it once more. */
-  private async withFreshToken<T>(bot: BotConfig, auth: PyrusAuth, call: (auth: PyrusAuth) => Promise<T>): Promise<T> {
-    try {
-      return await call(auth);
-    } catch (err) {
-      if (!(err instanceof PyrusApiError) || !err.isTokenProblem) throw err;
-      return call(await this.pyrus.authenticate(bot.login, bot.securityKeys[0]));
-    }
-  }
-
-  private async finishPosted(delivery: Delivery, record: ProcessedTask, status: number, commentId: number | null) {
+  private async finishPosted(delivery: Delivery, record: ProcessedTask, commentId: number | null) {
     const now = new Date();
     await this.processed.update(
       { id: record.id },
-      { outcome: ProcessedOutcome.Posted, pyrusStatus: status, pyrusCommentId: commentId, postedAt: now, finishedAt: now, error: null },
+      { outcome: ProcessedOutcome.Posted, pyrusStatus: 200, pyrusCommentId: commentId, postedAt: now, finishedAt: now, error: null },
     );
     await this.deliveries.update({ id: delivery.id }, { status: DeliveryStatus.Processed, lastError: null });
   }
@@ -190,17 +170,6 @@ export function isRetryable(err: unknown): boolean {
   if (err instanceof PyrusApiError) return err.retryable;
   if (err && typeof err === 'object' && 'retryable' in err) return Boolean((err as { retryable: unknown }).retryable);
   return true;
-}
-
-/** The bot's comment with the same text, created after our intent was written (less clock skew). */
-function findOurComment(task: PyrusTask, comment: TaskCommentRequest, botUserId: number | undefined, since: Date): PyrusComment | undefined {
-  const after = since.getTime() - CLOCK_SKEW_MS;
-  return [...(task.comments ?? [])].reverse().find(
-    (c) =>
-      (botUserId === undefined || c.author?.id === botUserId) &&
-      (c.text ?? '') === (comment.text ?? '') &&
-      (!c.create_date || Date.parse(c.create_date) >= after),
-  );
 }
 
 function errorText(err: unknown): string {

@@ -1,0 +1,96 @@
+import Redis from 'ioredis';
+
+/** What a call is for: decisions (comments, votes) may use the whole quota, reads leave a reserve for them. */
+export type CallKind = 'decision' | 'read';
+
+export interface QuotaSettings {
+  /** Calls per window per bot account (Pyrus: 5000 per 10 minutes), until Pyrus's X-RateLimit-Limit says otherwise. */
+  limit: number;
+  windowMs: number;
+  /** Share of the window's calls that reads may not take, so decisions are not starved by reads. */
+  decisionReserve: number;
+}
+
+// KEYS: counter, limit; ARGV: configured limit, reserve share, kind, window ms. Returns 0, or ms to wait.
+const ACQUIRE = `
+local limit = tonumber(redis.call('GET', KEYS[2]) or ARGV[1])
+local cap = limit
+if ARGV[3] == 'read' then cap = limit - math.ceil(limit * tonumber(ARGV[2])) end
+local used = tonumber(redis.call('GET', KEYS[1]) or '0')
+local ttl = redis.call('PTTL', KEYS[1])
+if used >= cap then
+  if ttl < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[4]); ttl = tonumber(ARGV[4]) end
+  return ttl
+end
+redis.call('INCR', KEYS[1])
+if ttl < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[4]) end
+return 0`;
+
+// KEYS: counter, limit; ARGV: Pyrus's used count (limit - remaining), ms to reset, Pyrus's limit.
+const OBSERVE = `
+if tonumber(ARGV[3]) > 0 then redis.call('SET', KEYS[2], ARGV[3], 'PX', 86400000) end
+local used = tonumber(redis.call('GET', KEYS[1]) or '0')
+if tonumber(ARGV[1]) > used then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+else
+  local ttl = redis.call('PTTL', KEYS[1])
+  if ttl < 0 or math.abs(ttl - tonumber(ARGV[2])) > 1500 then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+end
+return 1`;
+
+/**
+ * The Pyrus quota of each bot account, counted in Redis so that every api and worker process draws on one
+ * budget. Pyrus's X-RateLimit-* headers correct the count (other clients may use the same account); a 429 marks
+ * the window spent until its reset.
+ */
+export class QuotaLimiter {
+  constructor(
+    private readonly redis: Redis,
+    private readonly keyOf: (...parts: string[]) => string,
+    private readonly settings: QuotaSettings,
+  ) {}
+
+  /** Waits until the account may make one more call of this kind, and counts it. */
+  async acquire(login: string, kind: CallKind): Promise<void> {
+    for (;;) {
+      const waitMs = Number(
+        await this.redis.eval(ACQUIRE, 2, this.counterKey(login), this.limitKey(login), this.settings.limit, this.settings.decisionReserve, kind, this.settings.windowMs),
+      );
+      if (waitMs <= 0) return;
+      // Re-check at least every second: a header may open the window early, and jitter spreads the waiters.
+      await new Promise((r) => setTimeout(r, Math.min(waitMs, 1000) + Math.random() * 50));
+    }
+  }
+
+  /** Adopts what Pyrus's headers say about the current window. */
+  async observe(login: string, headers: Headers): Promise<void> {
+    const remaining = Number(headers.get('x-ratelimit-remaining'));
+    const resetS = Number(headers.get('x-ratelimit-reset'));
+    const limit = Number(headers.get('x-ratelimit-limit')) || 0;
+    if (!headers.has('x-ratelimit-remaining') || !Number.isFinite(remaining) || !Number.isFinite(resetS)) return;
+    const used = Math.max(0, (limit || this.settings.limit) - remaining);
+    await this.redis.eval(OBSERVE, 2, this.counterKey(login), this.limitKey(login), used, Math.max(1000, resetS * 1000), limit);
+  }
+
+  /** After a 429: the window is spent until Pyrus resets it. Returns how long that is. */
+  async exhausted(login: string, headers: Headers): Promise<number> {
+    const resetS = Number(headers.get('x-ratelimit-reset') ?? headers.get('retry-after'));
+    const resetMs = Number.isFinite(resetS) && resetS > 0 ? resetS * 1000 : this.settings.windowMs;
+    const limit = Number(headers.get('x-ratelimit-limit')) || this.settings.limit;
+    await this.redis.set(this.counterKey(login), String(limit), 'PX', resetMs);
+    return resetMs;
+  }
+
+  /** Calls counted in the current window (for metrics and tests). */
+  async used(login: string): Promise<number> {
+    return Number((await this.redis.get(this.counterKey(login))) ?? 0);
+  }
+
+  private counterKey(login: string) {
+    return this.keyOf('pyrus', 'quota', login);
+  }
+
+  private limitKey(login: string) {
+    return this.keyOf('pyrus', 'quota-limit', login);
+  }
+}
