@@ -402,6 +402,7 @@ export class PyrusEmulator {
       ['GET', /^\/catalogs$/, () => ({ status: 200, body: { catalogs: this.store.catalogHeaders() } })],
       ['GET', /^\/catalogs\/(\d+)$/, (m) => this.catalog(Number(m[1]), query)],
       ['GET', /^\/inbox$/, (_m, bot) => ({ status: 200, body: { tasks: this.store.inbox(bot.userId) } })],
+      ['GET', /^\/profile$/, (_m, bot) => ({ status: 200, body: { person_id: bot.userId, first_name: bot.person.first_name, last_name: bot.person.last_name, email: bot.login } })],
       ['GET', /^\/profile$/, (_m, bot) => ({ status: 200, body: { person_id: bot.userId, first_name: bot.person.first_name, last_name: '', email: bot.login } })],
     ];
     const hit = routes.map(([m, re, fn]) => ({ m, match: re.exec(path), fn })).filter((r) => r.match);

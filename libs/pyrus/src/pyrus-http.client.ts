@@ -48,12 +48,15 @@ interface Request {
  * backoff, and a comment never posted twice.
  */
 export class PyrusHttpClient extends PyrusClient {
+  private readonly settings: PyrusClientSettings;
+
   constructor(
-    private readonly settings: PyrusClientSettings,
+    settings: PyrusClientSettings,
     private readonly tokens: BotTokenStore,
     private readonly quota: QuotaLimiter,
   ) {
     super();
+    this.settings = { ...settings, apiUrl: trimSlash(settings.apiUrl) };
   }
 
   async authenticate(bot: BotCredentials): Promise<PyrusAuth> {
