@@ -4,7 +4,6 @@
  * api's p50/p99 ack latency and peak RSS, and checks that every acknowledged delivery is in Postgres and in the
  * queue. Targets: ratio >= 0.6, p99 <= 50 ms, nothing missing.
  */
-import { ChildProcess, fork } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import autocannon from 'autocannon';
@@ -12,8 +11,8 @@ import Queue from 'bull';
 import { Client } from 'pg';
 import { prepareDatabase } from '../../libs/database/src/schema-setup';
 import { signPyrusBody } from '../../libs/pyrus/src/signature';
+import { peakRssMb, ROOT, startProcess, stopProcesses } from './bench-support';
 
-const ROOT = resolve(__dirname, '../..');
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 15);
 const CONNECTIONS = 50;
 const DATABASE_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/pyrus_bots_bench';
@@ -22,35 +21,6 @@ const QUEUE_PREFIX = 'bench-intake';
 const KEY = 'bench-key';
 const API_PORT = 3910;
 const BARE_PORT = 3911;
-
-function start(script: string, args: string[], env: Record<string, string>, port: number): Promise<ChildProcess> {
-  const child = fork(script, args, {
-    cwd: ROOT,
-    env: { ...process.env, ...env, PORT: String(port) },
-    execArgv: script.endsWith('.ts') ? ['-r', 'ts-node/register/transpile-only', '-r', 'tsconfig-paths/register'] : [],
-    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
-  });
-  return waitForHttp(`http://127.0.0.1:${port}/health/live`, child);
-}
-
-async function waitForHttp(url: string, child: ChildProcess): Promise<ChildProcess> {
-  for (let i = 0; i < 200; i++) {
-    if (child.exitCode !== null) throw new Error(`${url}: process exited with ${child.exitCode}`);
-    try {
-      await fetch(url);
-      return child; // any answer, even 404 on the bare app, means it listens
-    } catch {
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
-  throw new Error(`${url} did not come up`);
-}
-
-/** Peak resident set size (VmHWM) of a process, in MB. */
-function peakRssMb(pid: number): number {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  return Number(/VmHWM:\s+(\d+) kB/.exec(status)![1]) / 1024;
-}
 
 function fire(port: number, template: Record<string, any>, firstTaskId: number) {
   let taskId = firstTaskId;
@@ -91,8 +61,8 @@ async function main() {
     LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'info',
   };
 
-  const bare = await start(resolve(__dirname, 'bare-app.ts'), [], env, BARE_PORT);
-  const api = await start(resolve(ROOT, 'dist/apps/api/src/main.js'), [], env, API_PORT);
+  const bare = await startProcess(resolve(__dirname, 'bare-app.ts'), { ...env, PORT: String(BARE_PORT) }, `http://127.0.0.1:${BARE_PORT}/`);
+  const api = await startProcess(resolve(ROOT, 'dist/apps/api/src/main.js'), { ...env, PORT: String(API_PORT) }, `http://127.0.0.1:${API_PORT}/health/live`);
   try {
     await fire(API_PORT, template, 1_000_000_000).catch(() => undefined); // warm-up pass, discarded below
     await db.query('TRUNCATE processed_tasks, deliveries CASCADE');
@@ -125,8 +95,7 @@ async function main() {
     process.stdout.write(ok ? 'bench:intake: all targets met\n' : 'bench:intake: TARGET MISSED\n');
     process.exitCode = stored >= acknowledged && queued >= acknowledged ? 0 : 1;
   } finally {
-    api.kill('SIGTERM');
-    bare.kill('SIGTERM');
+    await stopProcesses(api, bare);
     await queue.obliterate({ force: true }).catch(() => undefined);
     await queue.close();
     await db.end();

@@ -26,15 +26,16 @@ redis.call('INCR', KEYS[1])
 if ttl < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[4]) end
 return 0`;
 
-// KEYS: counter, limit; ARGV: Pyrus's used count (limit - remaining), ms to reset, Pyrus's limit.
+// KEYS: counter, limit; ARGV: Pyrus's used count (limit - remaining), ms to reset, Pyrus's limit, exact ('1' when
+// this call opened the window, so ARGV[2] is exact rather than rounded up to a whole second).
 const OBSERVE = `
 if tonumber(ARGV[3]) > 0 then redis.call('SET', KEYS[2], ARGV[3], 'PX', 86400000) end
 local used = tonumber(redis.call('GET', KEYS[1]) or '0')
+local ttl = redis.call('PTTL', KEYS[1])
 if tonumber(ARGV[1]) > used then
   redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-else
-  local ttl = redis.call('PTTL', KEYS[1])
-  if ttl < 0 or math.abs(ttl - tonumber(ARGV[2])) > 1500 then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+elseif ARGV[4] == '1' or ttl < 0 or math.abs(ttl - tonumber(ARGV[2])) > 1500 then
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
 end
 return 1`;
 
@@ -69,7 +70,11 @@ export class QuotaLimiter {
     const limit = Number(headers.get('x-ratelimit-limit')) || 0;
     if (!headers.has('x-ratelimit-remaining') || !Number.isFinite(remaining) || !Number.isFinite(resetS)) return;
     const used = Math.max(0, (limit || this.settings.limit) - remaining);
-    await this.redis.eval(OBSERVE, 2, this.counterKey(login), this.limitKey(login), used, Math.max(1000, resetS * 1000), limit);
+    // X-RateLimit-Reset is whole seconds, up to a second late. When this call opened Pyrus's window, the window
+    // ends one window length after Pyrus received it: at most one round trip before now, so never early.
+    const opened = used === 1;
+    const resetMs = opened ? this.settings.windowMs : Math.max(1000, resetS * 1000);
+    await this.redis.eval(OBSERVE, 2, this.counterKey(login), this.limitKey(login), used, resetMs, limit, opened ? '1' : '0');
   }
 
   /** After a 429: the window is spent until Pyrus resets it. Returns how long that is. */
