@@ -3,18 +3,19 @@ import { AddressInfo } from 'node:net';
 import { INestApplication } from '@nestjs/common';
 import { Client } from 'pg';
 import { signPyrusBody } from '@app/pyrus';
-import { PyrusStandIn } from './support/pyrus-stand-in';
+import { PyrusEmulator } from '../apps/pyrus-emulator/src';
+import { startTestEmulator } from './support/test-emulator';
 import { fixtureEvent, sendSigned, startApi, startWorker, testDb, testEnv, waitFor } from './support/stack';
 import { TEST_BOT_KEY } from './support/test-env';
 
 /** What SIGTERM does (Nest's shutdown hooks run app.close()): work in flight finishes, nothing is dropped. */
 describe('graceful shutdown', () => {
-  let pyrus: PyrusStandIn;
+  let pyrus: PyrusEmulator;
   let env: Record<string, string>;
   let db: Client;
 
   beforeAll(async () => {
-    pyrus = await new PyrusStandIn().start();
+    pyrus = await startTestEmulator();
     env = testEnv({ PYRUS_AUTH_URL: pyrus.authUrl, PYRUS_API_URL: pyrus.apiUrl });
     db = await testDb();
   });
@@ -66,9 +67,11 @@ describe('graceful shutdown', () => {
   it('the worker finishes its active job before it stops', async () => {
     const api = await startApi(env);
     const worker = await startWorker(env);
-    pyrus.commentDelayMs = 700;
     const event = fixtureEvent();
     event.task_id = event.task.id = 810002;
+    event.access_token = pyrus.issueToken('auto-reply');
+    pyrus.addTask(structuredClone(event.task));
+    pyrus.addFault({ kind: 'slow', method: 'POST', path: '/v4/tasks/810002/comments', delayMs: 700 });
     await sendSigned(api, 'auto-reply', JSON.stringify(event), TEST_BOT_KEY).expect(200);
     await waitFor('the job to start', async () => (await db.query('SELECT 1 FROM processed_tasks WHERE task_id = $1', [810002])).rowCount);
 

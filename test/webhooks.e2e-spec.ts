@@ -2,36 +2,45 @@ import { INestApplication } from '@nestjs/common';
 import { Client } from 'pg';
 import request from 'supertest';
 import { signPyrusBody } from '@app/pyrus';
-import { PyrusStandIn } from './support/pyrus-stand-in';
+import { PyrusEmulator } from '../apps/pyrus-emulator/src';
 import { deliveriesQueue, fixtureEvent, sendSigned, sleep, startApi, startWorker, testDb, testEnv, truncateAll, waitFor } from './support/stack';
 import { TcpProxy } from './support/tcp-proxy';
+import { startTestEmulator } from './support/test-emulator';
 import { TEST_BOT_KEY } from './support/test-env';
 
 const APPROVAL_TEXT = 'Hello, ivanov@example.org. This task approved by bot.';
 
-describe('POST /bots/:bot/webhook (real Postgres, Redis and a Pyrus stand-in)', () => {
-  let pyrus: PyrusStandIn;
+describe('POST /bots/:bot/webhook (real Postgres, Redis and the Pyrus emulator)', () => {
+  let pyrus: PyrusEmulator;
   let env: Record<string, string>;
   let api: INestApplication;
   let worker: INestApplication;
   let db: Client;
   let nextTaskId = 700000;
 
-  /** The fixture delivery for a fresh task id, so tests never see each other's jobs. */
-  function newEvent() {
+  /**
+   * The fixture delivery for a fresh task id (so tests never see each other's jobs), known to the emulator and
+   * carrying a webhook token the emulator issued.
+   */
+  function newEvent(bot = 'auto-reply') {
     const event = fixtureEvent();
     event.task_id = event.task.id = nextTaskId++;
+    event.access_token = pyrus.issueToken(bot);
+    pyrus.addTask(structuredClone(event.task));
     return event;
   }
+  const commentPath = (taskId: number) => `/v4/tasks/${taskId}/comments`;
+  const signIns = () => pyrus.calls.filter((c) => c.path === '/auth').length;
 
   const deliveriesOf = async (taskId: number) =>
     (await db.query('SELECT * FROM deliveries WHERE task_id = $1 ORDER BY received_at', [taskId])).rows;
   const processedOf = async (taskId: number) =>
     (await db.query('SELECT * FROM processed_tasks WHERE task_id = $1', [taskId])).rows;
   const commentsFor = (taskId: number) => pyrus.comments.filter((c) => c.taskId === taskId);
+  const callsFor = (taskId: number) => pyrus.calls.filter((c) => c.path.startsWith(`/v4/tasks/${taskId}`)).map((c) => `${c.method} ${c.status}`);
 
   beforeAll(async () => {
-    pyrus = await new PyrusStandIn().start();
+    pyrus = await startTestEmulator();
     env = testEnv({ PYRUS_AUTH_URL: pyrus.authUrl, PYRUS_API_URL: pyrus.apiUrl });
     db = await testDb();
     await truncateAll(db);
@@ -46,7 +55,10 @@ describe('POST /bots/:bot/webhook (real Postgres, Redis and a Pyrus stand-in)', 
     await pyrus?.stop();
   });
 
-  beforeEach(() => pyrus.reset());
+  beforeEach(() => {
+    pyrus.calls.length = 0;
+    pyrus.clearFaults();
+  });
 
   it('stores a signed delivery, answers 200 {} and posts the approval with the delivery token', async () => {
     const event = newEvent();
@@ -58,12 +70,14 @@ describe('POST /bots/:bot/webhook (real Postgres, Redis and a Pyrus stand-in)', 
     const [delivery] = await deliveriesOf(event.task_id);
     expect(delivery).toMatchObject({ bot: 'auto-reply', event: 'comment', retry_header: '1/3', user_agent: 'Pyrus-Bot-4' });
     expect(delivery.payload.access_token).toBe('[REDACTED]');
-    expect(JSON.stringify(delivery.payload)).not.toContain('"token"');
+    expect(JSON.stringify(delivery.payload)).not.toContain(event.access_token);
 
     await waitFor('the comment', () => commentsFor(event.task_id).length === 1);
     const [comment] = commentsFor(event.task_id);
-    expect(comment.authorization).toBe('Bearer token');
-    expect(comment.body).toEqual({ text: APPROVAL_TEXT, approval_choice: 'approved' });
+    expect(comment.request).toEqual({ text: APPROVAL_TEXT, approval_choice: 'approved' });
+    expect(signIns()).toBe(0); // the delivery's own token did the work
+    const approvals = pyrus.getTask(event.task_id)?.approvals?.[event.task.current_step - 1];
+    expect(approvals?.find((a) => a.person.id === event.user_id)?.approval_choice).toBe('approved');
 
     const [processed] = await waitFor('the processed record', async () => {
       const rows = await processedOf(event.task_id);
@@ -96,6 +110,7 @@ describe('POST /bots/:bot/webhook (real Postgres, Redis and a Pyrus stand-in)', 
     const event = newEvent();
     await sendSigned(api, 'auto-reply', JSON.stringify(event), TEST_BOT_KEY).expect(200);
     event.task.comments.push({ id: 555001, text: 'one more thing', author: { id: 1 } });
+    await waitFor('the first comment', () => commentsFor(event.task_id).length === 1);
     await sendSigned(api, 'auto-reply', JSON.stringify(event), TEST_BOT_KEY).expect(200);
     expect(await deliveriesOf(event.task_id)).toHaveLength(2);
   });
@@ -139,8 +154,8 @@ describe('POST /bots/:bot/webhook (real Postgres, Redis and a Pyrus stand-in)', 
   });
 
   it('accepts any content type and answers with the bot ackText', async () => {
-    const body = JSON.stringify(newEvent());
-    const res = await sendSigned(api, 'polite', body, 'polite-key', { 'Content-Type': 'text/plain' });
+    const body2 = JSON.stringify(newEvent('polite'));
+    const res = await sendSigned(api, 'polite', body2, 'polite-key', { 'Content-Type': 'text/plain' });
     expect(res.status).toBe(200);
     expect(res.body).toEqual({ text: 'Received, working on it' });
   });
@@ -160,7 +175,7 @@ describe('POST /bots/:bot/webhook (real Postgres, Redis and a Pyrus stand-in)', 
 
   it('ends in exactly one comment when Pyrus fails twice with 500', async () => {
     const event = newEvent();
-    pyrus.failCommentPosts(event.task_id, 2, 500);
+    pyrus.addFault({ kind: 'burst', method: 'POST', path: commentPath(event.task_id), count: 2, status: 500 });
     await sendSigned(api, 'auto-reply', JSON.stringify(event), TEST_BOT_KEY).expect(200);
     const [processed] = await waitFor('the posted record', async () => {
       const rows = await processedOf(event.task_id);
@@ -169,43 +184,42 @@ describe('POST /bots/:bot/webhook (real Postgres, Redis and a Pyrus stand-in)', 
     expect(processed.pyrus_status).toBe(200);
     expect(commentsFor(event.task_id)).toHaveLength(1);
     // A 500 leaves the outcome uncertain, so the task is read before each new post.
-    const calls = pyrus.calls.filter((c) => c.path.startsWith(`/v4/tasks/${event.task_id}`)).map((c) => `${c.method} ${c.status}`);
-    expect(calls).toEqual(['POST 500', 'GET 200', 'POST 500', 'GET 200', 'POST 200']);
+    expect(callsFor(event.task_id)).toEqual(['POST 500', 'GET 200', 'POST 500', 'GET 200', 'POST 200']);
   });
 
   it('does not post twice when Pyrus applied the comment but the answer was a 502', async () => {
     const event = newEvent();
-    pyrus.failCommentPosts(event.task_id, 1, 502, { applyFirst: true, body: '<html><body>Bad gateway</body></html>' });
+    pyrus.addFault({ kind: 'html', method: 'POST', path: commentPath(event.task_id), count: 1, phase: 'after' });
     await sendSigned(api, 'auto-reply', JSON.stringify(event), TEST_BOT_KEY).expect(200);
     await waitFor('the posted record', async () => (await processedOf(event.task_id))[0]?.outcome === 'posted');
     await sleep(300);
     expect(commentsFor(event.task_id)).toHaveLength(1);
-    expect(pyrus.calls.some((c) => c.method === 'GET' && c.path === `/v4/tasks/${event.task_id}`)).toBe(true);
+    expect(callsFor(event.task_id)).toEqual(['POST 502', 'GET 200']);
   });
 
   it('does not retry a 4xx from Pyrus blindly: the delivery fails with the reason', async () => {
     const event = newEvent();
-    pyrus.failCommentPosts(event.task_id, 5, 400, { body: JSON.stringify({ error: 'Field is required', error_code: 'required_field_missing' }) });
+    pyrus.addFault({ kind: 'error', method: 'POST', path: commentPath(event.task_id), count: 5, status: 400 });
     await sendSigned(api, 'auto-reply', JSON.stringify(event), TEST_BOT_KEY).expect(200);
     const [delivery] = await waitFor('the failed delivery', async () => {
       const rows = await deliveriesOf(event.task_id);
       return rows[0]?.status === 'failed' ? rows : undefined;
     });
-    expect(delivery.last_error).toMatch(/400 required_field_missing/);
+    expect(delivery.last_error).toMatch(/answered 400/);
     expect((await processedOf(event.task_id))[0].outcome).toBe('failed');
     await sleep(300);
-    expect(pyrus.calls.filter((c) => c.method === 'POST')).toHaveLength(1);
+    expect(callsFor(event.task_id)).toEqual(['POST 400']);
     const failedJob = await deliveriesQueue(worker).getJob(delivery.id);
     expect(failedJob?.data.accessToken).toBeUndefined();
   });
 
   it("signs in as the bot when the webhook's own token has expired", async () => {
     const event = newEvent();
-    pyrus.expiredTokens.add('token');
+    pyrus.expireTokens('auto-reply');
     await sendSigned(api, 'auto-reply', JSON.stringify(event), TEST_BOT_KEY).expect(200);
     await waitFor('the comment', () => commentsFor(event.task_id).length === 1);
-    expect(commentsFor(event.task_id)[0].authorization).toBe(`Bearer ${pyrus.botToken}`);
-    expect(pyrus.calls.filter((c) => c.path === '/auth')).toHaveLength(1);
+    expect(callsFor(event.task_id)).toEqual(['POST 401', 'POST 200']);
+    expect(signIns()).toBe(1);
   });
 
   it('skips a task on which the bot has already voted', async () => {
@@ -271,8 +285,10 @@ describe('POST /bots/:bot/webhook (real Postgres, Redis and a Pyrus stand-in)', 
 
       // Pyrus gave up on us; the worker's sweeper finds the stored delivery and signs in as the bot.
       await redisProxy.restore();
+      pyrus.calls.length = 0;
+      await deliveriesQueue(worker).client.del(`${env.QUEUE_PREFIX}:pyrus:token:bot@test-auto-reply`); // no cached sign-in
       await waitFor('the swept comment', () => commentsFor(taskId).length === 1, 15000);
-      expect(commentsFor(taskId)[0].authorization).toBe(`Bearer ${pyrus.botToken}`);
+      expect(signIns()).toBe(1); // a swept job has no webhook token: the worker signed in as the bot
       await sleep(500);
       expect(commentsFor(taskId)).toHaveLength(1);
       expect((await deliveriesOf(taskId))[0].status).toBe('processed');
@@ -286,8 +302,9 @@ describe('POST /bots/:bot/webhook (real Postgres, Redis and a Pyrus stand-in)', 
       await redisProxy.restore();
       await waitFor('redis to reconnect', () => deliveriesQueue(flakyApi).client.status === 'ready');
       expect((await sendSigned(flakyApi, 'auto-reply', body, TEST_BOT_KEY, { 'X-Pyrus-Retry': '2/3' })).status).toBe(200);
+      pyrus.calls.length = 0;
       await waitFor('the comment', () => commentsFor(taskId).length === 1);
-      expect(commentsFor(taskId)[0].authorization).toBe('Bearer token');
+      expect(signIns()).toBe(0); // the retry's own token
       await sleep(1500);
       expect(commentsFor(taskId)).toHaveLength(1);
     });

@@ -11,7 +11,7 @@ export class ApiModule {
   static forRoot(env: Record<string, string | undefined> = process.env): DynamicModule {
     return {
       module: ApiModule,
-      imports: [AppConfigModule.forRoot(env), LoggingModule.forRoot(), DatabaseModule, HealthModule, WebhooksModule],
+      imports: [AppConfigModule.forRoot(env), LoggingModule.forRoot(), DatabaseModule, HealthModule.forRoot(), WebhooksModule],
       providers: [{ provide: APP_FILTER, useClass: AllExceptionsFilter }],
     };
   }

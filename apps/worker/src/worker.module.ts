@@ -2,7 +2,8 @@ import { DynamicModule, Module } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
 import { AppConfigModule } from '@app/config';
 import { DatabaseModule } from '@app/database';
-import { AllExceptionsFilter, HealthModule, LoggingModule } from '@app/observability';
+import { AllExceptionsFilter, HealthModule, LoggingModule, READINESS_CHECKS } from '@app/observability';
+import { BotsSignInHealthIndicator } from './deliveries/bots-sign-in.health';
 import { DeliveriesModule } from './deliveries/deliveries.module';
 
 /** The job process: consumes the queues and talks to Pyrus; its HTTP port serves only health checks. */
@@ -11,7 +12,20 @@ export class WorkerModule {
   static forRoot(env: Record<string, string | undefined> = process.env): DynamicModule {
     return {
       module: WorkerModule,
-      imports: [AppConfigModule.forRoot(env), LoggingModule.forRoot(), DatabaseModule, HealthModule, DeliveriesModule],
+      imports: [
+        AppConfigModule.forRoot(env),
+        LoggingModule.forRoot(),
+        DatabaseModule,
+        HealthModule.forRoot({
+          imports: [DeliveriesModule],
+          checks: {
+            provide: READINESS_CHECKS,
+            inject: [BotsSignInHealthIndicator],
+            useFactory: (bots: BotsSignInHealthIndicator) => [() => bots.isHealthy()],
+          },
+        }),
+        DeliveriesModule,
+      ],
       providers: [{ provide: APP_FILTER, useClass: AllExceptionsFilter }],
     };
   }

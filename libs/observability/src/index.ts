@@ -2,3 +2,4 @@ export * from './all-exceptions.filter';
 export * from './health.module';
 export * from './logging.module';
 export * from './redis.health';
+export * from './health.controller';

@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { ModuleRef } from '@nestjs/core';
 import { ConfigService } from '@nestjs/config';
 import { AppConfiguration } from '@app/config';
 import { QueueModule, RedisService } from '@app/queue';
@@ -22,18 +23,19 @@ const DECISION_RESERVE = 0.1;
       },
     },
     {
+      // Signs in through the client below; the client reads tokens from it. Resolved lazily to break the cycle.
+      provide: BotTokenStore,
+      inject: [RedisService, ModuleRef],
+      useFactory: (redis: RedisService, moduleRef: ModuleRef) =>
+        new BotTokenStore(redis.client, (...p) => redis.key(...p), (bot) => moduleRef.get(PyrusClient).authenticate(bot)),
+    },
+    {
       provide: PyrusClient,
-      inject: [RedisService, QuotaLimiter, ConfigService],
-      useFactory: (redis: RedisService, quota: QuotaLimiter, config: ConfigService<AppConfiguration, true>) => {
-        const settings = config.get('pyrus', { infer: true });
-        // The token store signs in through the client; the client reads tokens from the store.
-        let client: PyrusHttpClient;
-        const tokens = new BotTokenStore(redis.client, (...p) => redis.key(...p), (bot) => client.authenticate(bot));
-        client = new PyrusHttpClient(settings, tokens, quota);
-        return client;
-      },
+      inject: [BotTokenStore, QuotaLimiter, ConfigService],
+      useFactory: (tokens: BotTokenStore, quota: QuotaLimiter, config: ConfigService<AppConfiguration, true>) =>
+        new PyrusHttpClient(config.get('pyrus', { infer: true }), tokens, quota),
     },
   ],
-  exports: [PyrusClient, QuotaLimiter],
+  exports: [PyrusClient, QuotaLimiter, BotTokenStore],
 })
 export class PyrusModule {}

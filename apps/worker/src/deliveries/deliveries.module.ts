@@ -1,17 +1,19 @@
 import { Module } from '@nestjs/common';
+import { TerminusModule } from '@nestjs/terminus';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { BotsModule } from '@app/bots';
 import { Delivery, ProcessedTask } from '@app/database';
 import { PyrusModule } from '@app/pyrus';
 import { QueueModule } from '@app/queue';
+import { BotsSignInHealthIndicator } from './bots-sign-in.health';
 import { DeliveryProcessor } from './delivery.processor';
 import { DeliveryService } from './delivery.service';
 import { TaskLockService } from './task-lock.service';
 import { UnqueuedDeliverySweeper } from './unqueued-delivery.sweeper';
 
 @Module({
-  imports: [TypeOrmModule.forFeature([Delivery, ProcessedTask]), BotsModule, PyrusModule, QueueModule],
-  providers: [DeliveryProcessor, DeliveryService, TaskLockService, UnqueuedDeliverySweeper],
-  exports: [DeliveryService, UnqueuedDeliverySweeper],
+  imports: [TypeOrmModule.forFeature([Delivery, ProcessedTask]), BotsModule, PyrusModule, QueueModule, TerminusModule],
+  providers: [DeliveryProcessor, DeliveryService, TaskLockService, UnqueuedDeliverySweeper, BotsSignInHealthIndicator],
+  exports: [DeliveryService, UnqueuedDeliverySweeper, BotsSignInHealthIndicator],
 })
 export class DeliveriesModule {}

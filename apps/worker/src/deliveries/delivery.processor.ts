@@ -1,13 +1,15 @@
-import { OnQueueFailed, Process, Processor } from '@nestjs/bull';
-import { Job } from 'bull';
+import { InjectQueue, OnQueueFailed, Process, Processor } from '@nestjs/bull';
+import { BeforeApplicationShutdown } from '@nestjs/common';
+import { Job, Queue } from 'bull';
 import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
 import { DELIVERIES_QUEUE, PROCESS_DELIVERY_JOB, ProcessDeliveryJob } from '@app/queue';
 import { DeliveryService, isRetryable } from './delivery.service';
 
 /** Thin: unpack the job, call the service, let errors throw so Bull retries with backoff. */
 @Processor(DELIVERIES_QUEUE)
-export class DeliveryProcessor {
+export class DeliveryProcessor implements BeforeApplicationShutdown {
   constructor(
+    @InjectQueue(DELIVERIES_QUEUE) private readonly queue: Queue<ProcessDeliveryJob>,
     private readonly deliveries: DeliveryService,
     @InjectPinoLogger(DeliveryProcessor.name) private readonly logger: PinoLogger,
   ) {}
@@ -22,6 +24,14 @@ export class DeliveryProcessor {
       if (!isRetryable(err)) job.discard();
       throw err;
     }
+  }
+
+  /**
+   * SIGTERM: stop taking jobs and let the active ones finish while Postgres and Redis are still open (they close in
+   * the later onApplicationShutdown phase).
+   */
+  async beforeApplicationShutdown(): Promise<void> {
+    await this.queue.close();
   }
 
   /** After the last attempt (or a discard) the delivery is marked failed, and the token leaves Redis. */

@@ -1,5 +1,5 @@
 import { InjectQueue } from '@nestjs/bull';
-import { Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { BeforeApplicationShutdown, Injectable, OnApplicationBootstrap } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { Queue } from 'bull';
@@ -17,7 +17,7 @@ const BATCH = 500;
  * died between the two). Such jobs carry no webhook token; the worker signs in as the bot.
  */
 @Injectable()
-export class UnqueuedDeliverySweeper implements OnApplicationBootstrap, OnApplicationShutdown {
+export class UnqueuedDeliverySweeper implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private timer?: NodeJS.Timeout;
   private running?: Promise<number>;
   private readonly intervalMs: number;
@@ -39,7 +39,7 @@ export class UnqueuedDeliverySweeper implements OnApplicationBootstrap, OnApplic
     this.timer.unref();
   }
 
-  async onApplicationShutdown(): Promise<void> {
+  async beforeApplicationShutdown(): Promise<void> {
     clearInterval(this.timer);
     await this.running;
   }

@@ -1,0 +1,20 @@
+import { PyrusEmulator } from '../../apps/pyrus-emulator/src';
+import { TEST_BOT_KEY } from './test-env';
+
+/** The user id of the bot in ../shared/fixtures/pyrus/event.json (its approver on the task's steps). */
+export const FIXTURE_BOT_USER_ID = 123456;
+
+/** The project's Pyrus emulator with the bots of test/fixtures/bots.test.json; deliveries are sent by the tests. */
+export async function startTestEmulator(): Promise<PyrusEmulator> {
+  const emulator = new PyrusEmulator({
+    bots: [
+      { name: 'auto-reply', login: 'bot@test-auto-reply', securityKey: TEST_BOT_KEY, userId: FIXTURE_BOT_USER_ID },
+      { name: 'polite', login: 'bot@test-polite', securityKey: 'polite-key', userId: 123457 },
+      { name: 'refused', login: 'bot@test-refused', securityKey: 'the-key-pyrus-knows', userId: 123458 },
+    ],
+    autoDeliver: false,
+    log: () => undefined,
+  });
+  await emulator.start();
+  return emulator;
+}
