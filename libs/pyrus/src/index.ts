@@ -7,3 +7,4 @@ export * from './redact';
 export * from './signature';
 export * from './webhook-payload';
 export * from './task-helpers';
+export * from './fields';
