@@ -1,0 +1,3 @@
+export * from './field-lookup';
+export * from './field-values';
+export * from './field-updates';
