@@ -184,6 +184,36 @@ describe('PyrusHttpClient against the emulator', () => {
     });
   });
 
+  it('reads a catalog, syncs it (dry run, then applied) and applies a diff', async () => {
+    const { client } = newClient();
+    emulator.addCatalog({
+      catalog_id: 3001,
+      name: 'Suppliers',
+      catalog_headers: [{ name: 'Tax id', type: 'text' }, { name: 'Name', type: 'text' }],
+      items: [
+        { item_id: 1, values: ['7701', 'Acme'] },
+        { item_id: 2, values: ['7702', 'Globex'] },
+      ],
+    });
+    const items = async () => (await client.getCatalog(caller, 3001)).items?.map((i) => i.values.join('=')).sort();
+    expect(await items()).toEqual(['7701=Acme', '7702=Globex']);
+
+    const wanted = { catalog_headers: ['Tax id', 'Name'], items: [{ values: ['7701', 'Acme Ltd'] }, { values: ['7703', 'Initech'] }] };
+    const dry = await client.syncCatalog(caller, 3001, { apply: false, ...wanted });
+    expect(dry.added?.map((i) => i.values[0])).toEqual(['7703']);
+    expect(dry.updated?.map((i) => i.values[1])).toEqual(['Acme Ltd']);
+    expect(dry.deleted?.map((i) => i.values[0])).toEqual(['7702']);
+    expect(await items()).toEqual(['7701=Acme', '7702=Globex']);
+
+    await client.syncCatalog(caller, 3001, { apply: true, ...wanted });
+    expect(await items()).toEqual(['7701=Acme Ltd', '7703=Initech']);
+
+    const diff = await client.diffCatalog(caller, 3001, { upsert: [{ values: ['7704', 'Umbrella'] }], delete: ['7701'] });
+    expect(diff.added?.map((i) => i.values[0])).toEqual(['7704']);
+    expect(diff.deleted?.map((i) => i.values[0])).toEqual(['7701']);
+    expect(await items()).toEqual(['7703=Initech', '7704=Umbrella']);
+  });
+
   it('reads forms, the register with field filters, catalogs, the inbox and the profile', async () => {
     const { client } = newClient();
     emulator.addForm({ id: 2001, name: 'Invoices', steps: { '1': 'Bot' }, fields: [{ id: 8, type: 'money', name: 'Amount', code: 'amount' }] });

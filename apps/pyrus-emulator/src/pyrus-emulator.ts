@@ -401,6 +401,8 @@ export class PyrusEmulator {
       ['POST', /^\/forms\/(\d+)\/register$/, (m) => this.register(Number(m[1]), { ...Object.fromEntries(query.entries()), ...parseJson(raw, true) })],
       ['GET', /^\/catalogs$/, () => ({ status: 200, body: { catalogs: this.store.catalogHeaders() } })],
       ['GET', /^\/catalogs\/(\d+)$/, (m) => this.catalog(Number(m[1]), query)],
+      ['POST', /^\/catalogs\/(\d+)$/, (m) => ({ status: 200, body: this.store.syncCatalog(Number(m[1]), parseJson(raw, false)) })],
+      ['POST', /^\/catalogs\/(\d+)\/diff$/, (m) => ({ status: 200, body: this.store.diffCatalog(Number(m[1]), parseJson(raw, false)) })],
       ['GET', /^\/inbox$/, (_m, bot) => ({ status: 200, body: { tasks: this.store.inbox(bot.userId) } })],
       ['GET', /^\/profile$/, (_m, bot) => ({ status: 200, body: { person_id: bot.userId, first_name: bot.person.first_name, last_name: bot.person.last_name, email: bot.login } })],
       ['GET', /^\/profile$/, (_m, bot) => ({ status: 200, body: { person_id: bot.userId, first_name: bot.person.first_name, last_name: '', email: bot.login } })],

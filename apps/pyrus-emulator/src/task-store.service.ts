@@ -3,6 +3,7 @@ import { EmulatorBot, EmulatorHttpError } from './emulator.types';
 import { findFieldById } from './register-filter';
 
 type Json = Record<string, unknown>;
+type CatalogRow = { item_id: number; values: string[]; deleted?: boolean };
 
 export function nowIso(): string {
   return new Date().toISOString().split('.')[0] + 'Z';
@@ -81,6 +82,53 @@ export class TaskStore {
     const copy = clone(catalog);
     if (!includeDeleted && Array.isArray(copy.items)) copy.items = (copy.items as Json[]).filter((i) => !i.deleted);
     return copy;
+  }
+
+  /**
+   * POST /catalogs/{id}: the request's items become the catalog, keyed by the first column; items not listed are
+   * deleted. With apply=false nothing changes and the answer says what would.
+   */
+  syncCatalog(id: number, request: { apply?: boolean; catalog_headers?: string[]; items?: Array<{ values: string[] }> }): Json {
+    const catalog = this.requireCatalog(id);
+    const current = ((catalog.items as CatalogRow[] | undefined) ?? []).filter((i) => !i.deleted);
+    const byKey = new Map(current.map((i) => [i.values[0], i]));
+    const wanted = new Map((request.items ?? []).map((i) => [i.values[0], i.values]));
+    const added: CatalogRow[] = [];
+    const updated: CatalogRow[] = [];
+    const deleted = current.filter((i) => !wanted.has(i.values[0]));
+    let nextId = Math.max(0, ...((catalog.items as CatalogRow[] | undefined) ?? []).map((i) => i.item_id)) + 1;
+    const items: CatalogRow[] = [];
+    for (const [key, values] of wanted) {
+      const existing = byKey.get(key);
+      if (!existing) added.push({ item_id: nextId++, values });
+      else if (existing.values.join('\u0000') !== values.join('\u0000')) updated.push({ item_id: existing.item_id, values });
+      items.push(added.find((a) => a.values[0] === key) ?? updated.find((u) => u.values[0] === key) ?? existing!);
+    }
+    const headers = request.catalog_headers?.map((name) => ({ name, type: 'text' })) ?? catalog.catalog_headers;
+    if (request.apply) {
+      catalog.items = items;
+      catalog.catalog_headers = headers;
+      catalog.version = Number(catalog.version ?? 0) + 1;
+    }
+    return clone({ apply: Boolean(request.apply), added, updated, deleted, catalog_headers: headers });
+  }
+
+  /** POST /catalogs/{id}/diff: upsert items and delete keys (first column), leaving the rest as they are. */
+  diffCatalog(id: number, request: { upsert?: Array<{ values: string[] }>; delete?: string[] }): Json {
+    const remove = new Set(request.delete ?? []);
+    const items = new Map<string, { values: string[] }>();
+    for (const item of (this.requireCatalog(id).items as CatalogRow[] | undefined) ?? []) {
+      if (!item.deleted && !remove.has(item.values[0])) items.set(item.values[0], { values: item.values });
+    }
+    for (const item of request.upsert ?? []) items.set(item.values[0], { values: item.values });
+    // A sync to the merged list reports exactly the upserts as added/updated and the removed keys as deleted.
+    return this.syncCatalog(id, { apply: true, items: [...items.values()] });
+  }
+
+  private requireCatalog(id: number): Json {
+    const catalog = this.catalogs.get(id);
+    if (!catalog) throw new EmulatorHttpError(403, 'access_denied_catalog', `Catalog ${id} not found or access denied.`);
+    return catalog;
   }
 
   catalogHeaders(): Json[] {

@@ -74,20 +74,54 @@ export interface FieldUpdate {
   value: unknown;
 }
 
-/** POST /tasks/{id}/comments body; also what a webhook answer may carry. */
+/** A file to attach: a fresh upload's guid (optionally a new version of root_id), an existing file, or a link. */
+export type NewFile = { guid: string; root_id?: number } | { attachment_id: number } | { url: string; name: string };
+
+export type ChannelType =
+  | 'email' | 'telegram' | 'web' | 'facebook' | 'vk' | 'viber' | 'mobile_app' | 'web_widget' | 'moy_sklad'
+  | 'zadarma' | 'amo_crm' | 'instagram' | 'private_channel' | 'jira' | 'beeline' | 'api_telephony' | 'zoom'
+  | 'web_form' | 'whats_app' | 'custom' | 'sms' | 'max_messenger';
+
+/** POST /tasks/{id}/comments body (protocol section 3); also what a webhook answer may carry. */
 export interface TaskCommentRequest {
   text?: string;
   formatted_text?: string;
+  /** New subject of a simple task. */
+  subject?: string;
   approval_choice?: Exclude<ApprovalChoice, 'waiting'>;
+  /** Steps the vote applies to; default: the current step. */
   approval_steps?: number[];
   action?: 'finished' | 'reopened';
-  field_updates?: FieldUpdate[];
   reassign_to?: PersonRef;
+  field_updates?: FieldUpdate[];
+  /** Outer array: steps (index 0 = step 1); inner: persons. */
   approvals_added?: PersonRef[][];
   approvals_removed?: PersonRef[][];
   approvals_rerequested?: PersonRef[][];
+  subscribers_added?: PersonRef[];
+  subscribers_removed?: PersonRef[];
+  subscribers_rerequested?: PersonRef[];
+  participants_added?: PersonRef[];
+  participants_removed?: PersonRef[];
+  /** YYYY-MM-DD; either this or `due`. */
+  due_date?: string;
+  /** YYYY-MM-DDThh:mm:ssZ (UTC). */
+  due?: string;
+  /** Minutes, only with `due`. */
+  duration?: number;
+  cancel_due?: boolean;
+  scheduled_date?: string;
+  scheduled_datetime_utc?: string;
+  cancel_schedule?: boolean;
+  added_list_ids?: number[];
+  removed_list_ids?: number[];
+  attachments?: NewFile[];
+  channel?: { type: ChannelType; to?: { email?: string; name?: string }; from?: { email?: string; name?: string }; phone?: string };
+  spent_minutes?: number;
+  skip_satisfaction?: boolean;
+  edit_comment_id?: number;
   skip_notification?: boolean;
-  [key: string]: unknown;
+  skip_auto_reopen?: boolean;
 }
 
 export interface TaskResponse {
