@@ -1,6 +1,9 @@
 import { ChildProcess, fork } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import Queue from 'bull';
+import { Client } from 'pg';
+import { prepareDatabase } from '../../libs/database/src/schema-setup';
 
 export const ROOT = resolve(__dirname, '../..');
 
@@ -42,4 +45,36 @@ export function stopProcesses(...children: Array<ChildProcess | undefined>): Pro
         }),
     ),
   );
+}
+
+export const BENCH_DATABASE_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/pyrus_bots_bench';
+export const BENCH_REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379/2';
+
+/** The benchmark's own database (migrated, emptied) and queue (emptied, with the prefix's Pyrus state). */
+export async function openBenchStores(queuePrefix: string) {
+  await prepareDatabase(BENCH_DATABASE_URL);
+  const db = new Client({ connectionString: BENCH_DATABASE_URL });
+  await db.connect();
+  await db.query('TRUNCATE processed_tasks, deliveries CASCADE');
+  const queue = new Queue('deliveries', BENCH_REDIS_URL, { prefix: queuePrefix });
+  await queue.obliterate({ force: true });
+  const pyrusKeys = await queue.client.keys(`${queuePrefix}:pyrus:*`);
+  if (pyrusKeys.length) await queue.client.del(...pyrusKeys);
+  return {
+    db,
+    queue,
+    async close() {
+      await queue.obliterate({ force: true }).catch(() => undefined);
+      await queue.close();
+      await db.end();
+    },
+  };
+}
+
+/** Runs a benchmark's main, printing a failure and exiting non-zero on error. */
+export function runBenchmark(main: () => Promise<void>): void {
+  main().catch((err) => {
+    process.stderr.write(`${err instanceof Error ? err.stack : err}\n`);
+    process.exit(1);
+  });
 }

@@ -7,16 +7,11 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import autocannon from 'autocannon';
-import Queue from 'bull';
-import { Client } from 'pg';
-import { prepareDatabase } from '../../libs/database/src/schema-setup';
 import { signPyrusBody } from '../../libs/pyrus/src/signature';
-import { peakRssMb, ROOT, startProcess, stopProcesses } from './bench-support';
+import { BENCH_DATABASE_URL, BENCH_REDIS_URL, openBenchStores, peakRssMb, ROOT, startProcess, stopProcesses, runBenchmark } from './bench-support';
 
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 15);
 const CONNECTIONS = 50;
-const DATABASE_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/pyrus_bots_bench';
-const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379/2';
 const QUEUE_PREFIX = 'bench-intake';
 const KEY = 'bench-key';
 const API_PORT = 3910;
@@ -44,17 +39,13 @@ function fire(port: number, template: Record<string, any>, firstTaskId: number) 
 }
 
 async function main() {
-  await prepareDatabase(DATABASE_URL);
-  const db = new Client({ connectionString: DATABASE_URL });
-  await db.connect();
-  await db.query('TRUNCATE processed_tasks, deliveries CASCADE');
-  const queue = new Queue('deliveries', REDIS_URL, { prefix: QUEUE_PREFIX });
-  await queue.obliterate({ force: true });
+  const stores = await openBenchStores(QUEUE_PREFIX);
+  const { db, queue } = stores;
 
   const template = JSON.parse(readFileSync(resolve(ROOT, '../shared/fixtures/pyrus/event.json'), 'utf8'));
   const env = {
-    DATABASE_URL,
-    REDIS_URL,
+    DATABASE_URL: BENCH_DATABASE_URL,
+    REDIS_URL: BENCH_REDIS_URL,
     QUEUE_PREFIX,
     BOTS_FILE: resolve(ROOT, 'test/fixtures/bots.test.json'),
     TEST_BOT_KEY: KEY,
@@ -96,13 +87,8 @@ async function main() {
     process.exitCode = stored >= acknowledged && queued >= acknowledged ? 0 : 1;
   } finally {
     await stopProcesses(api, bare);
-    await queue.obliterate({ force: true }).catch(() => undefined);
-    await queue.close();
-    await db.end();
+    await stores.close();
   }
 }
 
-main().catch((err) => {
-  process.stderr.write(`${err instanceof Error ? err.stack : err}\n`);
-  process.exit(1);
-});
+runBenchmark(main);

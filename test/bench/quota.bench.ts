@@ -6,30 +6,19 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import Queue from 'bull';
-import { Client } from 'pg';
 import { PyrusEmulator } from '../../apps/pyrus-emulator/src';
-import { prepareDatabase } from '../../libs/database/src/schema-setup';
 import { signPyrusBody } from '../../libs/pyrus/src/signature';
-import { ROOT, startProcess, stopProcesses } from './bench-support';
+import { BENCH_DATABASE_URL, BENCH_REDIS_URL, openBenchStores, ROOT, startProcess, stopProcesses, runBenchmark } from './bench-support';
 
 const DELIVERIES = Number(process.env.BENCH_DELIVERIES ?? 3000);
 const QUOTA = 500;
 const WINDOW_MS = 10_000;
-const DATABASE_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/pyrus_bots_bench';
-const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379/2';
 const QUEUE_PREFIX = 'bench-quota';
 const BOT = { name: 'payments', login: 'bot@bench-quota', securityKey: 'bench-quota-key', userId: 600001 };
 const API_PORT = 3940;
 
 async function main() {
-  await prepareDatabase(DATABASE_URL);
-  const db = new Client({ connectionString: DATABASE_URL });
-  await db.connect();
-  await db.query('TRUNCATE processed_tasks, deliveries CASCADE');
-  const queue = new Queue('deliveries', REDIS_URL, { prefix: QUEUE_PREFIX });
-  await queue.obliterate({ force: true });
-  await queue.client.del(...(await queue.client.keys(`${QUEUE_PREFIX}:pyrus:*`)), 'none');
+  const stores = await openBenchStores(QUEUE_PREFIX);
 
   const emulator = new PyrusEmulator({ bots: [BOT], autoDeliver: false, quotaLimit: QUOTA, quotaWindowMs: WINDOW_MS, log: () => undefined });
   await emulator.start();
@@ -41,8 +30,8 @@ async function main() {
   const botsFile = join(mkdtempSync(join(tmpdir(), 'bench-quota-')), 'bots.json');
   writeFileSync(botsFile, JSON.stringify({ bots: [{ name: BOT.name, login: BOT.login, securityKeys: [BOT.securityKey], handler: 'auto-reply' }] }));
   const env = {
-    DATABASE_URL,
-    REDIS_URL,
+    DATABASE_URL: BENCH_DATABASE_URL,
+    REDIS_URL: BENCH_REDIS_URL,
     QUEUE_PREFIX,
     BOTS_FILE: botsFile,
     LOG_LEVEL: 'warn',
@@ -115,13 +104,8 @@ async function main() {
   } finally {
     await stopProcesses(api, ...workers);
     await emulator.stop();
-    await queue.obliterate({ force: true }).catch(() => undefined);
-    await queue.close();
-    await db.end();
+    await stores.close();
   }
 }
 
-main().catch((err) => {
-  process.stderr.write(`${err instanceof Error ? err.stack : err}\n`);
-  process.exit(1);
-});
+runBenchmark(main);
