@@ -1,7 +1,7 @@
 import { AddressInfo } from 'node:net';
 import { INestApplication } from '@nestjs/common';
 import { PyrusEmulator } from '../apps/pyrus-emulator/src';
-import { fixtureEvent, startApi, startWorker, testEnv, waitFor } from './support/stack';
+import { clearTaskRange, fixtureEvent, startApi, startWorker, testDb, testEnv, waitFor } from './support/stack';
 import { FIXTURE_BOT_USER_ID, MANAGER_USER_ID, startTestEmulator } from './support/test-emulator';
 
 /** Pyrus's side played by the emulator end to end: its signed deliveries over HTTP into the running service. */
@@ -12,6 +12,9 @@ describe('the emulator driving the service', () => {
 
   beforeAll(async () => {
     pyrus = await startTestEmulator();
+    const db = await testDb();
+    await clearTaskRange(db, 830000, 839999);
+    await db.end();
     const env = testEnv({ PYRUS_AUTH_URL: pyrus.authUrl, PYRUS_API_URL: pyrus.apiUrl });
     api = await startApi(env);
     await new Promise<void>((resolve) => api.getHttpServer().listen(0, '127.0.0.1', resolve));

@@ -2,7 +2,7 @@ import { INestApplication } from '@nestjs/common';
 import { Client } from 'pg';
 import request from 'supertest';
 import { PyrusEmulator } from '../apps/pyrus-emulator/src';
-import { fixtureEvent, sendSigned, startApi, startWorker, testDb, testEnv, waitFor } from './support/stack';
+import { clearTaskRange, fixtureEvent, sendSigned, startApi, startWorker, testDb, testEnv, waitFor } from './support/stack';
 import { startTestEmulator } from './support/test-emulator';
 
 describe('readiness', () => {
@@ -15,6 +15,7 @@ describe('readiness', () => {
     pyrus = await startTestEmulator();
     const env = testEnv({ PYRUS_AUTH_URL: pyrus.authUrl, PYRUS_API_URL: pyrus.apiUrl });
     db = await testDb();
+    await clearTaskRange(db, 820000, 829999);
     api = await startApi(env);
     worker = await startWorker(env);
   });

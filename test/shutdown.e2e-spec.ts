@@ -5,7 +5,7 @@ import { Client } from 'pg';
 import { signPyrusBody } from '@app/pyrus';
 import { PyrusEmulator } from '../apps/pyrus-emulator/src';
 import { startTestEmulator } from './support/test-emulator';
-import { fixtureEvent, sendSigned, startApi, startWorker, testDb, testEnv, waitFor } from './support/stack';
+import { clearTaskRange, fixtureEvent, sendSigned, startApi, startWorker, testDb, testEnv, waitFor } from './support/stack';
 import { TEST_BOT_KEY } from './support/test-env';
 
 /** What SIGTERM does (Nest's shutdown hooks run app.close()): work in flight finishes, nothing is dropped. */
@@ -18,6 +18,7 @@ describe('graceful shutdown', () => {
     pyrus = await startTestEmulator();
     env = testEnv({ PYRUS_AUTH_URL: pyrus.authUrl, PYRUS_API_URL: pyrus.apiUrl });
     db = await testDb();
+    await clearTaskRange(db, 810000, 819999);
   });
 
   afterAll(async () => {

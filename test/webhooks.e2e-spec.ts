@@ -3,7 +3,7 @@ import { Client } from 'pg';
 import request from 'supertest';
 import { signPyrusBody } from '@app/pyrus';
 import { PyrusEmulator } from '../apps/pyrus-emulator/src';
-import { deliveriesQueue, fixtureEvent, sendSigned, sleep, startApi, startWorker, testDb, testEnv, truncateAll, waitFor } from './support/stack';
+import { deliveriesQueue, fixtureEvent, sendSigned, sleep, startApi, startWorker, testDb, testEnv, clearTaskRange, waitFor } from './support/stack';
 import { TcpProxy } from './support/tcp-proxy';
 import { startTestEmulator } from './support/test-emulator';
 import { TEST_BOT_KEY } from './support/test-env';
@@ -43,7 +43,7 @@ describe('POST /bots/:bot/webhook (real Postgres, Redis and the Pyrus emulator)'
     pyrus = await startTestEmulator();
     env = testEnv({ PYRUS_AUTH_URL: pyrus.authUrl, PYRUS_API_URL: pyrus.apiUrl });
     db = await testDb();
-    await truncateAll(db);
+    await clearTaskRange(db, 700000, 799999);
     api = await startApi(env);
     worker = await startWorker(env);
   });
