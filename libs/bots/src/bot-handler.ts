@@ -1,4 +1,6 @@
+import { PaymentStatus } from '@app/database';
 import { TaskCommentRequest, PyrusTask } from '@app/pyrus';
+import type { PaymentHistory } from './payments/payment-history';
 
 /** What a handler sees: plain data, no HTTP, queues or retries. */
 export interface BotContext {
@@ -9,10 +11,27 @@ export interface BotContext {
   botUserId?: number;
   /** The bot's `settings` from the bots file. */
   settings: Record<string, unknown>;
+  /** The payment history, inside the decision's transaction. */
+  payments: PaymentHistory;
+}
+
+/** The payment row a decision records (inserted, or updated when the task comes back to the bot). */
+export interface PaymentDraft {
+  formId?: number;
+  supplierKey: string;
+  supplierName?: string;
+  invoiceNumber?: string;
+  invoiceNumberNorm?: string;
+  invoiceDate?: string;
+  /** Decimal string, two places. */
+  amount: string;
+  currency: string;
+  costCentre?: string;
+  status: PaymentStatus;
 }
 
 export type BotDecision =
-  | { kind: 'comment'; comment: TaskCommentRequest; reason: string }
+  | { kind: 'comment'; comment: TaskCommentRequest; reason: string; payment?: PaymentDraft }
   | { kind: 'skip'; reason: string };
 
 /** One kind of bot. Register an implementation in BOT_HANDLERS (libs/bots/src/bots.module.ts). */
@@ -20,6 +39,8 @@ export interface BotHandler {
   /** The value of `handler` in the bots file. */
   readonly name: string;
   decide(context: BotContext): BotDecision | Promise<BotDecision>;
+  /** Problems with a bot's `settings`, checked at boot (an empty list when they are fine). */
+  validateSettings?(settings: Record<string, unknown>): string[];
 }
 
 export const BOT_HANDLERS = Symbol('BOT_HANDLERS');

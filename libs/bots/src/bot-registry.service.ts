@@ -23,6 +23,8 @@ export class BotRegistry {
         const known = [...this.handlers.keys()].join(', ');
         throw new ConfigError(`BOTS_FILE: bot "${bot.name}": unknown handler "${bot.handler}" (known: ${known})`);
       }
+      const problems = this.handlers.get(bot.handler)!.validateSettings?.(bot.settings) ?? [];
+      if (problems.length) throw new ConfigError(`BOTS_FILE: bot "${bot.name}": settings: ${problems.join('; ')}`);
       this.bots.set(bot.name, bot);
     }
   }

@@ -2,9 +2,10 @@ import { Module } from '@nestjs/common';
 import { BOT_HANDLERS, BotHandler } from './bot-handler';
 import { BotRegistry } from './bot-registry.service';
 import { AutoReplyHandler } from './handlers/auto-reply.handler';
+import { PaymentApprovalHandler } from './handlers/payment-approval.handler';
 
 /** Every handler class; a new kind of bot is one file in handlers/ plus one entry here. */
-const HANDLER_CLASSES = [AutoReplyHandler];
+const HANDLER_CLASSES = [AutoReplyHandler, PaymentApprovalHandler];
 
 @Module({
   providers: [

@@ -2,3 +2,5 @@ export * from './bot-handler';
 export * from './bot-registry.service';
 export * from './bots.module';
 export * from './handlers/auto-reply.handler';
+export * from './handlers/payment-approval.handler';
+export * from './payments/payment-history';

@@ -1,8 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
-import { Repository } from 'typeorm';
-import { BotContext, BotRegistry } from '@app/bots';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource, EntityManager, Repository } from 'typeorm';
+import { BotContext, BotRegistry, PaymentDraft, PaymentHistory } from '@app/bots';
 import { BotConfig } from '@app/config';
 import { Delivery, DeliveryStatus, ProcessedOutcome, ProcessedTask } from '@app/database';
 import { BotHookRequest, botVoteOnCurrentStep, findPostedComment, PyrusApiError, PyrusCaller, PyrusClient, TaskCommentRequest } from '@app/pyrus';
@@ -13,6 +14,7 @@ import { TaskLockService } from './task-lock.service';
 @Injectable()
 export class DeliveryService {
   constructor(
+    @InjectDataSource() private readonly db: DataSource,
     @InjectRepository(Delivery) private readonly deliveries: Repository<Delivery>,
     @InjectRepository(ProcessedTask) private readonly processed: Repository<ProcessedTask>,
     private readonly bots: BotRegistry,
@@ -60,27 +62,34 @@ export class DeliveryService {
         log.info(ids, 'Skipped: the bot has already voted on this step');
         return;
       }
-      const decision = await this.bots.handlerOf(bot).decide(this.contextOf(bot, delivery, payload));
-      if (decision.kind === 'skip') {
-        await this.finishSkipped(delivery, bot, decision.reason);
-        log.info({ ...ids, reason: decision.reason }, 'Skipped by the handler');
+      // Decision, payment row and outbox row commit together: locks a handler takes (a supplier's budget) cover all three.
+      const outcome = await this.db.transaction(async (em) => {
+        const decision = await this.bots.handlerOf(bot).decide(this.contextOf(bot, delivery, payload, em));
+        if (decision.kind === 'skip') return decision;
+        if (decision.payment) await this.recordPayment(em, bot.name, delivery.taskId, decision.payment, decision.reason);
+        // The outbox row: the intent is on disk before the call, so a crash cannot lead to a blind second post.
+        const saved = await em.save(
+          em.create(ProcessedTask, {
+            deliveryId: delivery.id,
+            bot: bot.name,
+            taskId: delivery.taskId,
+            handler: bot.handler,
+            outcome: ProcessedOutcome.Posting,
+            reason: decision.reason,
+            comment: decision.comment as Record<string, unknown>,
+            receivedAt: delivery.receivedAt,
+            startedAt: new Date(),
+            attempts: 0,
+          }),
+        );
+        return saved;
+      });
+      if ('kind' in outcome) {
+        await this.finishSkipped(delivery, bot, outcome.reason);
+        log.info({ ...ids, reason: outcome.reason }, 'Skipped by the handler');
         return;
       }
-      // The outbox row: the intent is on disk before the call, so a crash cannot lead to a blind second post.
-      record = await this.processed.save(
-        this.processed.create({
-          deliveryId: delivery.id,
-          bot: bot.name,
-          taskId: delivery.taskId,
-          handler: bot.handler,
-          outcome: ProcessedOutcome.Posting,
-          reason: decision.reason,
-          comment: decision.comment as Record<string, unknown>,
-          receivedAt: delivery.receivedAt,
-          startedAt: new Date(),
-          attempts: 0,
-        }),
-      );
+      record = outcome;
     }
 
     const comment = record.comment as TaskCommentRequest;
@@ -113,14 +122,32 @@ export class DeliveryService {
     }
   }
 
-  private contextOf(bot: BotConfig, delivery: Delivery, payload: BotHookRequest): BotContext {
+  private contextOf(bot: BotConfig, delivery: Delivery, payload: BotHookRequest, em: EntityManager): BotContext {
     return {
       bot: { name: bot.name, login: bot.login },
       event: delivery.event,
       task: payload.task,
       botUserId: payload.user_id,
       settings: bot.settings,
+      payments: new PaymentHistory(em),
     };
+  }
+
+  /** One payment row per task and bot: a task sent back to the bot's step updates it with the new decision. */
+  private async recordPayment(em: EntityManager, bot: string, taskId: number, p: PaymentDraft, reason: string): Promise<void> {
+    await em.query(
+      `INSERT INTO payments (bot, task_id, form_id, supplier_key, supplier_name, invoice_number, invoice_number_norm,
+                             invoice_date, amount, currency, cost_centre, status, decision_reason, decided_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, now())
+       ON CONFLICT (bot, task_id) DO UPDATE SET
+         form_id = EXCLUDED.form_id, supplier_key = EXCLUDED.supplier_key, supplier_name = EXCLUDED.supplier_name,
+         invoice_number = EXCLUDED.invoice_number, invoice_number_norm = EXCLUDED.invoice_number_norm,
+         invoice_date = EXCLUDED.invoice_date, amount = EXCLUDED.amount, currency = EXCLUDED.currency,
+         cost_centre = EXCLUDED.cost_centre, status = EXCLUDED.status, decision_reason = EXCLUDED.decision_reason,
+         decided_at = now(), updated_at = now()`,
+      [bot, taskId, p.formId ?? null, p.supplierKey, p.supplierName ?? null, p.invoiceNumber ?? null, p.invoiceNumberNorm ?? null,
+        p.invoiceDate ?? null, p.amount, p.currency, p.costCentre ?? null, p.status, reason],
+    );
   }
 
   /** The webhook's own token while the job has it (swept deliveries have none); the client falls back to the bot's. */

@@ -7,6 +7,7 @@ describe('AutoReplyHandler', () => {
       event: 'comment',
       task: { id: 1, author: { id: 2, email: 'ivanov@example.org' } },
       settings: {},
+      payments: undefined as never, // auto-reply never looks at payments
     });
     expect(decision).toEqual({
       kind: 'comment',

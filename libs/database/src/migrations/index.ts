@@ -1,4 +1,5 @@
 import { CreateDeliveries1795000000000 } from './1795000000000-CreateDeliveries';
+import { CreatePayments1795100000000 } from './1795100000000-CreatePayments';
 
 /** Every migration, oldest first; listed rather than globbed so the build and ts-node see the same set. */
-export const migrations = [CreateDeliveries1795000000000];
+export const migrations = [CreateDeliveries1795000000000, CreatePayments1795100000000];

@@ -1,0 +1,175 @@
+import { Injectable } from '@nestjs/common';
+import { BudgetPeriod, BudgetScope } from '@app/database';
+import { FieldSelector, findField, PersonRef, PyrusField, PyrusTask, readDate, readFieldValue, readMoney, TaskCommentRequest } from '@app/pyrus';
+import { BotContext, BotDecision, BotHandler, PaymentDraft } from '../bot-handler';
+import { PastPayment } from '../payments/payment-history';
+
+/** Form fields the handler reads, each by code (preferred), id or name. */
+interface FieldMap {
+  supplier: FieldSelector;
+  supplierTaxId?: FieldSelector;
+  invoiceNumber: FieldSelector;
+  invoiceDate: FieldSelector;
+  amount: FieldSelector;
+  currency?: FieldSelector;
+  costCentre?: FieldSelector;
+}
+
+export interface PaymentApprovalSettings {
+  fields: FieldMap;
+  /** When the form has no currency field. */
+  defaultCurrency?: string;
+  /** Probable duplicates: invoice dates at most this many days apart (default 30). */
+  duplicateWindowDays?: number;
+  budget?: { scope: BudgetScope; period: BudgetPeriod };
+  /**
+   * How a request goes back: `reject` votes "rejected"; `rerequest-previous-step` asks the previous step's approvers
+   * again (protocol section 3.1 leaves open which one a form needs).
+   */
+  returnTo?: 'reject' | 'rerequest-previous-step';
+  texts?: { approved?: string; returned?: string; missingFields?: string };
+}
+
+const REQUIRED: Array<[keyof FieldMap, string]> = [
+  ['supplier', 'supplier'],
+  ['invoiceNumber', 'invoice number'],
+  ['invoiceDate', 'invoice date'],
+  ['amount', 'amount'],
+];
+const taskLink = (id: number) => `https://pyrus.com/t#id${id}`;
+
+/**
+ * Pyrus's three payment scenarios in one handler: no duplicate payments (exact: same supplier and invoice number;
+ * probable: same supplier, amount and currency, invoice dates close), budget limits per supplier or cost centre and
+ * period, and the approval itself. It returns the comment and the payment row; the worker stores and posts them.
+ */
+@Injectable()
+export class PaymentApprovalHandler implements BotHandler {
+  readonly name = 'payment-approval';
+
+  validateSettings(raw: Record<string, unknown>): string[] {
+    const settings = raw as Partial<PaymentApprovalSettings>;
+    const problems: string[] = [];
+    const isSelector = (v: unknown) => typeof v === 'string' || typeof v === 'number' || (typeof v === 'object' && v !== null);
+    for (const [key] of REQUIRED) if (!isSelector(settings.fields?.[key])) problems.push(`fields.${key} is required (a field code, id or name)`);
+    if (!settings.fields?.currency && !settings.defaultCurrency) problems.push('fields.currency or defaultCurrency is required');
+    if (settings.duplicateWindowDays !== undefined && !(Number.isInteger(settings.duplicateWindowDays) && settings.duplicateWindowDays >= 0)) {
+      problems.push('duplicateWindowDays must be a whole number of days');
+    }
+    if (settings.budget) {
+      if (!['supplier', 'cost_centre'].includes(settings.budget.scope)) problems.push('budget.scope must be "supplier" or "cost_centre"');
+      if (!['month', 'quarter', 'year'].includes(settings.budget.period)) problems.push('budget.period must be "month", "quarter" or "year"');
+      if (settings.budget.scope === 'cost_centre' && !settings.fields?.costCentre) problems.push('fields.costCentre is required for a cost-centre budget');
+    }
+    if (settings.returnTo && !['reject', 'rerequest-previous-step'].includes(settings.returnTo)) {
+      problems.push('returnTo must be "reject" or "rerequest-previous-step"');
+    }
+    return problems;
+  }
+
+  async decide({ task, settings: raw, payments }: BotContext): Promise<BotDecision> {
+    const settings = raw as unknown as PaymentApprovalSettings;
+    const field = (key: keyof FieldMap) => (settings.fields[key] === undefined ? undefined : findField(task, settings.fields[key]!)?.field);
+    const missing = REQUIRED.filter(([key]) => isEmpty(key === 'amount' ? readMoney(field(key)) : readLabel(field(key)))).map(([, label]) => label);
+    if (missing.length) {
+      const text = (settings.texts?.missingFields ?? 'Cannot check this payment request: {fields} missing. Fill them in and send the task again.')
+        .replace('{fields}', missing.join(', '));
+      return { kind: 'comment', comment: { text }, reason: `missing fields: ${missing.join(', ')}` };
+    }
+
+    const supplierName = readLabel(field('supplier'))!;
+    const taxId = readLabel(field('supplierTaxId'))?.replace(/\D/g, '');
+    const supplierKey = taxId ? `tax:${taxId}` : `name:${normaliseName(supplierName)}`;
+    const invoiceNumber = readLabel(field('invoiceNumber'))!;
+    const invoiceNumberNorm = normaliseInvoiceNumber(invoiceNumber);
+    const invoiceDate = readDate(field('invoiceDate')) as string;
+    const amount = Number(readMoney(field('amount'))).toFixed(2);
+    const currency = (readLabel(field('currency')) ?? settings.defaultCurrency!).toUpperCase();
+    const costCentre = readLabel(field('costCentre'));
+    const draft: PaymentDraft = { formId: task.form_id, supplierKey, supplierName, invoiceNumber, invoiceNumberNorm, invoiceDate, amount, currency, costCentre, status: 'approved' };
+
+    // One decider at a time per supplier (and cost centre): duplicates and budgets are checked against committed rows.
+    await payments.lock(`payments:${supplierKey}`, ...(costCentre ? [`payments:cc:${costCentre}`] : []));
+    const exact = await payments.exactDuplicates(supplierKey, invoiceNumberNorm, task.id);
+    const window = settings.duplicateWindowDays ?? 30;
+    const probable = await payments.probableDuplicates(supplierKey, amount, currency, invoiceDate, window, task.id, invoiceNumberNorm);
+    if (exact.length || probable.length) {
+      const lines = [
+        ...exact.map((p) => `- ${taskLink(p.taskId)}: same supplier and invoice number "${p.invoiceNumber}" (${p.status})`),
+        ...probable.map((p) => `- ${taskLink(p.taskId)}: same supplier, amount ${money(p.amount)} ${p.currency}, invoice date ${p.invoiceDate} (${p.status})`),
+      ];
+      const kind = exact.length ? 'a duplicate' : 'a probable duplicate';
+      return this.sendBack(task, settings, `This request looks like ${kind} of an earlier one:\n${lines.join('\n')}`, draft, `duplicate of ${[...exact, ...probable].map((p) => p.taskId).join(', ')}`);
+    }
+
+    let budgetNote = '';
+    if (settings.budget) {
+      const { scope, period } = settings.budget;
+      const scopeKey = scope === 'supplier' ? supplierKey : costCentre;
+      const standing = scopeKey ? await payments.budget(scope, scopeKey, period, currency, invoiceDate, amount, task.id) : undefined;
+      if (standing) {
+        const where = `${scope === 'supplier' ? `supplier ${supplierName}` : `cost centre ${costCentre}`}, ${periodName(period, invoiceDate)}`;
+        const figures = `limit ${money(standing.limit)} ${currency}, already approved ${money(standing.used)}, this request ${money(amount)}`;
+        if (standing.over) {
+          return this.sendBack(task, settings, `Budget exceeded for ${where}: ${figures}; over by ${money(standing.over)} ${currency}.`, draft, `budget exceeded by ${standing.over} ${currency}`);
+        }
+        budgetNote = ` Budget for ${where}: ${figures}.`;
+      }
+    }
+    const text = (settings.texts?.approved ?? 'Approved: no duplicate payment found.{budget}').replace('{budget}', budgetNote);
+    return { kind: 'comment', comment: { text, approval_choice: 'approved' }, reason: 'no duplicate, within budget', payment: draft };
+  }
+
+  /** Rejects, or asks the previous step again, with the reason as the comment. */
+  private sendBack(task: PyrusTask, settings: PaymentApprovalSettings, why: string, draft: PaymentDraft, reason: string): BotDecision {
+    const text = `${why}${settings.texts?.returned ? `\n${settings.texts.returned}` : ''}`;
+    const payment: PaymentDraft = { ...draft, status: 'rejected' };
+    const step = task.current_step ?? 1;
+    const previous = task.approvals?.[step - 2];
+    if (settings.returnTo === 'rerequest-previous-step' && step > 1 && previous?.length) {
+      const rerequested: PersonRef[][] = Array.from({ length: step - 1 }, () => []);
+      rerequested[step - 2] = previous.map((a) => ({ id: a.person.id }));
+      return { kind: 'comment', comment: { text, approvals_rerequested: rerequested }, reason, payment };
+    }
+    const comment: TaskCommentRequest = { text, approval_choice: 'rejected' };
+    return { kind: 'comment', comment, reason, payment };
+  }
+}
+
+/** A field's value as one line of text: text as is, a catalog item's first column, a choice's name, a number. */
+function readLabel(field: PyrusField | undefined): string | undefined {
+  if (!field || field.value === undefined || field.value === null) return undefined;
+  const value = readFieldValue(field) as unknown;
+  if (typeof value === 'string') return value.trim() || undefined;
+  if (typeof value === 'number') return String(value);
+  const catalog = value as { rows?: string[][] };
+  if (Array.isArray(catalog?.rows) && catalog.rows[0]?.length) return catalog.rows[0][0];
+  const choice = value as { choiceNames?: string[] };
+  if (Array.isArray(choice?.choiceNames) && choice.choiceNames.length) return choice.choiceNames[0];
+  return undefined;
+}
+
+const isEmpty = (v: unknown) => v === undefined || v === null || v === '';
+
+/** "INV-2024/001", "inv 2024 001" and "Inv.2024-001" are one invoice number. */
+export function normaliseInvoiceNumber(value: string): string {
+  return value.toUpperCase().replace(/[\s\-_/\\.#№]/g, '');
+}
+
+/** Case, quotes, punctuation and legal-form noise do not make another supplier. */
+export function normaliseName(value: string): string {
+  return value.toLowerCase().replace(/["«»'`.,]/g, ' ').replace(/\s+/g, ' ').trim();
+}
+
+/** 1234567.5 -> "1 234 567.50" */
+function money(value: string): string {
+  const [whole, cents = '00'] = Number(value).toFixed(2).split('.');
+  return `${whole.replace(/\B(?=(\d{3})+(?!\d))/g, ' ')}.${cents}`;
+}
+
+function periodName(period: BudgetPeriod, day: string): string {
+  const [year, month] = day.split('-').map(Number);
+  if (period === 'year') return `${year}`;
+  if (period === 'quarter') return `${year}-Q${Math.ceil(month / 3)}`;
+  return `${year}-${String(month).padStart(2, '0')}`;
+}
