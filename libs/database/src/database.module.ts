@@ -17,7 +17,9 @@ import { prepareDatabase } from './schema-setup';
       useFactory: async (config: ConfigService<AppConfiguration, true>) => {
         const { url } = config.get('database', { infer: true });
         await prepareDatabase(url);
-        return { ...buildDataSourceOptions(url), retryAttempts: 2, retryDelay: 1000 };
+        // A worker job holds two connections at once (its task lock, its decision's transaction): size for that.
+        const poolSize = Math.max(20, 2 * config.get('queue', { infer: true }).concurrency + 5);
+        return { ...buildDataSourceOptions(url, {}, poolSize), retryAttempts: 2, retryDelay: 1000 };
       },
     }),
     TypeOrmModule.forFeature(entities),

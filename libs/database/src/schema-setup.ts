@@ -47,7 +47,7 @@ export async function runMigrationsLocked(dataSource: DataSource): Promise<strin
 /** Creates the database if needed and migrates it; used at boot and by `npm run migration:run`. */
 export async function prepareDatabase(url: string): Promise<{ created: boolean; applied: string[] }> {
   const created = await ensureDatabaseExists(url);
-  const dataSource = new DataSource(buildDataSourceOptions(url, { extra: { max: 2 } }));
+  const dataSource = new DataSource(buildDataSourceOptions(url, {}, 2));
   await dataSource.initialize();
   try {
     return { created, applied: await runMigrationsLocked(dataSource) };
