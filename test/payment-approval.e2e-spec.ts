@@ -118,6 +118,18 @@ describe('payment-approval bot', () => {
     expect(decision.text).toContain('amount 4 321.50 EUR');
   });
 
+  it('finds a duplicate that only the form register holds (a request from before the bot)', async () => {
+    const inn = freshInn();
+    // Paid last year, by hand: in Pyrus, not in our history.
+    const old = invoiceTask({ supplier: 'Soylent', inn, invoiceNo: 'S/2023/5', date: '2023-12-01', amount: 777, currency: 'RUB' });
+    const task = invoiceTask({ supplier: 'Soylent', inn, invoiceNo: 's-2023-5', date: '2024-02-01', amount: 780, currency: 'RUB' });
+    await deliver(task);
+    const decision = await decided(task.id);
+    expect(decision.approval_choice).toBe('rejected');
+    expect(decision.text).toContain(`https://pyrus.com/t#id${old.id}: same supplier and invoice number "S/2023/5" (in the register)`);
+    expect(pyrus.calls.some((c) => c.path === '/v4/forms/2001/register')).toBe(true);
+  });
+
   it('returns a request that would exceed the budget, with the figures', async () => {
     const inn = freshInn();
     await db.query(`INSERT INTO budget_limits (scope, scope_key, period, currency, amount) VALUES ('supplier', $1, 'month', 'RUB', 10000)`, [`tax:${inn}`]);

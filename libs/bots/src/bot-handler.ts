@@ -1,5 +1,5 @@
 import { PaymentStatus } from '@app/database';
-import { TaskCommentRequest, PyrusTask } from '@app/pyrus';
+import { FormRegisterRequest, PyrusTask, TaskCommentRequest } from '@app/pyrus';
 import type { PaymentHistory } from './payments/payment-history';
 
 /** What a handler sees: plain data, no HTTP, queues or retries. */
@@ -13,7 +13,11 @@ export interface BotContext {
   settings: Record<string, unknown>;
   /** The payment history, inside the decision's transaction. */
   payments: PaymentHistory;
+  /** Searches the register of the task's form (as the bot); absent when the task has no form. */
+  registerSearch?: RegisterSearch;
 }
+
+export type RegisterSearch = (request: FormRegisterRequest) => Promise<PyrusTask[]>;
 
 /** The payment row a decision records (inserted, or updated when the task comes back to the bot). */
 export interface PaymentDraft {

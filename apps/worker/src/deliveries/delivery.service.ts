@@ -64,7 +64,7 @@ export class DeliveryService {
       }
       // Decision, payment row and outbox row commit together: locks a handler takes (a supplier's budget) cover all three.
       const outcome = await this.db.transaction(async (em) => {
-        const decision = await this.bots.handlerOf(bot).decide(this.contextOf(bot, delivery, payload, em));
+        const decision = await this.bots.handlerOf(bot).decide(this.contextOf(bot, delivery, payload, em, job));
         if (decision.kind === 'skip') return decision;
         if (decision.payment) await this.recordPayment(em, bot.name, delivery.taskId, decision.payment, decision.reason);
         // The outbox row: the intent is on disk before the call, so a crash cannot lead to a blind second post.
@@ -122,7 +122,7 @@ export class DeliveryService {
     }
   }
 
-  private contextOf(bot: BotConfig, delivery: Delivery, payload: BotHookRequest, em: EntityManager): BotContext {
+  private contextOf(bot: BotConfig, delivery: Delivery, payload: BotHookRequest, em: EntityManager, job: ProcessDeliveryJob): BotContext {
     return {
       bot: { name: bot.name, login: bot.login },
       event: delivery.event,
@@ -130,6 +130,9 @@ export class DeliveryService {
       botUserId: payload.user_id,
       settings: bot.settings,
       payments: new PaymentHistory(em),
+      registerSearch: payload.task.form_id
+        ? async (request) => (await this.pyrus.getFormRegister(this.callerFor(bot, job), payload.task.form_id!, request)).tasks
+        : undefined,
     };
   }
 

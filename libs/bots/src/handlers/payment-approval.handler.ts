@@ -1,8 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { BudgetPeriod, BudgetScope } from '@app/database';
-import { FieldSelector, findField, PersonRef, PyrusField, PyrusTask, readDate, readFieldValue, readMoney, TaskCommentRequest } from '@app/pyrus';
-import { BotContext, BotDecision, BotHandler, PaymentDraft } from '../bot-handler';
-import { PastPayment } from '../payments/payment-history';
+import { FieldSelector, findField, FormRegisterRequest, PersonRef, PyrusField, PyrusTask, readDate, readFieldValue, readMoney, TaskCommentRequest } from '@app/pyrus';
+import { BotContext, BotDecision, BotHandler, PaymentDraft, RegisterSearch } from '../bot-handler';
+import { PastPayment, PaymentHistory } from '../payments/payment-history';
 
 /** Form fields the handler reads, each by code (preferred), id or name. */
 interface FieldMap {
@@ -67,39 +67,35 @@ export class PaymentApprovalHandler implements BotHandler {
     return problems;
   }
 
-  async decide({ task, settings: raw, payments }: BotContext): Promise<BotDecision> {
+  async decide({ task, settings: raw, payments, registerSearch }: BotContext): Promise<BotDecision> {
     const settings = raw as unknown as PaymentApprovalSettings;
-    const field = (key: keyof FieldMap) => (settings.fields[key] === undefined ? undefined : findField(task, settings.fields[key]!)?.field);
-    const missing = REQUIRED.filter(([key]) => isEmpty(key === 'amount' ? readMoney(field(key)) : readLabel(field(key)))).map(([, label]) => label);
-    if (missing.length) {
+    const { invoice, missing } = readInvoice(task, settings);
+    if (!invoice) {
       const text = (settings.texts?.missingFields ?? 'Cannot check this payment request: {fields} missing. Fill them in and send the task again.')
         .replace('{fields}', missing.join(', '));
       return { kind: 'comment', comment: { text }, reason: `missing fields: ${missing.join(', ')}` };
     }
+    const { supplierKey, supplierName, invoiceNumberNorm, invoiceDate, amount, currency, costCentre } = invoice;
+    const draft: PaymentDraft = { formId: task.form_id, ...invoice, status: 'approved' };
+    const window = settings.duplicateWindowDays ?? 30;
 
-    const supplierName = readLabel(field('supplier'))!;
-    const taxId = readLabel(field('supplierTaxId'))?.replace(/\D/g, '');
-    const supplierKey = taxId ? `tax:${taxId}` : `name:${normaliseName(supplierName)}`;
-    const invoiceNumber = readLabel(field('invoiceNumber'))!;
-    const invoiceNumberNorm = normaliseInvoiceNumber(invoiceNumber);
-    const invoiceDate = readDate(field('invoiceDate')) as string;
-    const amount = Number(readMoney(field('amount'))).toFixed(2);
-    const currency = (readLabel(field('currency')) ?? settings.defaultCurrency!).toUpperCase();
-    const costCentre = readLabel(field('costCentre'));
-    const draft: PaymentDraft = { formId: task.form_id, supplierKey, supplierName, invoiceNumber, invoiceNumberNorm, invoiceDate, amount, currency, costCentre, status: 'approved' };
+    // Requests the history does not hold yet (before the bot, or on another bot's watch) are in the form register.
+    const inRegister = registerSearch ? await this.registerDuplicates(task, invoice, settings, registerSearch, payments, window) : [];
 
     // One decider at a time per supplier (and cost centre): duplicates and budgets are checked against committed rows.
     await payments.lock(`payments:${supplierKey}`, ...(costCentre ? [`payments:cc:${costCentre}`] : []));
     const exact = await payments.exactDuplicates(supplierKey, invoiceNumberNorm, task.id);
-    const window = settings.duplicateWindowDays ?? 30;
     const probable = await payments.probableDuplicates(supplierKey, amount, currency, invoiceDate, window, task.id, invoiceNumberNorm);
-    if (exact.length || probable.length) {
+    const registerExact = inRegister.filter((m) => m.exact);
+    const registerProbable = inRegister.filter((m) => !m.exact);
+    if (exact.length || probable.length || inRegister.length) {
       const lines = [
-        ...exact.map((p) => `- ${taskLink(p.taskId)}: same supplier and invoice number "${p.invoiceNumber}" (${p.status})`),
-        ...probable.map((p) => `- ${taskLink(p.taskId)}: same supplier, amount ${money(p.amount)} ${p.currency}, invoice date ${p.invoiceDate} (${p.status})`),
+        ...[...exact, ...registerExact].map((p) => `- ${taskLink(p.taskId)}: same supplier and invoice number "${p.invoiceNumber}" (${p.status})`),
+        ...[...probable, ...registerProbable].map((p) => `- ${taskLink(p.taskId)}: same supplier, amount ${money(p.amount)} ${p.currency}, invoice date ${p.invoiceDate} (${p.status})`),
       ];
-      const kind = exact.length ? 'a duplicate' : 'a probable duplicate';
-      return this.sendBack(task, settings, `This request looks like ${kind} of an earlier one:\n${lines.join('\n')}`, draft, `duplicate of ${[...exact, ...probable].map((p) => p.taskId).join(', ')}`);
+      const kind = exact.length || registerExact.length ? 'a duplicate' : 'a probable duplicate';
+      const ids = [...exact, ...probable, ...inRegister].map((p) => p.taskId).join(', ');
+      return this.sendBack(task, settings, `This request looks like ${kind} of an earlier one:\n${lines.join('\n')}`, draft, `duplicate of ${ids}`);
     }
 
     let budgetNote = '';
@@ -120,6 +116,38 @@ export class PaymentApprovalHandler implements BotHandler {
     return { kind: 'comment', comment: { text, approval_choice: 'approved' }, reason: 'no duplicate, within budget', payment: draft };
   }
 
+  /**
+   * The supplier's requests in the form register that the history does not know, compared here (the register's
+   * own filters cannot normalise invoice numbers). Rejected ones do not count.
+   */
+  private async registerDuplicates(
+    task: PyrusTask,
+    invoice: Invoice,
+    settings: PaymentApprovalSettings,
+    search: RegisterSearch,
+    payments: PaymentHistory,
+    windowDays: number,
+  ): Promise<Array<PastPayment & { exact: boolean }>> {
+    const byTaxId = invoice.supplierKey.startsWith('tax:') && settings.fields.supplierTaxId !== undefined;
+    const filterField = findField(task, byTaxId ? settings.fields.supplierTaxId! : settings.fields.supplier)?.field;
+    if (!filterField || !task.form_id) return [];
+    const value = readLabel(filterField)!;
+    const tasks = (await search({ [`fld${filterField.id}`]: value, item_count: 500 } as FormRegisterRequest)).filter((t) => t.id !== task.id);
+    const known = new Set(await payments.knownTaskIds(tasks.map((t) => t.id)));
+    const matches: Array<PastPayment & { exact: boolean }> = [];
+    for (const other of tasks) {
+      if (known.has(other.id) || wasRejected(other)) continue;
+      const theirs = readInvoice(other, settings).invoice;
+      if (!theirs || theirs.supplierKey !== invoice.supplierKey) continue;
+      const exact = theirs.invoiceNumberNorm === invoice.invoiceNumberNorm;
+      const probable = theirs.amount === invoice.amount && theirs.currency === invoice.currency && daysApart(theirs.invoiceDate, invoice.invoiceDate) <= windowDays;
+      if (exact || probable) {
+        matches.push({ taskId: other.id, invoiceNumber: theirs.invoiceNumber, invoiceDate: theirs.invoiceDate, amount: theirs.amount, currency: theirs.currency, status: 'in the register', exact });
+      }
+    }
+    return matches;
+  }
+
   /** Rejects, or asks the previous step again, with the reason as the comment. */
   private sendBack(task: PyrusTask, settings: PaymentApprovalSettings, why: string, draft: PaymentDraft, reason: string): BotDecision {
     const text = `${why}${settings.texts?.returned ? `\n${settings.texts.returned}` : ''}`;
@@ -136,6 +164,40 @@ export class PaymentApprovalHandler implements BotHandler {
   }
 }
 
+export interface Invoice {
+  supplierKey: string;
+  supplierName: string;
+  invoiceNumber: string;
+  invoiceNumberNorm: string;
+  invoiceDate: string;
+  amount: string;
+  currency: string;
+  costCentre?: string;
+}
+
+/** Reads the invoice of a payment request; `missing` names the required fields that are empty. */
+export function readInvoice(task: PyrusTask, settings: PaymentApprovalSettings): { invoice?: Invoice; missing: string[] } {
+  const field = (key: keyof FieldMap) => (settings.fields[key] === undefined ? undefined : findField(task, settings.fields[key]!)?.field);
+  const missing = REQUIRED.filter(([key]) => isEmpty(key === 'amount' ? readMoney(field(key)) : readLabel(field(key)))).map(([, label]) => label);
+  if (missing.length) return { missing };
+  const supplierName = readLabel(field('supplier'))!;
+  const taxId = readLabel(field('supplierTaxId'))?.replace(/\D/g, '');
+  const invoiceNumber = readLabel(field('invoiceNumber'))!;
+  return {
+    missing,
+    invoice: {
+      supplierKey: taxId ? `tax:${taxId}` : `name:${normaliseName(supplierName)}`,
+      supplierName,
+      invoiceNumber,
+      invoiceNumberNorm: normaliseInvoiceNumber(invoiceNumber),
+      invoiceDate: readDate(field('invoiceDate')) as string,
+      amount: Number(readMoney(field('amount'))).toFixed(2),
+      currency: (readLabel(field('currency')) ?? settings.defaultCurrency!).toUpperCase(),
+      costCentre: readLabel(field('costCentre')),
+    },
+  };
+}
+
 /** A field's value as one line of text: text as is, a catalog item's first column, a choice's name, a number. */
 function readLabel(field: PyrusField | undefined): string | undefined {
   if (!field || field.value === undefined || field.value === null) return undefined;
@@ -150,6 +212,12 @@ function readLabel(field: PyrusField | undefined): string | undefined {
 }
 
 const isEmpty = (v: unknown) => v === undefined || v === null || v === '';
+
+const wasRejected = (task: PyrusTask) => (task.approvals ?? []).some((step) => step.some((a) => a.approval_choice === 'rejected'));
+
+function daysApart(a: string, b: string): number {
+  return Math.abs(Date.parse(a) - Date.parse(b)) / 86_400_000;
+}
 
 /** "INV-2024/001", "inv 2024 001" and "Inv.2024-001" are one invoice number. */
 export function normaliseInvoiceNumber(value: string): string {

@@ -35,6 +35,13 @@ export class PaymentHistory {
     }
   }
 
+  /** Which of these tasks the history already holds. */
+  async knownTaskIds(taskIds: number[]): Promise<number[]> {
+    if (taskIds.length === 0) return [];
+    const rows: Array<{ task_id: string }> = await this.em.query('SELECT task_id FROM payments WHERE task_id = ANY($1::bigint[])', [taskIds]);
+    return rows.map((r) => Number(r.task_id));
+  }
+
   /** Live requests of the supplier with the same normalised invoice number, other tasks only. */
   exactDuplicates(supplierKey: string, invoiceNumberNorm: string, taskId: number): Promise<PastPayment[]> {
     return this.em.query(
