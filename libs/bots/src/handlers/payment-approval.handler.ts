@@ -17,6 +17,8 @@ interface FieldMap {
 
 export interface PaymentApprovalSettings {
   fields: FieldMap;
+  /** The invoice form, for `npm run backfill` (the bot itself reads each task's own form). */
+  formId?: number;
   /** When the form has no currency field. */
   defaultCurrency?: string;
   /** Probable duplicates: invoice dates at most this many days apart (default 30). */

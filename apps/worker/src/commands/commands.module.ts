@@ -1,0 +1,20 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import { AppConfigModule } from '@app/config';
+import { BotsModule } from '@app/bots';
+import { DatabaseModule } from '@app/database';
+import { LoggingModule } from '@app/observability';
+import { PyrusModule } from '@app/pyrus';
+import { BackfillService } from './backfill.service';
+import { BudgetSeedService } from './budget-seed.service';
+
+/** What the one-off commands need: config, database, bots and the Pyrus client; no queue processors. */
+@Module({})
+export class CommandsModule {
+  static forRoot(env: Record<string, string | undefined> = process.env): DynamicModule {
+    return {
+      module: CommandsModule,
+      imports: [AppConfigModule.forRoot(env), LoggingModule.forRoot(), DatabaseModule, BotsModule, PyrusModule],
+      providers: [BackfillService, BudgetSeedService],
+    };
+  }
+}

@@ -1,0 +1,41 @@
+import 'reflect-metadata';
+import { parseArgs } from 'node:util';
+import { Logger } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { BackfillService } from './backfill.service';
+import { BudgetSeedService } from './budget-seed.service';
+import { CommandsModule } from './commands.module';
+
+const USAGE = `usage:
+  npm run backfill -- --bot NAME [--form ID] [--since YYYY-MM-DD]   import a payment bot's form register into the history
+  npm run budgets:seed -- FILE.json                                  load budget limits`;
+
+/** One-off commands: `backfill` and `budgets:seed`. */
+async function main() {
+  const { positionals, values } = parseArgs({
+    allowPositionals: true,
+    options: { bot: { type: 'string' }, form: { type: 'string' }, since: { type: 'string' } },
+  });
+  const [command, ...rest] = positionals;
+  const logger = new Logger(command ?? 'commands');
+  if (command !== 'backfill' && command !== 'budgets:seed') throw new Error(USAGE);
+  if (values.since && !/^\d{4}-\d{2}-\d{2}$/.test(values.since)) throw new Error('--since takes a date, YYYY-MM-DD');
+  const app = await NestFactory.createApplicationContext(CommandsModule.forRoot(), { logger: ['error', 'warn'] });
+  try {
+    if (command === 'backfill') {
+      if (!values.bot) throw new Error(USAGE);
+      const result = await app.get(BackfillService).backfill(values.bot, { formId: values.form ? Number(values.form) : undefined, since: values.since });
+      logger.log(`read ${result.read} register tasks: ${result.imported} imported, ${result.known} already known, ${result.incomplete} incomplete`);
+    } else {
+      if (!rest[0]) throw new Error(USAGE);
+      logger.log(`${await app.get(BudgetSeedService).seedFile(rest[0])} budget limits loaded`);
+    }
+  } finally {
+    await app.close();
+  }
+}
+
+main().catch((err) => {
+  new Logger('commands').error(err instanceof Error ? err.message : String(err));
+  process.exit(1);
+});
