@@ -20,7 +20,7 @@ async function main() {
   const logger = new Logger(command ?? 'commands');
   if (command !== 'backfill' && command !== 'budgets:seed') throw new Error(USAGE);
   if (values.since && !/^\d{4}-\d{2}-\d{2}$/.test(values.since)) throw new Error('--since takes a date, YYYY-MM-DD');
-  const app = await NestFactory.createApplicationContext(CommandsModule.forRoot(), { logger: ['error', 'warn'] });
+  const app = await NestFactory.createApplicationContext(CommandsModule.forRoot(), { logger: ['error', 'warn', 'log'] });
   try {
     if (command === 'backfill') {
       if (!values.bot) throw new Error(USAGE);
