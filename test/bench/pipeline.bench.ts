@@ -1,0 +1,142 @@
+/**
+ * npm run bench:pipeline — (1) with 1,000,000 generated payment rows, p50/p99 of the duplicate and budget checks
+ * (target p99 <= 5 ms); (2) 5,000 payment requests through api, worker and emulator with no quota: decisions per
+ * second (target >= 300), p99 from webhook to decision comment, and peak RSS of the api and the worker (target
+ * <= 250 MB each).
+ */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PyrusEmulator } from '../../apps/pyrus-emulator/src';
+import { PaymentHistory } from '../../libs/bots/src/payments/payment-history';
+import { signPyrusBody } from '../../libs/pyrus/src/signature';
+import { BENCH_DATABASE_URL, BENCH_REDIS_URL, openBenchStores, peakRssMb, ROOT, runBenchmark, startProcess, stopProcesses } from './bench-support';
+import { DataSource } from 'typeorm';
+
+const HISTORY_ROWS = Number(process.env.BENCH_HISTORY_ROWS ?? 1_000_000);
+const CHECKS = 2000;
+const DELIVERIES = Number(process.env.BENCH_DELIVERIES ?? 5000);
+const QUEUE_PREFIX = 'bench-pipeline';
+const BOT = { name: 'payments', login: 'bot@bench-pipeline', securityKey: 'bench-pipeline-key', userId: 700001 };
+const API_PORT = 3950;
+const FIRST_TASK = 50_000_000;
+
+const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+const ms = (n: number) => `${n.toFixed(2)} ms`;
+
+async function main() {
+  const stores = await openBenchStores(QUEUE_PREFIX);
+  const { db } = stores;
+  await db.query('TRUNCATE payments, budget_limits');
+
+  // (1) The history: 1,000,000 payments of 20,000 suppliers over three years, a limit for every supplier.
+  let t0 = Date.now();
+  await db.query(
+    `INSERT INTO payments (bot, task_id, supplier_key, supplier_name, invoice_number, invoice_number_norm, invoice_date, amount, currency, status, decided_at, source)
+     SELECT 'history', 10000000 + g, 'tax:' || (g % 20000), 'Supplier ' || (g % 20000), 'INV-' || g, 'INV' || g,
+            date '2023-01-01' + (g % 1095), round((random() * 100000)::numeric, 2), 'RUB',
+            (ARRAY['approved', 'paid', 'rejected', 'approved'])[1 + g % 4], now(), 'backfill'
+     FROM generate_series(1, $1) AS g`,
+    [HISTORY_ROWS],
+  );
+  await db.query(`INSERT INTO budget_limits (scope, scope_key, period, currency, amount) SELECT 'supplier', 'tax:' || s, 'month', 'RUB', 1000000 FROM generate_series(0, 19999) s`);
+  await db.query('ANALYZE payments; ANALYZE budget_limits');
+  const loadS = (Date.now() - t0) / 1000;
+
+  const ds = new DataSource({ type: 'postgres', url: BENCH_DATABASE_URL, extra: { max: 2 } });
+  await ds.initialize();
+  const history = new PaymentHistory(ds.manager);
+  const timings: Record<'exact' | 'probable' | 'budget', number[]> = { exact: [], probable: [], budget: [] };
+  const time = async (kind: keyof typeof timings, fn: () => Promise<unknown>) => {
+    const start = process.hrtime.bigint();
+    await fn();
+    timings[kind].push(Number(process.hrtime.bigint() - start) / 1e6);
+  };
+  for (let i = 0; i < CHECKS; i++) {
+    const supplier = `tax:${Math.floor(Math.random() * 20000)}`;
+    const day = `2024-${String(1 + (i % 12)).padStart(2, '0')}-15`;
+    await time('exact', () => history.exactDuplicates(supplier, `INV${Math.floor(Math.random() * HISTORY_ROWS)}`, 1));
+    await time('probable', () => history.probableDuplicates(supplier, '12345.67', 'RUB', day, 30, 1, 'X'));
+    await time('budget', () => history.budget('supplier', supplier, 'month', 'RUB', day, '1000.00', 1));
+  }
+  await ds.destroy();
+  for (const list of Object.values(timings)) list.sort((a, b) => a - b);
+
+  // (2) The pipeline, with the emulator's quota out of the way.
+  const emulator = new PyrusEmulator({ bots: [BOT], autoDeliver: false, quotaLimit: 1_000_000, log: () => undefined });
+  await emulator.start();
+  const botsFile = join(mkdtempSync(join(tmpdir(), 'bench-pipeline-')), 'bots.json');
+  const fields = { supplier: 'supplier', supplierTaxId: 'inn', invoiceNumber: 'invoice_no', invoiceDate: 'invoice_date', amount: 'amount', currency: 'currency' };
+  writeFileSync(botsFile, JSON.stringify({ bots: [{ name: BOT.name, login: BOT.login, securityKeys: [BOT.securityKey], handler: 'payment-approval', settings: { fields, budget: { scope: 'supplier', period: 'month' } } }] }));
+  const env = { DATABASE_URL: BENCH_DATABASE_URL, REDIS_URL: BENCH_REDIS_URL, QUEUE_PREFIX, BOTS_FILE: botsFile, LOG_LEVEL: 'warn', PYRUS_AUTH_URL: emulator.authUrl, PYRUS_API_URL: emulator.apiUrl };
+  const api = await startProcess(join(ROOT, 'dist/apps/api/src/main.js'), { ...env, PORT: String(API_PORT) }, `http://127.0.0.1:${API_PORT}/health/live`);
+  const worker = await startProcess(join(ROOT, 'dist/apps/worker/src/main.js'), { ...env, WORKER_PORT: '3951' }, 'http://127.0.0.1:3951/health/live');
+  try {
+    const token = emulator.issueToken(BOT.name);
+    const sentAt = new Map<number, number>();
+    for (let i = 0; i < DELIVERIES; i++) {
+      const id = FIRST_TASK + i;
+      emulator.addTask({
+        id,
+        form_id: 9001,
+        current_step: 1,
+        fields: [
+          { id: 1, type: 'text', code: 'supplier', value: `Supplier ${i % 20000}` },
+          { id: 2, type: 'text', code: 'inn', value: String(i % 20000) },
+          { id: 3, type: 'text', code: 'invoice_no', value: `NEW-${id}` },
+          { id: 4, type: 'date', code: 'invoice_date', value: '2026-11-01' },
+          { id: 5, type: 'money', code: 'amount', value: 100 + (i % 900) },
+          { id: 6, type: 'text', code: 'currency', value: 'RUB' },
+        ],
+        approvals: [[{ person: { id: BOT.userId, type: 'bot' }, approval_choice: 'waiting' }]],
+      });
+    }
+    let next = 0;
+    const started = Date.now();
+    const send = async () => {
+      while (next < DELIVERIES) {
+        const id = FIRST_TASK + next++;
+        const body = JSON.stringify({ event: 'comment', access_token: token, task_id: id, user_id: BOT.userId, task: emulator.getTask(id) });
+        sentAt.set(id, Date.now());
+        const res = await fetch(`http://127.0.0.1:${API_PORT}/bots/${BOT.name}/webhook`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'x-pyrus-sig': signPyrusBody(body, BOT.securityKey) },
+          body,
+        });
+        if (res.status !== 200) throw new Error(`delivery for task ${id} answered ${res.status}`);
+      }
+    };
+    await Promise.all(Array.from({ length: 20 }, send));
+    const deadline = Date.now() + 300_000;
+    while (emulator.comments.length < DELIVERIES && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    const elapsedS = (Date.now() - started) / 1000;
+    const latencies = emulator.comments.map((c) => Date.parse(c.at) - sentAt.get(c.taskId)!).sort((a, b) => a - b);
+    const approved = emulator.comments.filter((c) => c.request.approval_choice === 'approved').length;
+    const rate = emulator.comments.length / elapsedS;
+    const rss = { api: peakRssMb(api.pid!), worker: peakRssMb(worker.pid!) };
+    const worst = Math.max(...Object.values(timings).map((l) => percentile(l, 99)));
+
+    process.stdout.write(
+      [
+        `pipeline benchmark`,
+        `  history: ${HISTORY_ROWS.toLocaleString('en')} payments of 20,000 suppliers loaded in ${loadS.toFixed(0)} s; ${CHECKS} checks of each kind`,
+        ...(['exact', 'probable', 'budget'] as const).map((k) => `  ${k.padEnd(9)} duplicate/budget check: p50 ${ms(percentile(timings[k], 50))}, p99 ${ms(percentile(timings[k], 99))}`),
+        `  worst p99                  : ${ms(worst)}   (target <= 5 ms)`,
+        `  deliveries decided         : ${emulator.comments.length} of ${DELIVERIES} (${approved} approved) in ${elapsedS.toFixed(1)} s`,
+        `  decisions per second       : ${rate.toFixed(0)}   (target >= 300)`,
+        `  webhook to decision comment: p50 ${latencies.length ? percentile(latencies, 50) : NaN} ms, p99 ${latencies.length ? percentile(latencies, 99) : NaN} ms`,
+        `  peak RSS                   : api ${rss.api.toFixed(0)} MB, worker ${rss.worker.toFixed(0)} MB   (target <= 250 MB each)`,
+      ].join('\n') + '\n',
+    );
+    const ok = worst <= 5 && rate >= 300 && rss.api <= 250 && rss.worker <= 250 && emulator.comments.length === DELIVERIES;
+    process.stdout.write(ok ? 'bench:pipeline: all targets met\n' : 'bench:pipeline: TARGET MISSED\n');
+    process.exitCode = emulator.comments.length === DELIVERIES ? 0 : 1;
+  } finally {
+    await stopProcesses(api, worker);
+    await emulator.stop();
+    await db.query('TRUNCATE payments, budget_limits');
+    await stores.close();
+  }
+}
+
+runBenchmark(main);
