@@ -112,6 +112,18 @@ describe('Inbox sweep: tasks whose webhook never arrived (real Postgres, Redis a
     expect(autoReply(await sweeperOf(worker).sweep())).toMatchObject({ found: 0, queued: 0 });
   });
 
+  it('goes on past a task it cannot read, and catches that one up at the next sweep', async () => {
+    const unreadable = newEvent();
+    const fine = newEvent();
+    pyrus.addFault({ kind: 'error', method: 'GET', path: `/v4/tasks/${unreadable.task_id}`, count: 1, status: 403 });
+    expect(autoReply(await sweeperOf(worker).sweep())).toMatchObject({ read: 2, queued: 1, failed: 1 });
+    await waitFor('the comment on the readable task', () => commentsFor(fine.task_id).length === 1);
+    expect(await deliveriesOf(unreadable.task_id)).toHaveLength(0);
+
+    expect(autoReply(await sweeperOf(worker).sweep())).toMatchObject({ queued: 1, failed: 0 });
+    await waitFor('the comment on the other task', () => commentsFor(unreadable.task_id).length === 1);
+  });
+
   it('does not queue again a task already decided through its webhook', async () => {
     const event = newEvent();
     // Three copies at once go through the api's shared insert in one batch or several: one row, two repeats.
