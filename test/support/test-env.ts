@@ -19,6 +19,8 @@ export function testEnv(overrides: Record<string, string> = {}): Record<string, 
     JOB_BACKOFF_MS: '50',
     SWEEP_INTERVAL_MS: '300',
     SWEEP_MIN_AGE_MS: '1000',
+    // Off unless a test wants it: a sweep at start would add Pyrus calls (sign-in, inbox) other tests count.
+    INBOX_SWEEP_INTERVAL_MS: '0',
     QUEUE_ADD_TIMEOUT_MS: '500',
     PYRUS_TIMEOUT_MS: '2000',
     PYRUS_RETRY_BASE_MS: '20',

@@ -5,6 +5,7 @@ import { DatabaseModule } from '@app/database';
 import { AllExceptionsFilter, HealthModule, LoggingModule, READINESS_CHECKS } from '@app/observability';
 import { BotsSignInHealthIndicator } from './deliveries/bots-sign-in.health';
 import { DeliveriesModule } from './deliveries/deliveries.module';
+import { InboxModule } from './inbox/inbox.module';
 
 /** The job process: consumes the queues and talks to Pyrus; its HTTP port serves only health checks. */
 @Module({})
@@ -25,6 +26,7 @@ export class WorkerModule {
           },
         }),
         DeliveriesModule,
+        InboxModule,
       ],
       providers: [{ provide: APP_FILTER, useClass: AllExceptionsFilter }],
     };

@@ -40,6 +40,16 @@ describe('buildConfiguration', () => {
     expect(build({ BOTS_FILE: file, PYRUS_API_URL: 'not a url' })).toThrow(/PYRUS_API_URL/);
   });
 
+  it('reads INBOX_SWEEP_INTERVAL_MS: 5 minutes by default, 0 turns the inbox sweep off, a tiny value stops the boot', () => {
+    const file = botsFile({ bots: [bot()] });
+    expect(buildConfiguration({ BOTS_FILE: file }).queue.inboxSweepIntervalMs).toBe(300000);
+    expect(buildConfiguration({ BOTS_FILE: file, INBOX_SWEEP_INTERVAL_MS: '0' }).queue.inboxSweepIntervalMs).toBe(0);
+    expect(buildConfiguration({ BOTS_FILE: file, INBOX_SWEEP_INTERVAL_MS: '60000' }).queue.inboxSweepIntervalMs).toBe(60000);
+    expect(build({ BOTS_FILE: file, INBOX_SWEEP_INTERVAL_MS: '50' })).toThrow(/INBOX_SWEEP_INTERVAL_MS must be 0 \(off\) or at least 1000/);
+    expect(build({ BOTS_FILE: file, INBOX_SWEEP_INTERVAL_MS: '-1' })).toThrow(/INBOX_SWEEP_INTERVAL_MS/);
+    expect(build({ BOTS_FILE: file, INBOX_SWEEP_INTERVAL_MS: 'often' })).toThrow(/INBOX_SWEEP_INTERVAL_MS/);
+  });
+
   it('reads ${NAME} values from the environment', () => {
     const file = botsFile({ bots: [bot({ login: '${BOT_LOGIN}', securityKeys: ['${KEY_NEW}', '${KEY_OLD}'] })] });
     const config = buildConfiguration({ BOTS_FILE: file, BOT_LOGIN: 'bot@x', KEY_NEW: 'new', KEY_OLD: 'old' });

@@ -14,6 +14,8 @@ export interface AppConfiguration {
     addTimeoutMs: number;
     sweepIntervalMs: number;
     sweepMinAgeMs: number;
+    /** 0: the worker never reads the inboxes. */
+    inboxSweepIntervalMs: number;
   };
   pyrus: {
     authUrl: string;
@@ -42,6 +44,7 @@ export function buildConfiguration(env: Record<string, string | undefined> = pro
       addTimeoutMs: vars.QUEUE_ADD_TIMEOUT_MS,
       sweepIntervalMs: vars.SWEEP_INTERVAL_MS,
       sweepMinAgeMs: vars.SWEEP_MIN_AGE_MS,
+      inboxSweepIntervalMs: vars.INBOX_SWEEP_INTERVAL_MS,
     },
     pyrus: {
       authUrl: vars.PYRUS_AUTH_URL,

@@ -1,5 +1,5 @@
 import { plainToInstance, Transform } from 'class-transformer';
-import { IsIn, IsInt, IsOptional, IsString, IsUrl, Matches, Max, Min, validateSync } from 'class-validator';
+import { IsIn, IsInt, IsOptional, IsString, IsUrl, Matches, Max, Min, ValidateIf, validateSync } from 'class-validator';
 import { ConfigError } from './config.error';
 
 const toInt = ({ value }: { value: unknown }) =>
@@ -70,6 +70,11 @@ export class EnvironmentVariables {
   /** How old an unqueued delivery must be before the sweeper takes it (the api may still be queueing it). */
   @Transform(toInt) @IsInt() @Min(0)
   SWEEP_MIN_AGE_MS = 10000;
+
+  /** How often the worker reads each bot's inbox for tasks whose webhook never arrived; 0 turns it off. */
+  @Transform(toInt) @ValidateIf((o: EnvironmentVariables) => o.INBOX_SWEEP_INTERVAL_MS !== 0) @IsInt()
+  @Min(1000, { message: 'INBOX_SWEEP_INTERVAL_MS must be 0 (off) or at least 1000' })
+  INBOX_SWEEP_INTERVAL_MS = 300000;
 
   /** How long the api waits for Redis to take a job before it answers 503. */
   @Transform(toInt) @IsInt() @Min(50)

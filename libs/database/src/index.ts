@@ -1,5 +1,6 @@
 export * from './database.module';
 export * from './database-options';
+export * from './delivery-insert';
 export * from './entities';
 export * from './schema-setup';
 export { migrations } from './migrations';

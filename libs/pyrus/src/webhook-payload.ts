@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { BotHookRequest } from './pyrus.types';
+import { BotHookRequest, PyrusTask } from './pyrus.types';
 import { redactWebhookBody } from './redact';
 
 export class InvalidPayloadError extends Error {}
@@ -36,12 +36,17 @@ export function parseBotHookRequest(rawBody: Buffer): BotHookRequest {
  */
 export function deliveryDedupeKey(payload: BotHookRequest): string {
   const event = payload.event ?? 'comment';
-  const comments = Array.isArray(payload.task.comments) ? payload.task.comments : [];
-  const lastId = comments.reduce<number | undefined>(
-    (max, c) => (Number.isSafeInteger(c?.id) && (max === undefined || c.id > max) ? c.id : max),
-    undefined,
-  );
+  const lastId = lastCommentId(payload.task);
   if (lastId !== undefined) return `${event}:c${lastId}`;
   const digest = createHash('sha256').update(JSON.stringify(redactWebhookBody(payload))).digest('hex');
   return `${event}:sha256:${digest}`;
+}
+
+/** The id of the task's newest comment (the largest id), if it has any. */
+export function lastCommentId(task: PyrusTask): number | undefined {
+  const comments = Array.isArray(task.comments) ? task.comments : [];
+  return comments.reduce<number | undefined>(
+    (max, c) => (Number.isSafeInteger(c?.id) && (max === undefined || c.id > max) ? c.id : max),
+    undefined,
+  );
 }

@@ -6,6 +6,7 @@ import { Queue } from 'bull';
 import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
 import { DataSource } from 'typeorm';
 import { AppConfiguration } from '@app/config';
+import { insertDeliveries, naturalKey, StoredDeliveryRow } from '@app/database';
 import { withTimeout } from '@app/observability';
 import { BotHookRequest, deliveryDedupeKey, redactWebhookBody } from '@app/pyrus';
 import { DELIVERIES_QUEUE, PROCESS_DELIVERY_JOB, ProcessDeliveryJob } from '@app/queue';
@@ -35,7 +36,6 @@ interface Incoming {
 
 /** Rows one flush may write; 9 parameters each, far below Postgres's 65535. */
 const MAX_BATCH = 500;
-const COLUMNS = 9;
 
 /**
  * Stores verified deliveries, then queues them: persist first, acknowledge after. Concurrent deliveries share one
@@ -87,7 +87,7 @@ export class WebhookIntakeService {
 
   /** One INSERT for the batch; repeats (in the table or within the batch) only bump repeat_count. */
   private async store(items: Incoming[]) {
-    const keyOf = (i: Incoming) => `${i.bot}\u0000${i.payload.task_id}\u0000${i.dedupeKey}`;
+    const keyOf = (i: Incoming) => naturalKey(i.bot, i.payload.task_id, i.dedupeKey);
     const firstOf = new Map<string, { index: number; repeats: number }>();
     items.forEach((item, index) => {
       const seen = firstOf.get(keyOf(item));
@@ -95,32 +95,35 @@ export class WebhookIntakeService {
       else firstOf.set(keyOf(item), { index, repeats: 0 });
     });
     const unique = [...firstOf.values()];
-    const params: unknown[] = [];
-    const rows = unique.map(({ index, repeats }, n) => {
-      const { bot, payload, dedupeKey, meta } = items[index];
-      params.push(bot, payload.task_id, payload.event ?? 'comment', dedupeKey, meta.retryHeader, meta.userAgent, meta.requestId, meta.bodyBytes, JSON.stringify(redactWebhookBody(payload)));
-      const p = (k: number) => `$${n * COLUMNS + k}`;
-      return `(${p(1)}, ${p(2)}, ${p(3)}, ${p(4)}, ${p(5)}, ${p(6)}, ${p(7)}, ${p(8)}, ${p(9)}::jsonb, ${repeats})`;
-    });
-    let result: Array<{ id: string; bot: string; task_id: string; dedupe_key: string; queued_at: Date | null; inserted: boolean }>;
+    let rows: StoredDeliveryRow[];
     try {
-      // `xmax = 0` is true only for a row this statement inserted.
-      result = await this.db.query(
-        `INSERT INTO deliveries (bot, task_id, event, dedupe_key, retry_header, user_agent, request_id, body_bytes, payload, repeat_count)
-         VALUES ${rows.join(', ')}
-         ON CONFLICT (bot, task_id, dedupe_key) DO UPDATE SET repeat_count = deliveries.repeat_count + EXCLUDED.repeat_count + 1
-         RETURNING id, bot, task_id, dedupe_key, queued_at, (xmax = 0) AS inserted`,
-        params,
+      rows = await insertDeliveries(
+        this.db,
+        unique.map(({ index, repeats }) => {
+          const { bot, payload, dedupeKey, meta } = items[index];
+          return {
+            bot,
+            taskId: payload.task_id,
+            event: payload.event ?? 'comment',
+            dedupeKey,
+            retryHeader: meta.retryHeader,
+            userAgent: meta.userAgent,
+            requestId: meta.requestId,
+            bodyBytes: meta.bodyBytes,
+            payload: redactWebhookBody(payload),
+            repeats,
+          };
+        }),
       );
     } catch (err) {
       this.logger.error({ err: describe(err), deliveries: items.length }, 'Could not store deliveries');
       throw unavailable('DATABASE_UNAVAILABLE', 'The delivery could not be stored; retry later');
     }
-    const byKey = new Map(result.map((r) => [`${r.bot}\u0000${r.task_id}\u0000${r.dedupe_key}`, r]));
+    const byKey = new Map(rows.map((r) => [naturalKey(r.bot, r.taskId, r.dedupeKey), r]));
     return items.map((item, index) => {
       const row = byKey.get(keyOf(item))!;
       const isFirst = firstOf.get(keyOf(item))!.index === index;
-      return { item, id: row.id, queuedAt: row.queued_at, inserted: row.inserted && isFirst };
+      return { item, id: row.id, queuedAt: row.queuedAt, inserted: row.inserted && isFirst };
     });
   }
 

@@ -1,0 +1,13 @@
+import { Module } from '@nestjs/common';
+import { BotsModule } from '@app/bots';
+import { PyrusModule } from '@app/pyrus';
+import { QueueModule } from '@app/queue';
+import { InboxSweeper } from './inbox.sweeper';
+
+/** Catch-up: reads the bots' inboxes for tasks whose webhook never arrived. */
+@Module({
+  imports: [BotsModule, PyrusModule, QueueModule],
+  providers: [InboxSweeper],
+  exports: [InboxSweeper],
+})
+export class InboxModule {}

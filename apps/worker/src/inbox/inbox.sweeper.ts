@@ -1,0 +1,233 @@
+import { randomUUID } from 'node:crypto';
+import { InjectQueue } from '@nestjs/bull';
+import { BeforeApplicationShutdown, Injectable, OnApplicationBootstrap } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { Queue } from 'bull';
+import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
+import { DataSource, QueryRunner } from 'typeorm';
+import { BotRegistry } from '@app/bots';
+import { AppConfiguration, BotConfig } from '@app/config';
+import { insertDeliveries } from '@app/database';
+import { BotHookRequest, deliveryDedupeKey, PyrusCaller, PyrusClient, PyrusTask, redactWebhookBody } from '@app/pyrus';
+import { DELIVERIES_QUEUE, PROCESS_DELIVERY_JOB, ProcessDeliveryJob } from '@app/queue';
+import { commentIdOfKey, LatestDelivery, needsFullRead, reasonToLeave, StoredFacts } from './inbox-candidates';
+
+/** One inbox sweep at a time across all workers; a fixed arbitrary advisory-lock id (the unqueued sweep has 727_002). */
+const INBOX_SWEEP_LOCK_ID = 727_003;
+/** Pyrus's default is 50; a bot with a long backlog must not lose the tail. */
+const INBOX_ITEM_COUNT = 1000;
+export const INBOX_SWEEP_USER_AGENT = 'inbox-sweep';
+
+export interface BotSweepResult {
+  bot: string;
+  /** Tasks in the bot's inbox. */
+  found: number;
+  /** Tasks read in full because they might hold something undecided. */
+  read: number;
+  /** New deliveries stored and queued. */
+  queued: number;
+  /** Tasks whose read or store failed; the next sweep tries them again. */
+  failed: number;
+  error?: string;
+}
+
+export interface InboxSweepResult {
+  /** False when another worker (or another call here) held the sweep lock, so nothing was done. */
+  ran: boolean;
+  bots: BotSweepResult[];
+}
+
+/**
+ * Catch-up for lost webhooks: Pyrus gives up after three attempts (about two minutes), so at start and every
+ * INBOX_SWEEP_INTERVAL_MS the worker reads each bot's inbox and stores, as if delivered, each task it holds no
+ * current decision for. One inbox call per bot, and a task read only when it may have changed since the last
+ * decision. Deliveries share the webhooks' natural key, so a webhook arriving before or after is the same row.
+ */
+@Injectable()
+export class InboxSweeper implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  private timer?: NodeJS.Timeout;
+  private running?: Promise<unknown>;
+  private readonly intervalMs: number;
+  /** Bot name → its Pyrus person id (GET /profile once per process). */
+  private readonly botUserIds = new Map<string, number>();
+
+  constructor(
+    @InjectDataSource() private readonly db: DataSource,
+    @InjectQueue(DELIVERIES_QUEUE) private readonly queue: Queue<ProcessDeliveryJob>,
+    private readonly bots: BotRegistry,
+    private readonly pyrus: PyrusClient,
+    @InjectPinoLogger(InboxSweeper.name) private readonly logger: PinoLogger,
+    config: ConfigService<AppConfiguration, true>,
+  ) {
+    this.intervalMs = config.get('queue', { infer: true }).inboxSweepIntervalMs;
+  }
+
+  get enabled(): boolean {
+    return this.intervalMs > 0;
+  }
+
+  onApplicationBootstrap(): void {
+    if (!this.enabled) {
+      this.logger.info('Inbox sweep is off (INBOX_SWEEP_INTERVAL_MS=0)');
+      return;
+    }
+    void this.sweepSafely();
+    this.timer = setInterval(() => void this.sweepSafely(), this.intervalMs);
+    this.timer.unref();
+  }
+
+  async beforeApplicationShutdown(): Promise<void> {
+    clearInterval(this.timer);
+    this.timer = undefined;
+    await this.running;
+  }
+
+  /** Reads every bot's inbox and queues what has no current decision; a bot's failure does not stop the others. */
+  async sweep(): Promise<InboxSweepResult> {
+    // The lock lives on its own connection for the whole sweep; Postgres drops it if the process dies.
+    const runner = this.db.createQueryRunner();
+    await runner.connect();
+    try {
+      const [{ locked }] = await runner.query('SELECT pg_try_advisory_lock($1) AS locked', [INBOX_SWEEP_LOCK_ID]);
+      if (!locked) {
+        this.logger.debug('Another worker is sweeping the inboxes');
+        return { ran: false, bots: [] };
+      }
+      try {
+        const results: BotSweepResult[] = [];
+        for (const bot of this.bots.all()) results.push(await this.sweepBot(runner, bot));
+        return { ran: true, bots: results };
+      } finally {
+        await runner.query('SELECT pg_advisory_unlock($1)', [INBOX_SWEEP_LOCK_ID]);
+      }
+    } finally {
+      await runner.release();
+    }
+  }
+
+  private async sweepBot(runner: QueryRunner, bot: BotConfig): Promise<BotSweepResult> {
+    const result: BotSweepResult = { bot: bot.name, found: 0, read: 0, queued: 0, failed: 0 };
+    const caller: PyrusCaller = { bot: { login: bot.login, securityKey: bot.securityKeys[0] } };
+    try {
+      const userId = await this.botUserId(bot, caller);
+      const inbox = (await this.pyrus.getInbox(caller, { itemCount: INBOX_ITEM_COUNT })).tasks ?? [];
+      result.found = inbox.length;
+      if (inbox.length >= INBOX_ITEM_COUNT) this.logger.warn({ bot: bot.name, found: inbox.length }, 'The inbox may hold more tasks than one read returns');
+      const latest = await this.latestDeliveries(runner, bot.name, inbox.map((t) => t.id));
+      for (const header of inbox.filter((t) => needsFullRead(t, latest.get(t.id), userId))) {
+        result.read += 1;
+        try {
+          if (await this.catchUp(runner, bot, caller, header.id, userId)) result.queued += 1;
+        } catch (err) {
+          result.failed += 1;
+          this.logger.warn({ bot: bot.name, taskId: header.id, err: errorText(err) }, 'Inbox sweep could not catch up a task; the next sweep tries again');
+        }
+      }
+    } catch (err) {
+      result.error = errorText(err);
+      this.logger.warn({ bot: bot.name, err: result.error }, "Inbox sweep could not read the bot's inbox; the next sweep tries again");
+    }
+    const { bot: name, ...counts } = result;
+    if (result.queued > 0) this.logger.warn({ bot: name, ...counts }, 'Inbox sweep queued tasks whose webhook never arrived');
+    else this.logger.info({ bot: name, ...counts }, 'Inbox sweep done');
+    return result;
+  }
+
+  /** Reads the task and, when the bot has something to decide that no delivery covers, stores and queues it. */
+  private async catchUp(runner: QueryRunner, bot: BotConfig, caller: PyrusCaller, taskId: number, userId: number | undefined): Promise<boolean> {
+    const task = await this.pyrus.getTask(caller, taskId);
+    const reason = reasonToLeave(task, userId, await this.storedFacts(runner, bot.name, taskId));
+    if (reason) {
+      this.logger.debug({ bot: bot.name, taskId, reason }, 'Inbox sweep leaves the task');
+      return false;
+    }
+    const payload = syntheticPayload(task, userId);
+    const requestId = randomUUID();
+    const [row] = await insertDeliveries(
+      runner,
+      [
+        {
+          bot: bot.name,
+          taskId: task.id,
+          event: payload.event!,
+          dedupeKey: deliveryDedupeKey(payload),
+          retryHeader: null,
+          userAgent: INBOX_SWEEP_USER_AGENT,
+          requestId,
+          bodyBytes: Buffer.byteLength(JSON.stringify(payload)),
+          payload: redactWebhookBody(payload),
+        },
+      ],
+      { countRepeats: false },
+    );
+    // A webhook stored the same event meanwhile: queueing it is the api's job (or the unqueued-delivery sweep's).
+    if (!row.inserted) return false;
+    await this.queue.add(PROCESS_DELIVERY_JOB, { deliveryId: row.id, requestId }, { jobId: row.id });
+    await runner.query('UPDATE deliveries SET queued_at = now() WHERE id = $1 AND queued_at IS NULL', [row.id]);
+    this.logger.info({ bot: bot.name, taskId: task.id, deliveryId: row.id, requestId }, 'Inbox sweep queued a task');
+    return true;
+  }
+
+  private async latestDeliveries(runner: QueryRunner, bot: string, taskIds: number[]): Promise<Map<number, LatestDelivery>> {
+    if (taskIds.length === 0) return new Map();
+    const rows: Array<{ task_id: string; status: string; received_at: Date; finished_at: Date | null; posted_vote: boolean }> = await runner.query(
+      `SELECT DISTINCT ON (d.task_id) d.task_id, d.status, d.received_at, p.finished_at,
+              (p.outcome = 'posted' AND p.comment ? 'approval_choice') IS TRUE AS posted_vote
+       FROM deliveries d LEFT JOIN processed_tasks p ON p.delivery_id = d.id
+       WHERE d.bot = $1 AND d.task_id = ANY($2::bigint[])
+       ORDER BY d.task_id, d.received_at DESC`,
+      [bot, taskIds],
+    );
+    return new Map(
+      rows.map((r) => [Number(r.task_id), { status: r.status, receivedAt: r.received_at, finishedAt: r.finished_at, postedVote: r.posted_vote }]),
+    );
+  }
+
+  private async storedFacts(runner: QueryRunner, bot: string, taskId: number): Promise<StoredFacts> {
+    const keys: Array<{ dedupe_key: string }> = await runner.query('SELECT dedupe_key FROM deliveries WHERE bot = $1 AND task_id = $2', [bot, taskId]);
+    const posted: Array<{ pyrus_comment_id: string }> = await runner.query(
+      'SELECT pyrus_comment_id FROM processed_tasks WHERE bot = $1 AND task_id = $2 AND pyrus_comment_id IS NOT NULL',
+      [bot, taskId],
+    );
+    return {
+      deliveredCommentIds: new Set(keys.map((k) => commentIdOfKey(k.dedupe_key)).filter((id): id is number => id !== undefined)),
+      postedCommentIds: new Set(posted.map((p) => Number(p.pyrus_comment_id))),
+    };
+  }
+
+  /** The bot's person id, which the worker needs to see its vote; without it the payload omits user_id. */
+  private async botUserId(bot: BotConfig, caller: PyrusCaller): Promise<number | undefined> {
+    const known = this.botUserIds.get(bot.name);
+    if (known !== undefined) return known;
+    try {
+      const { person_id } = await this.pyrus.getProfile(caller);
+      if (Number.isSafeInteger(person_id)) this.botUserIds.set(bot.name, person_id);
+      return this.botUserIds.get(bot.name);
+    } catch (err) {
+      this.logger.warn({ bot: bot.name, err: errorText(err) }, "Could not read the bot's profile; its vote cannot be checked");
+      return undefined;
+    }
+  }
+
+  private async sweepSafely(): Promise<void> {
+    if (this.running) return;
+    this.running = this.sweep();
+    try {
+      await this.running;
+    } catch (err) {
+      this.logger.warn({ err: errorText(err) }, 'Inbox sweep failed; will try again');
+    } finally {
+      this.running = undefined;
+    }
+  }
+}
+
+/** What Pyrus would have POSTed: no access token (the worker signs in as the bot), no bot_settings. */
+export function syntheticPayload(task: PyrusTask, userId: number | undefined): BotHookRequest {
+  return { event: 'comment', task_id: task.id, ...(userId !== undefined ? { user_id: userId } : {}), task };
+}
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
