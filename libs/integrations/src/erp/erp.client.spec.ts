@@ -1,4 +1,4 @@
-import { RecordingHttpServer } from '../testing/recording-http-server';
+import { closedPort, RecordingHttpServer } from '../testing/recording-http-server';
 import { createErpCircuitBreaker, ErpClient, ErpClientOptions } from './erp.client';
 import { ErpError, ErpUnavailableError } from './erp.errors';
 import { ErpClientSettings, PaymentOrder } from './erp.types';
@@ -139,10 +139,7 @@ describe('ErpClient against a local HTTP server', () => {
   });
 
   it('retries network errors and reports them as retryable', async () => {
-    const port = new URL(server.url).port;
-    await server.close();
-    server = await RecordingHttpServer.start();
-    const err = await failure(client({ url: `http://127.0.0.1:${port}`, retries: 2 }).createPaymentOrder(order));
+    const err = await failure(client({ url: `http://127.0.0.1:${await closedPort()}`, retries: 2 }).createPaymentOrder(order));
     expect(err).toMatchObject({ status: 0, retryable: true, code: 'ERP_NETWORK_ERROR' });
     expect(err.message).toContain('ECONNREFUSED');
     expect(delays).toHaveLength(2);
@@ -258,8 +255,8 @@ describe('ErpClient against a local HTTP server', () => {
     });
 
     it('counts network errors, and keeps secrets out of the fail-fast message', async () => {
-      const { erp } = withBreaker({ url: 'http://127.0.0.1:1' });
-      for (let i = 0; i < 3; i++) await expect(erp.createPaymentOrder(order)).rejects.toMatchObject({ code: 'ERP_NETWORK_ERROR' });
+      const { erp } = withBreaker({ url: `http://127.0.0.1:${await closedPort()}` });
+      for (let i = 0; i < 3; i++) await expect(erp.createPaymentOrder(order)).rejects.toMatchObject({ code: 'ERP_NETWORK_ERROR', message: expect.stringContaining('ECONNREFUSED') });
       const err = await failure(erp.createPaymentOrder(order));
       expect(err).toBeInstanceOf(ErpUnavailableError);
       expect(err.message).not.toContain('sk-live');

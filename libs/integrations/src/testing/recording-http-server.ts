@@ -82,3 +82,13 @@ export class RecordingHttpServer {
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
 }
+
+/** A port on 127.0.0.1 that nothing listens on (it was just bound and released), for "connection refused". */
+export async function closedPort(): Promise<number> {
+  const server = createServer();
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
