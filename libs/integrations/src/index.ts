@@ -6,3 +6,4 @@ export * from './notifications/email.notifier';
 export * from './notifications/message-template';
 export * from './notifications/notification.types';
 export * from './notifications/sms.notifier';
+export * from './integrations.module';
