@@ -14,11 +14,20 @@ export function scrubSecrets(text: string, secrets: ReadonlyArray<string | undef
   return out;
 }
 
-/** The credential parts of an auth header value ("Bearer abc" gives "Bearer abc" and "abc"). */
+/**
+ * The secret forms of an auth header value: the whole value and its credential without the scheme ("Bearer abc" gives
+ * "Bearer abc" and "abc", not "Bearer"); for Basic also the decoded "user:password" and the password.
+ */
 export function authValueSecrets(value: string | undefined): string[] {
   if (!value) return [];
-  const parts = value.split(/\s+/).filter((p) => p.length >= 4);
-  return [value, ...parts];
+  const [first, ...rest] = value.trim().split(/\s+/);
+  const credential = rest.length > 0 ? rest.join(' ') : first;
+  const secrets = [value, credential];
+  if (first.toLowerCase() === 'basic' && rest.length > 0) {
+    const decoded = Buffer.from(credential, 'base64').toString('utf8');
+    secrets.push(decoded, decoded.slice(decoded.indexOf(':') + 1));
+  }
+  return secrets;
 }
 
 /** A short, one-line excerpt of a response body for a message (an HTML error page, say). */

@@ -50,6 +50,12 @@ describe('SmsNotifier against a local HTTP gateway', () => {
     expect(down.error).toMatch(/^SMS gateway failed: ECONNREFUSED/);
   });
 
+  it('reports a timeout as retryable but possibly sent', async () => {
+    gateway.reply({ status: 200, body: { id: 'late' }, delayMs: 1000 });
+    const outcome = await notifier({ timeoutMs: 100 }).send({ to: '+4915112345678', text: 'hello' });
+    expect(outcome).toMatchObject({ status: 'failed', retryable: true, error: 'SMS gateway timed out (the message may have been sent)' });
+  });
+
   it('sends nothing when a template value is missing', async () => {
     const outcome = await notifier().send({ to: '+4915112345678', text: 'Invoice {invoiceNumber}' });
     expect(outcome).toMatchObject({ status: 'failed', retryable: false, error: 'Template values missing: {invoiceNumber}' });
