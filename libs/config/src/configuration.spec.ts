@@ -76,4 +76,61 @@ describe('buildConfiguration', () => {
     expect(build({ BOTS_FILE: join(dir, 'absent.json') })).toThrow(/BOTS_FILE: cannot read/);
     expect(build({ BOTS_FILE: botsFile('{ nope') })).toThrow(/not valid JSON/);
   });
+
+  describe('integrations', () => {
+    const file = () => botsFile({ bots: [bot()] });
+
+    it('are off unless their URL is set', () => {
+      expect(buildConfiguration({ BOTS_FILE: file() }).integrations).toEqual({ erp: null, email: null, sms: null });
+    });
+
+    it('read the ERP, SMTP and SMS variables with their defaults', () => {
+      const config = buildConfiguration({
+        BOTS_FILE: file(),
+        ERP_URL: 'https://erp.example.com/api/',
+        ERP_AUTH_VALUE: 'Bearer erp-secret',
+        SMTP_URL: 'smtp://user:pass@127.0.0.1:2525',
+        SMTP_FROM: 'Payments <payments@example.com>',
+        SMS_GATEWAY_URL: 'http://127.0.0.1:9000/send',
+        SMS_AUTH_HEADER: 'X-Api-Key',
+        SMS_AUTH_VALUE: 'sms-secret',
+      }).integrations;
+      expect(config.erp).toEqual({
+        url: 'https://erp.example.com/api',
+        path: '/payment-orders',
+        authHeader: 'Authorization',
+        authValue: 'Bearer erp-secret',
+        timeoutMs: 10000,
+        retries: 3,
+        retryBaseMs: 500,
+        breakerThreshold: 5,
+        breakerCooldownMs: 30000,
+      });
+      expect(config.email).toEqual({ url: 'smtp://user:pass@127.0.0.1:2525', from: 'Payments <payments@example.com>', timeoutMs: 10000 });
+      expect(config.sms).toEqual({ url: 'http://127.0.0.1:9000/send', authHeader: 'X-Api-Key', authValue: 'sms-secret', timeoutMs: 10000 });
+    });
+
+    it.each([
+      [{ ERP_URL: 'ftp://erp.example.com' }, /ERP_URL must be an http\(s\) URL/],
+      [{ ERP_URL: 'erp.example.com' }, /ERP_URL/],
+      [{ ERP_URL: 'https://user:secret@erp.example.com' }, /ERP_URL/],
+      [{ ERP_PATH: 'payment-orders' }, /ERP_PATH must start with/],
+      [{ ERP_AUTH_HEADER: 'Bad Header:' }, /ERP_AUTH_HEADER/],
+      [{ ERP_BREAKER_THRESHOLD: '0' }, /ERP_BREAKER_THRESHOLD/],
+      [{ ERP_RETRIES: 'many' }, /ERP_RETRIES/],
+      [{ SMTP_URL: 'http://mail.example.com' }, /SMTP_URL must be an smtp/],
+      [{ SMTP_URL: 'smtp://127.0.0.1:25' }, /SMTP_FROM is required/],
+      [{ SMTP_URL: 'smtp://127.0.0.1:25', SMTP_FROM: 'nobody' }, /SMTP_FROM must be an e-mail address/],
+      [{ SMS_GATEWAY_URL: 'not a url' }, /SMS_GATEWAY_URL/],
+      [{ SMS_AUTH_HEADER: 'X Key' }, /SMS_AUTH_HEADER/],
+    ])('stop the boot on %j', (vars, message) => {
+      expect(build({ BOTS_FILE: file(), ...vars })).toThrow(message);
+    });
+
+    it('never echo a secret in a validation message', () => {
+      const attempt = build({ BOTS_FILE: file(), ERP_URL: 'https://user:topsecret@erp', SMTP_URL: 'smtp://u:topsecret@h:25' });
+      expect(attempt).toThrow(ConfigError);
+      expect(attempt).not.toThrow(/topsecret/);
+    });
+  });
 });

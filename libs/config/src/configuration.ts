@@ -1,5 +1,5 @@
 import { loadBotsFile, LoadedBotsFile } from './bots-file';
-import { validateEnvironment } from './env.validation';
+import { EnvironmentVariables, validateEnvironment } from './env.validation';
 
 /** The whole typed configuration; read it with `ConfigService<AppConfiguration, true>` and `{ infer: true }`. */
 export interface AppConfiguration {
@@ -26,7 +26,42 @@ export interface AppConfiguration {
     quotaLimit: number;
     quotaWindowMs: number;
   };
+  /** Each part is null when its URL is not set: ERP and notifications are optional. */
+  integrations: IntegrationsConfig;
   bots: LoadedBotsFile;
+}
+
+export interface IntegrationsConfig {
+  erp: ErpConfig | null;
+  email: EmailConfig | null;
+  sms: SmsConfig | null;
+}
+
+export interface ErpConfig {
+  /** Base URL without a trailing slash. */
+  url: string;
+  path: string;
+  authHeader: string;
+  authValue?: string;
+  timeoutMs: number;
+  retries: number;
+  retryBaseMs: number;
+  breakerThreshold: number;
+  breakerCooldownMs: number;
+}
+
+export interface EmailConfig {
+  /** smtp(s)://user:pass@host:port — holds the password. */
+  url: string;
+  from: string;
+  timeoutMs: number;
+}
+
+export interface SmsConfig {
+  url: string;
+  authHeader: string;
+  authValue?: string;
+  timeoutMs: number;
 }
 
 /** Validates the environment and the bots file; throws a ConfigError naming what is wrong. */
@@ -55,6 +90,29 @@ export function buildConfiguration(env: Record<string, string | undefined> = pro
       quotaLimit: vars.PYRUS_QUOTA_LIMIT,
       quotaWindowMs: vars.PYRUS_QUOTA_WINDOW_MS,
     },
+    integrations: integrationsConfig(vars),
     bots: loadBotsFile(vars.BOTS_FILE, env),
+  };
+}
+
+function integrationsConfig(vars: EnvironmentVariables): IntegrationsConfig {
+  return {
+    erp: vars.ERP_URL
+      ? {
+          url: vars.ERP_URL.replace(/\/+$/, ''),
+          path: vars.ERP_PATH,
+          authHeader: vars.ERP_AUTH_HEADER,
+          authValue: vars.ERP_AUTH_VALUE,
+          timeoutMs: vars.ERP_TIMEOUT_MS,
+          retries: vars.ERP_RETRIES,
+          retryBaseMs: vars.ERP_RETRY_BASE_MS,
+          breakerThreshold: vars.ERP_BREAKER_THRESHOLD,
+          breakerCooldownMs: vars.ERP_BREAKER_COOLDOWN_MS,
+        }
+      : null,
+    email: vars.SMTP_URL ? { url: vars.SMTP_URL, from: vars.SMTP_FROM as string, timeoutMs: vars.SMTP_TIMEOUT_MS } : null,
+    sms: vars.SMS_GATEWAY_URL
+      ? { url: vars.SMS_GATEWAY_URL, authHeader: vars.SMS_AUTH_HEADER, authValue: vars.SMS_AUTH_VALUE, timeoutMs: vars.SMS_TIMEOUT_MS }
+      : null,
   };
 }

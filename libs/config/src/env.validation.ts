@@ -1,10 +1,14 @@
 import { plainToInstance, Transform } from 'class-transformer';
-import { IsIn, IsInt, IsOptional, IsString, IsUrl, Matches, Max, Min, ValidateIf, validateSync } from 'class-validator';
+import { IsIn, IsInt, IsNotEmpty, IsOptional, IsString, IsUrl, Matches, Max, Min, ValidateIf, validateSync } from 'class-validator';
 import { ConfigError } from './config.error';
 
 const toInt = ({ value }: { value: unknown }) =>
   value === undefined || value === '' ? undefined : /^-?\d+$/.test(String(value)) ? Number(value) : value;
 const urlOptions = { require_tld: false, require_protocol: true };
+/** http(s) only, and no user:password in the URL: credentials go in the auth header, which is kept out of messages. */
+const httpUrlOptions = { ...urlOptions, protocols: ['http', 'https'], require_valid_protocol: true, disallow_auth: true };
+/** An HTTP header name (RFC 9110 token). */
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 
 /** Every environment variable the service reads, with its default. */
 export class EnvironmentVariables {
@@ -79,6 +83,71 @@ export class EnvironmentVariables {
   /** How long the api waits for Redis to take a job before it answers 503. */
   @Transform(toInt) @IsInt() @Min(50)
   QUEUE_ADD_TIMEOUT_MS = 2000;
+
+  // ERP payment orders (libs/integrations). Without ERP_URL the connector is off.
+
+  /** Base URL of the ERP's HTTP API; ERP_PATH is appended. */
+  @IsOptional() @IsUrl(httpUrlOptions, { message: 'ERP_URL must be an http(s) URL without user:password (put credentials in ERP_AUTH_VALUE)' })
+  ERP_URL?: string;
+
+  @Matches(/^\/\S*$/, { message: 'ERP_PATH must start with "/"' })
+  ERP_PATH = '/payment-orders';
+
+  @Matches(HEADER_NAME, { message: 'ERP_AUTH_HEADER must be an HTTP header name' })
+  ERP_AUTH_HEADER = 'Authorization';
+
+  /** The whole header value, e.g. "Bearer abc…"; never logged. */
+  @IsOptional() @IsString()
+  ERP_AUTH_VALUE?: string;
+
+  @Transform(toInt) @IsInt() @Min(100)
+  ERP_TIMEOUT_MS = 10000;
+
+  /** Extra tries after a network error or 5xx; the Idempotency-Key makes them safe. */
+  @Transform(toInt) @IsInt() @Min(0) @Max(10)
+  ERP_RETRIES = 3;
+
+  @Transform(toInt) @IsInt() @Min(1)
+  ERP_RETRY_BASE_MS = 500;
+
+  /** Consecutive failed ERP calls (network errors, timeouts, 5xx) that open the circuit breaker. */
+  @Transform(toInt) @IsInt() @Min(1)
+  ERP_BREAKER_THRESHOLD = 5;
+
+  /** How long an open breaker fails calls fast before one trial call is let through. */
+  @Transform(toInt) @IsInt() @Min(100)
+  ERP_BREAKER_COOLDOWN_MS = 30000;
+
+  // E-mail notifications over SMTP. Without SMTP_URL e-mail is off.
+
+  /** smtp://user:pass@host:587 (STARTTLS when offered) or smtps://user:pass@host:465; never logged. */
+  @IsOptional() @Matches(/^smtps?:\/\/[^\s/]+(\/\S*)?$/, { message: 'SMTP_URL must be an smtp:// or smtps:// URL' })
+  SMTP_URL?: string;
+
+  /** Sender, e.g. "Payments <payments@example.com>"; required with SMTP_URL. */
+  @ValidateIf((vars: EnvironmentVariables) => vars.SMTP_URL !== undefined || vars.SMTP_FROM !== undefined)
+  @IsNotEmpty({ message: 'SMTP_FROM is required when SMTP_URL is set' })
+  @Matches(/^[^\r\n]*<?[^\s<>@]+@[^\s<>@]+>?$/, { message: 'SMTP_FROM must be an e-mail address, optionally "Name <address>"' })
+  SMTP_FROM?: string;
+
+  @Transform(toInt) @IsInt() @Min(100)
+  SMTP_TIMEOUT_MS = 10000;
+
+  // SMS through a generic HTTP gateway. Without SMS_GATEWAY_URL SMS is off.
+
+  /** Receives POST {"to", "text"} as JSON. */
+  @IsOptional() @IsUrl(httpUrlOptions, { message: 'SMS_GATEWAY_URL must be an http(s) URL without user:password (put credentials in SMS_AUTH_VALUE)' })
+  SMS_GATEWAY_URL?: string;
+
+  @Matches(HEADER_NAME, { message: 'SMS_AUTH_HEADER must be an HTTP header name' })
+  SMS_AUTH_HEADER = 'Authorization';
+
+  /** The whole header value; never logged. */
+  @IsOptional() @IsString()
+  SMS_AUTH_VALUE?: string;
+
+  @Transform(toInt) @IsInt() @Min(100)
+  SMS_TIMEOUT_MS = 10000;
 }
 
 export function validateEnvironment(env: Record<string, string | undefined>): EnvironmentVariables {
