@@ -222,6 +222,25 @@ describe('POST /bots/:bot/webhook (real Postgres, Redis and the Pyrus emulator)'
     expect(signIns()).toBe(1);
   });
 
+  it('decides a version of a task once, even when it arrives under two natural keys', async () => {
+    // No comments: the natural key is a hash of the body, so another body of the same task version (as the inbox
+    // sweep builds it) is a second delivery. It must not be a second decision.
+    const event = newEvent();
+    event.task.comments = [];
+    pyrus.addTask(structuredClone(event.task));
+    await sendSigned(api, 'auto-reply', JSON.stringify(event), TEST_BOT_KEY).expect(200);
+    await waitFor('the first comment', () => commentsFor(event.task_id).length === 1);
+    const sameVersion = { ...event, bot_settings: 'another body, the same task' };
+    await sendSigned(api, 'auto-reply', JSON.stringify(sameVersion), TEST_BOT_KEY).expect(200);
+    const [, second] = await waitFor('the second delivery handled', async () => {
+      const rows = await deliveriesOf(event.task_id);
+      return rows.length === 2 && rows[1].status !== 'received' ? rows : undefined;
+    });
+    expect(second.status).toBe('skipped');
+    expect((await processedOf(event.task_id)).map((p) => p.outcome).sort()).toEqual(['posted', 'skipped']);
+    expect(commentsFor(event.task_id)).toHaveLength(1);
+  });
+
   it('skips a task on which the bot has already voted', async () => {
     const event = newEvent();
     event.task.approvals[event.task.current_step - 1][0].approval_choice = 'approved';

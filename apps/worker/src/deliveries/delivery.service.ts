@@ -62,6 +62,12 @@ export class DeliveryService {
         log.info(ids, 'Skipped: the bot has already voted on this step');
         return;
       }
+      const earlier = await this.decisionOnSameVersion(delivery, payload);
+      if (earlier) {
+        await this.finishSkipped(delivery, bot, `already decided on this version of the task (delivery ${earlier})`);
+        log.info({ ...ids, earlier }, 'Skipped: another delivery of the same task version was decided');
+        return;
+      }
       // Decision, payment row and outbox row commit together: locks a handler takes (a supplier's budget) cover all three.
       const outcome = await this.db.transaction(async (em) => {
         const decision = await this.bots.handlerOf(bot).decide(this.contextOf(bot, delivery, payload, em, job));
@@ -151,6 +157,27 @@ export class DeliveryService {
       [bot, taskId, p.formId ?? null, p.supplierKey, p.supplierName ?? null, p.invoiceNumber ?? null, p.invoiceNumberNorm ?? null,
         p.invoiceDate ?? null, p.amount, p.currency, p.costCentre ?? null, p.status, reason],
     );
+  }
+
+  /**
+   * Another delivery of the same version of the task (same step, same last comment, same last change) that was
+   * already decided: Pyrus and the inbox sweep can both bring one version, under keys that differ when the task
+   * has no comments. A later comment, or the task sent back to the bot, is a new version.
+   */
+  private async decisionOnSameVersion(delivery: Delivery, payload: BotHookRequest): Promise<string | undefined> {
+    const task = payload.task;
+    const lastCommentId = (task.comments ?? []).reduce<number | null>((max, c) => (Number.isSafeInteger(c?.id) && (max === null || c.id > max) ? c.id : max), null);
+    const rows: Array<{ delivery_id: string }> = await this.db.query(
+      `SELECT p.delivery_id FROM processed_tasks p JOIN deliveries d ON d.id = p.delivery_id
+       WHERE p.bot = $1 AND p.task_id = $2 AND p.delivery_id <> $3 AND p.outcome IN ('posting', 'posted')
+         AND coalesce(d.payload->'task'->>'current_step', '') = $4
+         AND coalesce(d.payload->'task'->>'last_modified_date', '') = $5
+         AND coalesce((SELECT max((c->>'id')::bigint) FROM jsonb_array_elements(
+               CASE WHEN jsonb_typeof(d.payload->'task'->'comments') = 'array' THEN d.payload->'task'->'comments' ELSE '[]'::jsonb END) c)::text, '') = $6
+       LIMIT 1`,
+      [delivery.bot, delivery.taskId, delivery.id, String(task.current_step ?? ''), task.last_modified_date ?? '', lastCommentId === null ? '' : String(lastCommentId)],
+    );
+    return rows[0]?.delivery_id;
   }
 
   /** The webhook's own token while the job has it (swept deliveries have none); the client falls back to the bot's. */
