@@ -2,8 +2,8 @@ import { INestApplication } from '@nestjs/common';
 import { Client } from 'pg';
 import { PyrusEmulator } from '../apps/pyrus-emulator/src';
 import { InboxSweeper, InboxSweepResult } from '../apps/worker/src/inbox/inbox.sweeper';
-import { fixtureEvent, sendSigned, sleep, startApi, startWorker, testDb, testEnv, waitFor } from './support/stack';
-import { FIXTURE_BOT_USER_ID, MANAGER_USER_ID, startTestEmulator } from './support/test-emulator';
+import { fixtureEvent, sendSigned, ServiceUnderTest, sleep, startServiceWithEmulator, startWorker, waitFor } from './support/stack';
+import { FIXTURE_BOT_USER_ID, MANAGER_USER_ID } from './support/test-emulator';
 import { TEST_BOT_KEY } from './support/test-env';
 
 /** This file's task ids; other files share the database, so it touches only these. */
@@ -16,6 +16,7 @@ describe('Inbox sweep: tasks whose webhook never arrived (real Postgres, Redis a
   let api: INestApplication;
   let worker: INestApplication;
   let db: Client;
+  let service: ServiceUnderTest;
   let nextTaskId = FIRST_TASK_ID;
 
   /**
@@ -53,28 +54,15 @@ describe('Inbox sweep: tasks whose webhook never arrived (real Postgres, Redis a
     });
 
   beforeAll(async () => {
-    pyrus = await startTestEmulator();
-    env = testEnv({
-      PYRUS_AUTH_URL: pyrus.authUrl,
-      PYRUS_API_URL: pyrus.apiUrl,
+    service = await startServiceWithEmulator([FIRST_TASK_ID, LAST_TASK_ID], {
       INBOX_SWEEP_INTERVAL_MS: '0',
       // The unqueued-delivery sweep would queue other files' rows here; this file does not need it.
       SWEEP_INTERVAL_MS: '3600000',
     });
-    db = await testDb();
-    // Rows an earlier run of this file left for its own task ids (never another file's).
-    await db.query('DELETE FROM processed_tasks WHERE task_id BETWEEN $1 AND $2', [FIRST_TASK_ID, LAST_TASK_ID]);
-    await db.query('DELETE FROM deliveries WHERE task_id BETWEEN $1 AND $2', [FIRST_TASK_ID, LAST_TASK_ID]);
-    api = await startApi(env);
-    worker = await startWorker(env);
+    ({ pyrus, env, db, api, worker } = service);
   });
 
-  afterAll(async () => {
-    await api?.close();
-    await worker?.close();
-    await db?.end();
-    await pyrus?.stop();
-  });
+  afterAll(() => service?.close());
 
   beforeEach(() => {
     pyrus.calls.length = 0;

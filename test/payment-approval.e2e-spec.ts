@@ -2,8 +2,8 @@ import { INestApplication } from '@nestjs/common';
 import { Client } from 'pg';
 import { PyrusEmulator } from '../apps/pyrus-emulator/src';
 import { PyrusTask } from '@app/pyrus';
-import { clearTaskRange, deliveriesQueue, sendSigned, startApi, startWorker, testDb, testEnv, waitFor } from './support/stack';
-import { MANAGER_USER_ID, PAYMENTS_BOT_USER_ID, startTestEmulator } from './support/test-emulator';
+import { deliveriesQueue, sendSigned, ServiceUnderTest, startServiceWithEmulator, waitFor } from './support/stack';
+import { MANAGER_USER_ID, PAYMENTS_BOT_USER_ID } from './support/test-emulator';
 
 const KEY = 'payments-key';
 const FIRST_TASK = 850000;
@@ -24,6 +24,7 @@ describe('payment-approval bot', () => {
   let api: INestApplication;
   let worker: INestApplication;
   let db: Client;
+  let service: ServiceUnderTest;
   let nextTask = FIRST_TASK;
   let nextInn = 1;
   const runTag = String(Date.now() % 1_000_000).padStart(6, '0');
@@ -67,20 +68,11 @@ describe('payment-approval bot', () => {
   const paymentOf = async (taskId: number) => (await db.query('SELECT * FROM payments WHERE task_id = $1', [taskId])).rows[0];
 
   beforeAll(async () => {
-    pyrus = await startTestEmulator();
-    const env = testEnv({ PYRUS_AUTH_URL: pyrus.authUrl, PYRUS_API_URL: pyrus.apiUrl });
-    db = await testDb();
-    await clearTaskRange(db, FIRST_TASK, LAST_TASK);
-    api = await startApi(env);
-    worker = await startWorker(env);
+    service = await startServiceWithEmulator([FIRST_TASK, LAST_TASK]);
+    ({ pyrus, api, worker, db } = service);
   });
 
-  afterAll(async () => {
-    await api?.close();
-    await worker?.close();
-    await db?.end();
-    await pyrus?.stop();
-  });
+  afterAll(() => service?.close());
 
   it('approves a clean invoice and records the payment', async () => {
     const task = invoiceTask({ supplier: 'ООО «Ромашка»', inn: freshInn(), invoiceNo: 'INV-2024/001', date: '2024-03-05', amount: 1500, currency: 'RUB' });

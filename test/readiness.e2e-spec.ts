@@ -2,30 +2,21 @@ import { INestApplication } from '@nestjs/common';
 import { Client } from 'pg';
 import request from 'supertest';
 import { PyrusEmulator } from '../apps/pyrus-emulator/src';
-import { clearTaskRange, fixtureEvent, sendSigned, startApi, startWorker, testDb, testEnv, waitFor } from './support/stack';
-import { startTestEmulator } from './support/test-emulator';
+import { fixtureEvent, sendSigned, ServiceUnderTest, startServiceWithEmulator, waitFor } from './support/stack';
 
 describe('readiness', () => {
   let pyrus: PyrusEmulator;
   let api: INestApplication;
   let worker: INestApplication;
   let db: Client;
+  let service: ServiceUnderTest;
 
   beforeAll(async () => {
-    pyrus = await startTestEmulator();
-    const env = testEnv({ PYRUS_AUTH_URL: pyrus.authUrl, PYRUS_API_URL: pyrus.apiUrl });
-    db = await testDb();
-    await clearTaskRange(db, 820000, 829999);
-    api = await startApi(env);
-    worker = await startWorker(env);
+    service = await startServiceWithEmulator([820000, 829999]);
+    ({ pyrus, api, worker, db } = service);
   });
 
-  afterAll(async () => {
-    await api?.close();
-    await worker?.close();
-    await db?.end();
-    await pyrus?.stop();
-  });
+  afterAll(() => service?.close());
 
   it('is ready when Postgres and Redis answer', async () => {
     const res = await request(api.getHttpServer()).get('/health/ready').expect(200);

@@ -3,9 +3,8 @@ import { Client } from 'pg';
 import request from 'supertest';
 import { signPyrusBody } from '@app/pyrus';
 import { PyrusEmulator } from '../apps/pyrus-emulator/src';
-import { deliveriesQueue, fixtureEvent, sendSigned, sleep, startApi, startWorker, testDb, testEnv, clearTaskRange, waitFor } from './support/stack';
+import { deliveriesQueue, fixtureEvent, sendSigned, ServiceUnderTest, sleep, startApi, startServiceWithEmulator, waitFor } from './support/stack';
 import { TcpProxy } from './support/tcp-proxy';
-import { startTestEmulator } from './support/test-emulator';
 import { TEST_BOT_KEY } from './support/test-env';
 
 const APPROVAL_TEXT = 'Hello, ivanov@example.org. This task approved by bot.';
@@ -16,6 +15,7 @@ describe('POST /bots/:bot/webhook (real Postgres, Redis and the Pyrus emulator)'
   let api: INestApplication;
   let worker: INestApplication;
   let db: Client;
+  let service: ServiceUnderTest;
   let nextTaskId = 700000;
 
   /**
@@ -40,20 +40,11 @@ describe('POST /bots/:bot/webhook (real Postgres, Redis and the Pyrus emulator)'
   const callsFor = (taskId: number) => pyrus.calls.filter((c) => c.path.startsWith(`/v4/tasks/${taskId}`)).map((c) => `${c.method} ${c.status}`);
 
   beforeAll(async () => {
-    pyrus = await startTestEmulator();
-    env = testEnv({ PYRUS_AUTH_URL: pyrus.authUrl, PYRUS_API_URL: pyrus.apiUrl });
-    db = await testDb();
-    await clearTaskRange(db, 700000, 799999);
-    api = await startApi(env);
-    worker = await startWorker(env);
+    service = await startServiceWithEmulator([700000, 799999]);
+    ({ pyrus, env, db, api, worker } = service);
   });
 
-  afterAll(async () => {
-    await api?.close();
-    await worker?.close();
-    await db?.end();
-    await pyrus?.stop();
-  });
+  afterAll(() => service?.close());
 
   beforeEach(() => {
     pyrus.calls.length = 0;

@@ -9,6 +9,8 @@ import { createApiApp } from '../../apps/api/src/bootstrap';
 import { createWorkerApp } from '../../apps/worker/src/bootstrap';
 import { signPyrusBody } from '@app/pyrus';
 import { DELIVERIES_QUEUE } from '@app/queue';
+import { PyrusEmulator } from '../../apps/pyrus-emulator/src';
+import { startTestEmulator } from './test-emulator';
 import { TEST_DATABASE_URL, testEnv } from './test-env';
 
 export const FIXTURES_DIR = resolve(__dirname, '../../../shared/fixtures/pyrus');
@@ -84,3 +86,39 @@ export async function waitFor<T>(what: string, check: () => T | Promise<T>, time
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export { testEnv };
+
+/** The service under test: api and worker in this process, the Pyrus emulator, and a client on the test database. */
+export interface ServiceUnderTest {
+  pyrus: PyrusEmulator;
+  env: Record<string, string>;
+  db: Client;
+  api: INestApplication;
+  worker: INestApplication;
+  close(): Promise<void>;
+}
+
+/**
+ * Boots the emulator, then api and worker pointed at it, after clearing what earlier runs left in the spec's own
+ * range of task ids.
+ */
+export async function startServiceWithEmulator(taskRange: [number, number], env: Record<string, string> = {}): Promise<ServiceUnderTest> {
+  const pyrus = await startTestEmulator();
+  const fullEnv = testEnv({ PYRUS_AUTH_URL: pyrus.authUrl, PYRUS_API_URL: pyrus.apiUrl, ...env });
+  const db = await testDb();
+  await clearTaskRange(db, ...taskRange);
+  const api = await startApi(fullEnv);
+  const worker = await startWorker(fullEnv);
+  return {
+    pyrus,
+    env: fullEnv,
+    db,
+    api,
+    worker,
+    async close() {
+      await api.close();
+      await worker.close();
+      await db.end();
+      await pyrus.stop();
+    },
+  };
+}

@@ -4,3 +4,4 @@ export * from './delivery-insert';
 export * from './entities';
 export * from './schema-setup';
 export { migrations } from './migrations';
+export * from './advisory-lock';

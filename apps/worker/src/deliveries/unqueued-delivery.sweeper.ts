@@ -6,6 +6,7 @@ import { Queue } from 'bull';
 import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
 import { DataSource } from 'typeorm';
 import { AppConfiguration } from '@app/config';
+import { withTryAdvisoryLock } from '@app/database';
 import { DELIVERIES_QUEUE, PROCESS_DELIVERY_JOB, ProcessDeliveryJob } from '@app/queue';
 
 /** One sweep at a time across all workers; a fixed arbitrary advisory-lock id. */
@@ -46,35 +47,26 @@ export class UnqueuedDeliverySweeper implements OnApplicationBootstrap, BeforeAp
 
   /** Queues every stored, unqueued delivery older than SWEEP_MIN_AGE_MS; returns how many. */
   async sweep(): Promise<number> {
-    const runner = this.db.createQueryRunner();
-    await runner.connect();
-    try {
-      const [{ locked }] = await runner.query('SELECT pg_try_advisory_lock($1) AS locked', [SWEEP_LOCK_ID]);
-      if (!locked) return 0;
-      try {
-        let total = 0;
-        for (;;) {
-          const rows: Array<{ id: string; request_id: string }> = await runner.query(
-            `SELECT id, request_id FROM deliveries
-             WHERE queued_at IS NULL AND status = 'received' AND received_at < now() - make_interval(secs => $1::float8 / 1000)
-             ORDER BY received_at LIMIT $2`,
-            [this.minAgeMs, BATCH],
-          );
-          for (const row of rows) {
-            await this.queue.add(PROCESS_DELIVERY_JOB, { deliveryId: row.id, requestId: row.request_id }, { jobId: row.id });
-            await runner.query('UPDATE deliveries SET queued_at = now() WHERE id = $1', [row.id]);
-          }
-          total += rows.length;
-          if (rows.length < BATCH) break;
+    const swept = await withTryAdvisoryLock(this.db, SWEEP_LOCK_ID, async (runner) => {
+      let total = 0;
+      for (;;) {
+        const rows: Array<{ id: string; request_id: string }> = await runner.query(
+          `SELECT id, request_id FROM deliveries
+           WHERE queued_at IS NULL AND status = 'received' AND received_at < now() - make_interval(secs => $1::float8 / 1000)
+           ORDER BY received_at LIMIT $2`,
+          [this.minAgeMs, BATCH],
+        );
+        for (const row of rows) {
+          await this.queue.add(PROCESS_DELIVERY_JOB, { deliveryId: row.id, requestId: row.request_id }, { jobId: row.id });
+          await runner.query('UPDATE deliveries SET queued_at = now() WHERE id = $1', [row.id]);
         }
-        if (total > 0) this.logger.warn({ queued: total }, 'Queued deliveries that were stored but never queued');
-        return total;
-      } finally {
-        await runner.query('SELECT pg_advisory_unlock($1)', [SWEEP_LOCK_ID]);
+        total += rows.length;
+        if (rows.length < BATCH) return total;
       }
-    } finally {
-      await runner.release();
-    }
+    });
+    const total = swept?.value ?? 0;
+    if (total > 0) this.logger.warn({ queued: total }, 'Queued deliveries that were stored but never queued');
+    return total;
   }
 
   private async sweepSafely(): Promise<void> {

@@ -8,7 +8,7 @@ import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
 import { DataSource, QueryRunner } from 'typeorm';
 import { BotRegistry } from '@app/bots';
 import { AppConfiguration, BotConfig } from '@app/config';
-import { insertDeliveries } from '@app/database';
+import { insertDeliveries, withTryAdvisoryLock } from '@app/database';
 import { BotHookRequest, deliveryDedupeKey, PyrusCaller, PyrusClient, PyrusTask, redactWebhookBody } from '@app/pyrus';
 import { DELIVERIES_QUEUE, PROCESS_DELIVERY_JOB, ProcessDeliveryJob } from '@app/queue';
 import { commentIdOfKey, LatestDelivery, needsFullRead, reasonToLeave, StoredFacts } from './inbox-candidates';
@@ -85,25 +85,16 @@ export class InboxSweeper implements OnApplicationBootstrap, BeforeApplicationSh
 
   /** Reads every bot's inbox and queues what has no current decision; a bot's failure does not stop the others. */
   async sweep(): Promise<InboxSweepResult> {
-    // The lock lives on its own connection for the whole sweep; Postgres drops it if the process dies.
-    const runner = this.db.createQueryRunner();
-    await runner.connect();
-    try {
-      const [{ locked }] = await runner.query('SELECT pg_try_advisory_lock($1) AS locked', [INBOX_SWEEP_LOCK_ID]);
-      if (!locked) {
-        this.logger.debug('Another worker is sweeping the inboxes');
-        return { ran: false, bots: [] };
-      }
-      try {
-        const results: BotSweepResult[] = [];
-        for (const bot of this.bots.all()) results.push(await this.sweepBot(runner, bot));
-        return { ran: true, bots: results };
-      } finally {
-        await runner.query('SELECT pg_advisory_unlock($1)', [INBOX_SWEEP_LOCK_ID]);
-      }
-    } finally {
-      await runner.release();
+    const swept = await withTryAdvisoryLock(this.db, INBOX_SWEEP_LOCK_ID, async (runner) => {
+      const results: BotSweepResult[] = [];
+      for (const bot of this.bots.all()) results.push(await this.sweepBot(runner, bot));
+      return results;
+    });
+    if (!swept) {
+      this.logger.debug('Another worker is sweeping the inboxes');
+      return { ran: false, bots: [] };
     }
+    return { ran: true, bots: swept.value };
   }
 
   private async sweepBot(runner: QueryRunner, bot: BotConfig): Promise<BotSweepResult> {
