@@ -68,6 +68,7 @@ export async function testDb(): Promise<Client> {
  */
 export async function clearTaskRange(db: Client, from: number, to: number): Promise<void> {
   await db.query('DELETE FROM processed_tasks WHERE task_id BETWEEN $1 AND $2', [from, to]);
+  await db.query('DELETE FROM notifications WHERE payment_id IN (SELECT id FROM payments WHERE task_id BETWEEN $1 AND $2)', [from, to]);
   await db.query('DELETE FROM payments WHERE task_id BETWEEN $1 AND $2', [from, to]);
   await db.query('DELETE FROM deliveries WHERE task_id BETWEEN $1 AND $2', [from, to]);
 }

@@ -31,6 +31,9 @@ export interface PaymentDraft {
   amount: string;
   currency: string;
   costCentre?: string;
+  /** Where the follow-up notifications go. */
+  vendorEmail?: string;
+  vendorPhone?: string;
   status: PaymentStatus;
 }
 

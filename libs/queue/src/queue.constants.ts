@@ -15,3 +15,14 @@ export interface ProcessDeliveryJob {
   /** Ties the worker's log lines to the webhook request that stored the delivery. */
   requestId?: string;
 }
+
+/** Work that follows a posted decision, each with its own retries: the ERP payment order, notifications. */
+export const FOLLOWUPS_QUEUE = 'followups';
+export const CREATE_PAYMENT_ORDER_JOB = 'create-payment-order';
+export const NOTIFY_VENDOR_JOB = 'notify-vendor';
+
+/** Payload of both follow-up jobs; job ids are `<job name>:<payment id>`, so each is queued once per payment. */
+export interface PaymentFollowUpJob {
+  paymentId: string;
+  requestId?: string;
+}

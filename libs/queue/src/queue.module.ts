@@ -2,7 +2,7 @@ import { BullModule } from '@nestjs/bull';
 import { Module } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { AppConfiguration } from '@app/config';
-import { DELIVERIES_QUEUE } from './queue.constants';
+import { DELIVERIES_QUEUE, FOLLOWUPS_QUEUE } from './queue.constants';
 import { RedisService } from './redis.service';
 
 /** Bull on Redis, with the retry policy of every job in one place. */
@@ -25,7 +25,7 @@ import { RedisService } from './redis.service';
         };
       },
     }),
-    BullModule.registerQueue({ name: DELIVERIES_QUEUE }),
+    BullModule.registerQueue({ name: DELIVERIES_QUEUE }, { name: FOLLOWUPS_QUEUE }),
   ],
   providers: [RedisService],
   exports: [BullModule, RedisService],

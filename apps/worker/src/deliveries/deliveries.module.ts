@@ -5,6 +5,9 @@ import { BotsModule } from '@app/bots';
 import { Delivery, ProcessedTask } from '@app/database';
 import { PyrusModule } from '@app/pyrus';
 import { QueueModule } from '@app/queue';
+import { IntegrationsModule } from '@app/integrations';
+import { FollowUpProcessor } from '../followups/follow-up.processor';
+import { FollowUpService } from '../followups/follow-up.service';
 import { BotsSignInHealthIndicator } from './bots-sign-in.health';
 import { DeliveryProcessor } from './delivery.processor';
 import { DeliveryService } from './delivery.service';
@@ -12,8 +15,8 @@ import { TaskLockService } from './task-lock.service';
 import { UnqueuedDeliverySweeper } from './unqueued-delivery.sweeper';
 
 @Module({
-  imports: [TypeOrmModule.forFeature([Delivery, ProcessedTask]), BotsModule, PyrusModule, QueueModule, TerminusModule],
-  providers: [DeliveryProcessor, DeliveryService, TaskLockService, UnqueuedDeliverySweeper, BotsSignInHealthIndicator],
+  imports: [TypeOrmModule.forFeature([Delivery, ProcessedTask]), BotsModule, PyrusModule, QueueModule, TerminusModule, IntegrationsModule],
+  providers: [DeliveryProcessor, DeliveryService, TaskLockService, UnqueuedDeliverySweeper, BotsSignInHealthIndicator, FollowUpProcessor, FollowUpService],
   exports: [DeliveryService, UnqueuedDeliverySweeper, BotsSignInHealthIndicator],
 })
 export class DeliveriesModule {}

@@ -8,6 +8,7 @@ import { BotConfig } from '@app/config';
 import { Delivery, DeliveryStatus, ProcessedOutcome, ProcessedTask } from '@app/database';
 import { BotHookRequest, botVoteOnCurrentStep, findPostedComment, PyrusApiError, PyrusCaller, PyrusClient, TaskCommentRequest } from '@app/pyrus';
 import { ProcessDeliveryJob } from '@app/queue';
+import { FollowUpService } from '../followups/follow-up.service';
 import { TaskLockService } from './task-lock.service';
 
 /** Runs one stored delivery through its bot's handler and posts the decision to Pyrus, exactly once. */
@@ -20,6 +21,7 @@ export class DeliveryService {
     private readonly bots: BotRegistry,
     private readonly pyrus: PyrusClient,
     private readonly taskLock: TaskLockService,
+    private readonly followUps: FollowUpService,
     @InjectPinoLogger(DeliveryService.name) private readonly logger: PinoLogger,
   ) {}
 
@@ -146,16 +148,16 @@ export class DeliveryService {
   private async recordPayment(em: EntityManager, bot: string, taskId: number, p: PaymentDraft, reason: string): Promise<void> {
     await em.query(
       `INSERT INTO payments (bot, task_id, form_id, supplier_key, supplier_name, invoice_number, invoice_number_norm,
-                             invoice_date, amount, currency, cost_centre, status, decision_reason, decided_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, now())
+                             invoice_date, amount, currency, cost_centre, status, decision_reason, vendor_email, vendor_phone, decided_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, now())
        ON CONFLICT (bot, task_id) DO UPDATE SET
          form_id = EXCLUDED.form_id, supplier_key = EXCLUDED.supplier_key, supplier_name = EXCLUDED.supplier_name,
          invoice_number = EXCLUDED.invoice_number, invoice_number_norm = EXCLUDED.invoice_number_norm,
          invoice_date = EXCLUDED.invoice_date, amount = EXCLUDED.amount, currency = EXCLUDED.currency,
          cost_centre = EXCLUDED.cost_centre, status = EXCLUDED.status, decision_reason = EXCLUDED.decision_reason,
-         decided_at = now(), updated_at = now()`,
+         vendor_email = EXCLUDED.vendor_email, vendor_phone = EXCLUDED.vendor_phone, decided_at = now(), updated_at = now()`,
       [bot, taskId, p.formId ?? null, p.supplierKey, p.supplierName ?? null, p.invoiceNumber ?? null, p.invoiceNumberNorm ?? null,
-        p.invoiceDate ?? null, p.amount, p.currency, p.costCentre ?? null, p.status, reason],
+        p.invoiceDate ?? null, p.amount, p.currency, p.costCentre ?? null, p.status, reason, p.vendorEmail ?? null, p.vendorPhone ?? null],
     );
   }
 
@@ -191,6 +193,8 @@ export class DeliveryService {
       { id: record.id },
       { outcome: ProcessedOutcome.Posted, pyrusStatus: 200, pyrusCommentId: commentId, postedAt: now, finishedAt: now, error: null },
     );
+    // Before the delivery counts as processed: if queueing fails, the job's retry finds the comment and queues again.
+    await this.followUps.queueAfterDecision(this.bots.get(delivery.bot), delivery.taskId, delivery.requestId);
     await this.deliveries.update({ id: delivery.id }, { status: DeliveryStatus.Processed, lastError: null });
   }
 

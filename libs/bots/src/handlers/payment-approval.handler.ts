@@ -13,6 +13,8 @@ interface FieldMap {
   amount: FieldSelector;
   currency?: FieldSelector;
   costCentre?: FieldSelector;
+  vendorEmail?: FieldSelector;
+  vendorPhone?: FieldSelector;
 }
 
 export interface PaymentApprovalSettings {
@@ -30,6 +32,10 @@ export interface PaymentApprovalSettings {
    */
   returnTo?: 'reject' | 'rerequest-previous-step';
   texts?: { approved?: string; returned?: string; missingFields?: string };
+  /** After an approval: create the payment order in the ERP, then tell the task (and fill `documentField`). */
+  erp?: { enabled: boolean; documentField?: FieldSelector; createdText?: string; delayedText?: string };
+  /** After an approval: tell the vendor. Templates take {supplierName} {invoiceNumber} {invoiceDate} {amount} {currency} {taskId}. */
+  notify?: { email?: { subject: string; text: string }; sms?: { text: string } };
 }
 
 const REQUIRED: Array<[keyof FieldMap, string]> = [
@@ -63,6 +69,8 @@ export class PaymentApprovalHandler implements BotHandler {
       if (!['month', 'quarter', 'year'].includes(settings.budget.period)) problems.push('budget.period must be "month", "quarter" or "year"');
       if (settings.budget.scope === 'cost_centre' && !settings.fields?.costCentre) problems.push('fields.costCentre is required for a cost-centre budget');
     }
+    if (settings.notify?.email && !settings.fields?.vendorEmail) problems.push('fields.vendorEmail is required for e-mail notifications');
+    if (settings.notify?.sms && !settings.fields?.vendorPhone) problems.push('fields.vendorPhone is required for SMS notifications');
     if (settings.returnTo && !['reject', 'rerequest-previous-step'].includes(settings.returnTo)) {
       problems.push('returnTo must be "reject" or "rerequest-previous-step"');
     }
@@ -175,6 +183,8 @@ export interface Invoice {
   amount: string;
   currency: string;
   costCentre?: string;
+  vendorEmail?: string;
+  vendorPhone?: string;
 }
 
 /** Reads the invoice of a payment request; `missing` names the required fields that are empty. */
@@ -196,6 +206,8 @@ export function readInvoice(task: PyrusTask, settings: PaymentApprovalSettings):
       amount: Number(readMoney(field('amount'))).toFixed(2),
       currency: (readLabel(field('currency')) ?? settings.defaultCurrency!).toUpperCase(),
       costCentre: readLabel(field('costCentre')),
+      vendorEmail: readLabel(field('vendorEmail')),
+      vendorPhone: readLabel(field('vendorPhone')),
     },
   };
 }
