@@ -152,6 +152,19 @@ describe('payment-approval bot', () => {
     expect(rows).toEqual([{ status: 'approved', n: 1 }, { status: 'rejected', n: 9 }]);
   });
 
+  it('frees the budget of an approval that Pyrus refused to take', async () => {
+    const inn = freshInn();
+    const task = invoiceTask({ supplier: 'Oscorp', inn, invoiceNo: 'O-1', date: '2024-10-01', amount: 500, currency: 'RUB' });
+    pyrus.addFault({ kind: 'error', method: 'POST', path: `/v4/tasks/${task.id}/comments`, status: 400, count: 5 });
+    await deliver(task);
+    const payment = await waitFor('the payment to go back to pending', async () => {
+      const row = await paymentOf(task.id);
+      return row?.status === 'pending' ? row : undefined;
+    });
+    expect(payment.decision_reason).toMatch(/did not reach Pyrus/);
+    expect(botComments(task.id)).toHaveLength(0);
+  });
+
   it('names the missing fields and does not vote', async () => {
     const task = invoiceTask({ supplier: 'Hooli', inn: freshInn(), date: '2024-08-01', currency: 'RUB' });
     await deliver(task);

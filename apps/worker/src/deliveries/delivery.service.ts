@@ -47,6 +47,12 @@ export class DeliveryService {
       { deliveryId, outcome: ProcessedOutcome.Posting },
       { outcome: ProcessedOutcome.Failed, error: reason, finishedAt: new Date() },
     );
+    // An approval Pyrus never received must not hold budget: back to pending, decided again when the task returns.
+    await this.db.query(
+      `UPDATE payments p SET status = 'pending', decision_reason = $2, updated_at = now()
+       FROM deliveries d WHERE d.id = $1 AND p.bot = d.bot AND p.task_id = d.task_id AND p.status = 'approved' AND p.erp_document_id IS NULL`,
+      [deliveryId, `the decision did not reach Pyrus: ${reason}`],
+    );
   }
 
   private async decideAndPost(delivery: Delivery, job: ProcessDeliveryJob): Promise<void> {
