@@ -7,7 +7,9 @@ import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
 import { DataSource } from 'typeorm';
 import { AppConfiguration } from '@app/config';
 import { withTryAdvisoryLock } from '@app/database';
+import { PeriodicRun } from '../periodic-run';
 import { DELIVERIES_QUEUE, PROCESS_DELIVERY_JOB, ProcessDeliveryJob } from '@app/queue';
+import { errorMessage } from '@app/observability';
 
 /** One sweep at a time across all workers; a fixed arbitrary advisory-lock id. */
 const SWEEP_LOCK_ID = 727_002;
@@ -19,9 +21,7 @@ const BATCH = 500;
  */
 @Injectable()
 export class UnqueuedDeliverySweeper implements OnApplicationBootstrap, BeforeApplicationShutdown {
-  private timer?: NodeJS.Timeout;
-  private running?: Promise<number>;
-  private readonly intervalMs: number;
+  private readonly periodic: PeriodicRun;
   private readonly minAgeMs: number;
 
   constructor(
@@ -31,18 +31,18 @@ export class UnqueuedDeliverySweeper implements OnApplicationBootstrap, BeforeAp
     config: ConfigService<AppConfiguration, true>,
   ) {
     const settings = config.get('queue', { infer: true });
-    this.intervalMs = settings.sweepIntervalMs;
     this.minAgeMs = settings.sweepMinAgeMs;
+    this.periodic = new PeriodicRun(() => this.sweep(), settings.sweepIntervalMs, (err) =>
+      this.logger.warn({ err: errorMessage(err) }, 'Sweep failed; will try again'),
+    );
   }
 
   onApplicationBootstrap(): void {
-    this.timer = setInterval(() => void this.sweepSafely(), this.intervalMs);
-    this.timer.unref();
+    this.periodic.start();
   }
 
-  async beforeApplicationShutdown(): Promise<void> {
-    clearInterval(this.timer);
-    await this.running;
+  beforeApplicationShutdown(): Promise<void> {
+    return this.periodic.stop();
   }
 
   /** Queues every stored, unqueued delivery older than SWEEP_MIN_AGE_MS; returns how many. */
@@ -67,17 +67,5 @@ export class UnqueuedDeliverySweeper implements OnApplicationBootstrap, BeforeAp
     const total = swept?.value ?? 0;
     if (total > 0) this.logger.warn({ queued: total }, 'Queued deliveries that were stored but never queued');
     return total;
-  }
-
-  private async sweepSafely(): Promise<void> {
-    if (this.running) return;
-    this.running = this.sweep();
-    try {
-      await this.running;
-    } catch (err) {
-      this.logger.warn({ err: (err as Error).message }, 'Sweep failed; will try again');
-    } finally {
-      this.running = undefined;
-    }
   }
 }

@@ -11,7 +11,9 @@ import { AppConfiguration, BotConfig } from '@app/config';
 import { insertDeliveries, withTryAdvisoryLock } from '@app/database';
 import { BotHookRequest, deliveryDedupeKey, PyrusCaller, PyrusClient, PyrusTask, redactWebhookBody } from '@app/pyrus';
 import { DELIVERIES_QUEUE, PROCESS_DELIVERY_JOB, ProcessDeliveryJob } from '@app/queue';
+import { PeriodicRun } from '../periodic-run';
 import { commentIdOfKey, LatestDelivery, needsFullRead, reasonToLeave, StoredFacts } from './inbox-candidates';
+import { errorMessage } from '@app/observability';
 
 /** One inbox sweep at a time across all workers; a fixed arbitrary advisory-lock id (the unqueued sweep has 727_002). */
 const INBOX_SWEEP_LOCK_ID = 727_003;
@@ -46,8 +48,7 @@ export interface InboxSweepResult {
  */
 @Injectable()
 export class InboxSweeper implements OnApplicationBootstrap, BeforeApplicationShutdown {
-  private timer?: NodeJS.Timeout;
-  private running?: Promise<unknown>;
+  private readonly periodic: PeriodicRun;
   private readonly intervalMs: number;
   /** Bot name → its Pyrus person id (GET /profile once per process). */
   private readonly botUserIds = new Map<string, number>();
@@ -61,6 +62,9 @@ export class InboxSweeper implements OnApplicationBootstrap, BeforeApplicationSh
     config: ConfigService<AppConfiguration, true>,
   ) {
     this.intervalMs = config.get('queue', { infer: true }).inboxSweepIntervalMs;
+    this.periodic = new PeriodicRun(() => this.sweep(), this.intervalMs, (err) =>
+      this.logger.warn({ err: errorMessage(err) }, 'Inbox sweep failed; will try again'),
+    );
   }
 
   get enabled(): boolean {
@@ -72,15 +76,11 @@ export class InboxSweeper implements OnApplicationBootstrap, BeforeApplicationSh
       this.logger.info('Inbox sweep is off (INBOX_SWEEP_INTERVAL_MS=0)');
       return;
     }
-    void this.sweepSafely();
-    this.timer = setInterval(() => void this.sweepSafely(), this.intervalMs);
-    this.timer.unref();
+    this.periodic.start({ runNow: true });
   }
 
-  async beforeApplicationShutdown(): Promise<void> {
-    clearInterval(this.timer);
-    this.timer = undefined;
-    await this.running;
+  beforeApplicationShutdown(): Promise<void> {
+    return this.periodic.stop();
   }
 
   /** Reads every bot's inbox and queues what has no current decision; a bot's failure does not stop the others. */
@@ -112,11 +112,11 @@ export class InboxSweeper implements OnApplicationBootstrap, BeforeApplicationSh
           if (await this.catchUp(runner, bot, caller, header.id, userId)) result.queued += 1;
         } catch (err) {
           result.failed += 1;
-          this.logger.warn({ bot: bot.name, taskId: header.id, err: errorText(err) }, 'Inbox sweep could not catch up a task; the next sweep tries again');
+          this.logger.warn({ bot: bot.name, taskId: header.id, err: errorMessage(err) }, 'Inbox sweep could not catch up a task; the next sweep tries again');
         }
       }
     } catch (err) {
-      result.error = errorText(err);
+      result.error = errorMessage(err);
       this.logger.warn({ bot: bot.name, err: result.error }, "Inbox sweep could not read the bot's inbox; the next sweep tries again");
     }
     const { bot: name, ...counts } = result;
@@ -196,20 +196,8 @@ export class InboxSweeper implements OnApplicationBootstrap, BeforeApplicationSh
       if (Number.isSafeInteger(person_id)) this.botUserIds.set(bot.name, person_id);
       return this.botUserIds.get(bot.name);
     } catch (err) {
-      this.logger.warn({ bot: bot.name, err: errorText(err) }, "Could not read the bot's profile; its vote cannot be checked");
+      this.logger.warn({ bot: bot.name, err: errorMessage(err) }, "Could not read the bot's profile; its vote cannot be checked");
       return undefined;
-    }
-  }
-
-  private async sweepSafely(): Promise<void> {
-    if (this.running) return;
-    this.running = this.sweep();
-    try {
-      await this.running;
-    } catch (err) {
-      this.logger.warn({ err: errorText(err) }, 'Inbox sweep failed; will try again');
-    } finally {
-      this.running = undefined;
     }
   }
 }
@@ -217,8 +205,4 @@ export class InboxSweeper implements OnApplicationBootstrap, BeforeApplicationSh
 /** What Pyrus would have POSTed: no access token (the worker signs in as the bot), no bot_settings. */
 export function syntheticPayload(task: PyrusTask, userId: number | undefined): BotHookRequest {
   return { event: 'comment', task_id: task.id, ...(userId !== undefined ? { user_id: userId } : {}), task };
-}
-
-function errorText(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }
