@@ -40,26 +40,34 @@ export interface IntegrationsConfig {
 export interface ErpConfig {
   /** Base URL without a trailing slash. */
   url: string;
+  /** Appended to url; default "/payment-orders". */
   path: string;
   authHeader: string;
+  /** Sent as the authHeader's value; kept out of every message. */
   authValue?: string;
   timeoutMs: number;
+  /** Extra tries after a network error, a timeout or a 5xx. */
   retries: number;
+  /** First retry delay; doubles each time, with jitter. */
   retryBaseMs: number;
   breakerThreshold: number;
   breakerCooldownMs: number;
 }
 
 export interface EmailConfig {
-  /** smtp(s)://user:pass@host:port — holds the password. */
+  /** smtp://user:pass@host:port (STARTTLS when the server offers it) or smtps:// (TLS from the start); holds the password. */
   url: string;
+  /** "Name <address>" or an address. */
   from: string;
+  /** For connecting, the greeting and each reply. */
   timeoutMs: number;
 }
 
 export interface SmsConfig {
+  /** The gateway's endpoint; it receives POST {"to", "text"} as JSON. */
   url: string;
   authHeader: string;
+  /** Sent as the authHeader's value; kept out of every outcome. */
   authValue?: string;
   timeoutMs: number;
 }

@@ -1,3 +1,5 @@
+import type { ErpConfig } from '@app/config';
+
 /** What the ERP receives, as JSON, to create one payment order. */
 export interface PaymentOrder {
   /** Our payment row's id; sent as the Idempotency-Key, so a repeated call cannot create a second order. */
@@ -25,17 +27,5 @@ export interface PaymentOrderResult {
   duplicate: boolean;
 }
 
-export interface ErpClientSettings {
-  /** Base URL without a trailing slash. */
-  url: string;
-  /** Appended to url; default "/payment-orders". */
-  path: string;
-  authHeader: string;
-  /** Sent as the authHeader's value; kept out of every message. */
-  authValue?: string;
-  timeoutMs: number;
-  /** Extra tries after a network error, a timeout or a 5xx. */
-  retries: number;
-  /** First retry delay; doubles each time, with jitter. */
-  retryBaseMs: number;
-}
+/** What the client needs of the ERP settings (the breaker's own settings are the module's business). */
+export type ErpClientSettings = Omit<ErpConfig, 'breakerThreshold' | 'breakerCooldownMs'>;

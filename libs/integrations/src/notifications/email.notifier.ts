@@ -2,15 +2,9 @@ import { createTransport } from 'nodemailer';
 import { scrubSecrets } from '../http/scrub-secrets';
 import { renderTemplate, TemplateError, TemplateValues } from './message-template';
 import { NotificationOutcome } from './notification.types';
+import type { EmailConfig } from '@app/config';
 
-export interface EmailSettings {
-  /** smtp://user:pass@host:port (STARTTLS when the server offers it) or smtps:// (TLS from the start). */
-  url: string;
-  /** "Name <address>" or an address. */
-  from: string;
-  /** For connecting, the greeting and each reply. */
-  timeoutMs: number;
-}
+export type EmailSettings = EmailConfig;
 
 export interface EmailMessage {
   to: string;

@@ -2,15 +2,9 @@ import { NoResponseError, parseJsonObject, postJson } from '../http/post-json';
 import { authValueSecrets, bodyExcerpt, scrubSecrets } from '../http/scrub-secrets';
 import { renderTemplate, TemplateError, TemplateValues } from './message-template';
 import { NotificationOutcome } from './notification.types';
+import type { SmsConfig } from '@app/config';
 
-export interface SmsSettings {
-  /** The gateway's endpoint; it receives POST {"to", "text"} as JSON. */
-  url: string;
-  authHeader: string;
-  /** Sent as the authHeader's value; kept out of every outcome. */
-  authValue?: string;
-  timeoutMs: number;
-}
+export type SmsSettings = SmsConfig;
 
 export interface SmsMessage {
   /** The number as the gateway expects it (E.164, "+4915112345678", is the usual choice). */
