@@ -3,6 +3,7 @@ import { Logger } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { AppConfiguration } from '@app/config';
 import { createApiApp } from './bootstrap';
+import { errorMessage } from '@app/observability';
 
 async function main() {
   const app = await createApiApp();
@@ -16,6 +17,6 @@ async function main() {
 }
 
 main().catch((err) => {
-  new Logger('api').error(err instanceof Error ? err.message : String(err));
+  new Logger('api').error(errorMessage(err));
   process.exit(1);
 });

@@ -3,6 +3,7 @@ import { Logger } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { AppConfiguration } from '@app/config';
 import { createWorkerApp } from './bootstrap';
+import { errorMessage } from '@app/observability';
 
 async function main() {
   const app = await createWorkerApp();
@@ -13,6 +14,6 @@ async function main() {
 }
 
 main().catch((err) => {
-  new Logger('worker').error(err instanceof Error ? err.message : String(err));
+  new Logger('worker').error(errorMessage(err));
   process.exit(1);
 });

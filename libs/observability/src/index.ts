@@ -3,3 +3,4 @@ export * from './health.module';
 export * from './logging.module';
 export * from './redis.health';
 export * from './health.controller';
+export * from './error-message';

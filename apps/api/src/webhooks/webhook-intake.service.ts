@@ -7,7 +7,7 @@ import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
 import { DataSource } from 'typeorm';
 import { AppConfiguration } from '@app/config';
 import { insertDeliveries, naturalKey, StoredDeliveryRow } from '@app/database';
-import { withTimeout } from '@app/observability';
+import { errorMessage, withTimeout } from '@app/observability';
 import { BotHookRequest, deliveryDedupeKey, redactWebhookBody } from '@app/pyrus';
 import { DELIVERIES_QUEUE, PROCESS_DELIVERY_JOB, ProcessDeliveryJob } from '@app/queue';
 import { Batcher } from './delivery-batcher';
@@ -72,7 +72,7 @@ export class WebhookIntakeService {
       try {
         await this.enqueue(toQueue.map((s) => ({ deliveryId: s.id, accessToken: s.item.payload.access_token, requestId: s.item.meta.requestId })));
       } catch (err) {
-        this.logger.error({ err: describe(err), deliveries: toQueue.length }, 'Deliveries stored but not queued; the sweeper will queue them');
+        this.logger.error({ err: errorMessage(err), deliveries: toQueue.length }, 'Deliveries stored but not queued; the sweeper will queue them');
         queueError = unavailable('QUEUE_UNAVAILABLE', 'The delivery is stored but could not be queued; retry later');
       }
     }
@@ -116,7 +116,7 @@ export class WebhookIntakeService {
         }),
       );
     } catch (err) {
-      this.logger.error({ err: describe(err), deliveries: items.length }, 'Could not store deliveries');
+      this.logger.error({ err: errorMessage(err), deliveries: items.length }, 'Could not store deliveries');
       throw unavailable('DATABASE_UNAVAILABLE', 'The delivery could not be stored; retry later');
     }
     const byKey = new Map(rows.map((r) => [naturalKey(r.bot, r.taskId, r.dedupeKey), r]));
@@ -142,16 +142,11 @@ export class WebhookIntakeService {
     try {
       await this.db.query('UPDATE deliveries SET queued_at = now() WHERE id = ANY($1::uuid[]) AND queued_at IS NULL', [ids]);
     } catch (err) {
-      this.logger.warn({ err: describe(err), deliveries: ids.length }, 'Queued, but could not record it');
+      this.logger.warn({ err: errorMessage(err), deliveries: ids.length }, 'Queued, but could not record it');
     }
   }
 }
 
 function unavailable(code: string, message: string) {
   return new ServiceUnavailableException({ code, message });
-}
-
-/** Error text without stack or connection details (no URL, so no password, reaches the log). */
-function describe(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }

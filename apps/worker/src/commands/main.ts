@@ -5,6 +5,7 @@ import { NestFactory } from '@nestjs/core';
 import { BackfillService } from './backfill.service';
 import { BudgetSeedService } from './budget-seed.service';
 import { CommandsModule } from './commands.module';
+import { errorMessage } from '@app/observability';
 
 const USAGE = `usage:
   npm run backfill -- --bot NAME [--form ID] [--since YYYY-MM-DD]   import a payment bot's form register into the history
@@ -36,6 +37,6 @@ async function main() {
 }
 
 main().catch((err) => {
-  new Logger('commands').error(err instanceof Error ? err.message : String(err));
+  new Logger('commands').error(errorMessage(err));
   process.exit(1);
 });

@@ -6,10 +6,11 @@ import { DataSource, EntityManager, Repository } from 'typeorm';
 import { BotContext, BotRegistry, PaymentDraft, PaymentHistory } from '@app/bots';
 import { BotConfig } from '@app/config';
 import { Delivery, DeliveryStatus, ProcessedOutcome, ProcessedTask } from '@app/database';
-import { BotHookRequest, botVoteOnCurrentStep, findPostedComment, PyrusApiError, PyrusCaller, PyrusClient, TaskCommentRequest } from '@app/pyrus';
+import { BotHookRequest, botVoteOnCurrentStep, findPostedComment, lastCommentId, PyrusApiError, PyrusCaller, PyrusClient, TaskCommentRequest } from '@app/pyrus';
 import { ProcessDeliveryJob } from '@app/queue';
 import { FollowUpService } from '../followups/follow-up.service';
 import { TaskLockService } from './task-lock.service';
+import { errorMessage } from '@app/observability';
 
 /** Runs one stored delivery through its bot's handler and posts the decision to Pyrus, exactly once. */
 @Injectable()
@@ -41,7 +42,7 @@ export class DeliveryService {
 
   /** Marks the delivery failed for good (a 4xx, or the last retry spent). */
   async markFailed(deliveryId: string, error: unknown): Promise<void> {
-    const reason = errorText(error);
+    const reason = errorMessage(error);
     await this.deliveries.update({ id: deliveryId, status: DeliveryStatus.Received }, { status: DeliveryStatus.Failed, lastError: reason });
     await this.processed.update(
       { deliveryId, outcome: ProcessedOutcome.Posting },
@@ -112,7 +113,7 @@ export class DeliveryService {
     if (record.attempts > 0) {
       // An earlier job attempt may have reached Pyrus before the worker lost it (a crash, a timeout): look first.
       const task = await this.pyrus.getTask(caller, delivery.taskId).catch((err) => {
-        throw new RetryableDeliveryError(`Could not check whether the comment was already posted: ${errorText(err)}`);
+        throw new RetryableDeliveryError(`Could not check whether the comment was already posted: ${errorMessage(err)}`);
       });
       const existing = findPostedComment(task, comment, intent);
       if (existing) {
@@ -130,8 +131,8 @@ export class DeliveryService {
       log.info({ ...ids, commentId: result.comment?.id, recovered: result.recovered }, 'Decision posted to Pyrus');
     } catch (err) {
       const status = err instanceof PyrusApiError ? err.status : null;
-      await this.processed.update({ id: record.id }, { error: errorText(err), pyrusStatus: status });
-      log.warn({ ...ids, err: errorText(err), attempt: record.attempts }, 'Posting the decision failed');
+      await this.processed.update({ id: record.id }, { error: errorMessage(err), pyrusStatus: status });
+      log.warn({ ...ids, err: errorMessage(err), attempt: record.attempts }, 'Posting the decision failed');
       throw err;
     }
   }
@@ -174,7 +175,7 @@ export class DeliveryService {
    */
   private async decisionOnSameVersion(delivery: Delivery, payload: BotHookRequest): Promise<string | undefined> {
     const task = payload.task;
-    const lastCommentId = (task.comments ?? []).reduce<number | null>((max, c) => (Number.isSafeInteger(c?.id) && (max === null || c.id > max) ? c.id : max), null);
+    const lastComment = lastCommentId(task);
     const rows: Array<{ delivery_id: string }> = await this.db.query(
       `SELECT p.delivery_id FROM processed_tasks p JOIN deliveries d ON d.id = p.delivery_id
        WHERE p.bot = $1 AND p.task_id = $2 AND p.delivery_id <> $3 AND p.outcome IN ('posting', 'posted')
@@ -183,7 +184,7 @@ export class DeliveryService {
          AND coalesce((SELECT max((c->>'id')::bigint) FROM jsonb_array_elements(
                CASE WHEN jsonb_typeof(d.payload->'task'->'comments') = 'array' THEN d.payload->'task'->'comments' ELSE '[]'::jsonb END) c)::text, '') = $6
        LIMIT 1`,
-      [delivery.bot, delivery.taskId, delivery.id, String(task.current_step ?? ''), task.last_modified_date ?? '', lastCommentId === null ? '' : String(lastCommentId)],
+      [delivery.bot, delivery.taskId, delivery.id, String(task.current_step ?? ''), task.last_modified_date ?? '', lastComment === undefined ? '' : String(lastComment)],
     );
     return rows[0]?.delivery_id;
   }
@@ -237,8 +238,4 @@ export function isRetryable(err: unknown): boolean {
   if (err instanceof PyrusApiError) return err.retryable;
   if (err && typeof err === 'object' && 'retryable' in err) return Boolean((err as { retryable: unknown }).retryable);
   return true;
-}
-
-function errorText(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }

@@ -9,6 +9,7 @@ import { BotConfig } from '@app/config';
 import { EmailNotifier, ErpClient, ErpError, NotificationOutcome, SmsNotifier } from '@app/integrations';
 import { FieldSelector, FieldUpdate, PyrusCaller, PyrusClient } from '@app/pyrus';
 import { CREATE_PAYMENT_ORDER_JOB, FOLLOWUPS_QUEUE, NOTIFY_VENDOR_JOB, PaymentFollowUpJob } from '@app/queue';
+import { errorMessage } from '@app/observability';
 
 interface PaymentRow {
   id: string;
@@ -133,7 +134,7 @@ export class FollowUpService {
       await this.pyrus.createComment(this.callerFor(bot), Number(payment.task_id), { text }, { since: new Date() });
       await this.db.query('UPDATE payments SET erp_delay_notified_at = now() WHERE id = $1', [payment.id]);
     } catch (err) {
-      this.logger.warn({ paymentId: payment.id, err: (err as Error).message }, 'Could not tell the task that the order is delayed');
+      this.logger.warn({ paymentId: payment.id, err: errorMessage(err) }, 'Could not tell the task that the order is delayed');
     }
   }
 
