@@ -1,6 +1,7 @@
 import { Inject, Logger, Module, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { AppConfiguration } from '@app/config';
+import { ERP_CALL_OBSERVER, ErpCallObserver } from './erp/erp-call.observer';
 import { createErpCircuitBreaker, ErpClient } from './erp/erp.client';
 import { EmailNotifier } from './notifications/email.notifier';
 import { SmsNotifier } from './notifications/sms.notifier';
@@ -15,9 +16,10 @@ type Config = ConfigService<AppConfiguration, true>;
 @Module({
   providers: [
     {
+      // The worker provides an observer (metrics, call log); elsewhere calls go unobserved.
       provide: ErpClient,
-      inject: [ConfigService],
-      useFactory: (config: Config) => {
+      inject: [ConfigService, { token: ERP_CALL_OBSERVER, optional: true }],
+      useFactory: (config: Config, observer?: ErpCallObserver) => {
         const erp = config.get('integrations', { infer: true }).erp;
         if (!erp) return new ErpClient(null);
         // Nest's Logger: the apps route it through pino. The breaker's state is per process (see CircuitBreaker).
@@ -31,7 +33,7 @@ type Config = ConfigService<AppConfiguration, true>;
             else logger.log(line);
           },
         });
-        return new ErpClient(erp, { breaker });
+        return new ErpClient(erp, { breaker, observer });
       },
     },
     {

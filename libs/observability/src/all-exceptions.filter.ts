@@ -1,10 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
 import { Request, Response } from 'express';
+import { isDependencyFailure } from './dependency-failure';
+import { errorMessage } from './error-message';
 
 /**
  * One error body for every route: { statusCode, error, message, requestId }. HTTP errors pass through as they are;
- * anything else is a 500 with an errorId, logged in full.
+ * PostgreSQL or Redis unavailable is a 503 to retry; anything else is a 500 with an errorId, logged in full.
  */
 @Catch()
 export class AllExceptionsFilter implements ExceptionFilter {
@@ -25,6 +27,17 @@ export class AllExceptionsFilter implements ExceptionFilter {
         statusCode: status,
         error: fields.code ?? fields.error ?? HttpStatus[status] ?? 'Error',
         message: fields.message ?? exception.message,
+        requestId,
+      });
+      return;
+    }
+
+    if (isDependencyFailure(exception)) {
+      this.logger.warn({ err: errorMessage(exception), requestId }, 'A dependency is unavailable');
+      res.status(503).json({
+        statusCode: 503,
+        error: 'DEPENDENCY_UNAVAILABLE',
+        message: 'PostgreSQL or Redis is unavailable; try again shortly',
         requestId,
       });
       return;

@@ -4,3 +4,5 @@ export * from './logging.module';
 export * from './redis.health';
 export * from './health.controller';
 export * from './error-message';
+export * from './dependency-failure';
+export * from './metrics';

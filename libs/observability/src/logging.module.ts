@@ -53,8 +53,8 @@ function loggerModule() {
           // than a child logger per request, which matters on the webhook's hot path.
           customSuccessObject: (req, _res, line) => ({ ...line, ...(req as LoggedRequest).logFields }),
           customErrorObject: (req, _res, _err, line) => ({ ...line, ...(req as LoggedRequest).logFields }),
-          // Health probes every few seconds would drown the log.
-          autoLogging: { ignore: (req) => req.url?.startsWith('/health') ?? false },
+          // Health probes and metrics scrapes every few seconds would drown the log.
+          autoLogging: { ignore: (req) => (req.url?.startsWith('/health') || req.url?.startsWith('/metrics')) ?? false },
           serializers: {
             req: (req: { id: string; method: string; url: string; headers: Record<string, unknown> }) => ({
               id: req.id,

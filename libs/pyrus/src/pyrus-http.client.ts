@@ -1,6 +1,7 @@
 import { BotCredentials, BotTokenStore } from './bot-token.store';
 import { findPostedComment } from './comment-lookup';
 import { PyrusApiError } from './pyrus-api.error';
+import { ObservedPyrusCall, PyrusCallObserver, pyrusOperation, taskIdOfPath, withoutSecrets } from './pyrus-call.observer';
 import { CommentIntent, CommentResult, PyrusAuth, PyrusCaller, PyrusClient } from './pyrus.client';
 import {
   AuthResponse,
@@ -45,7 +46,7 @@ interface Request {
 /**
  * Pyrus over HTTP (Node's fetch): the bot's token shared through Redis and renewed once on a token error, every
  * call counted against the account's quota, a 429 waited out (it never fails the call), reads retried with
- * backoff, and a comment never posted twice.
+ * backoff, and a comment never posted twice. Each HTTP request is reported to the optional observer.
  */
 export class PyrusHttpClient extends PyrusClient {
   private readonly settings: PyrusClientSettings;
@@ -54,15 +55,25 @@ export class PyrusHttpClient extends PyrusClient {
     settings: PyrusClientSettings,
     private readonly tokens: BotTokenStore,
     private readonly quota: QuotaLimiter,
+    private readonly observer?: PyrusCallObserver,
   ) {
     super();
     this.settings = { ...settings, apiUrl: trimSlash(settings.apiUrl) };
   }
 
   async authenticate(bot: BotCredentials): Promise<PyrusAuth> {
-    const response = await this.fetchOnce('POST', this.settings.authUrl, undefined, { login: bot.login, security_key: bot.securityKey }, 'Pyrus auth');
-    if (!response.ok) throw PyrusApiError.fromResponse(response.status, response.text, 'Pyrus auth');
-    const body = parseJson<AuthResponse>(response.text, response.status, 'Pyrus auth');
+    const call = new ObservedPyrusCall(this.observer, { operation: 'POST /auth', login: bot.login, context: {} }, [bot.securityKey]);
+    let body: AuthResponse;
+    try {
+      const response = await this.fetchOnce('POST', this.settings.authUrl, undefined, { login: bot.login, security_key: bot.securityKey }, 'Pyrus auth');
+      call.answered(response.status);
+      if (!response.ok) throw scrubbed(PyrusApiError.fromResponse(response.status, response.text, 'Pyrus auth'), [bot.securityKey]);
+      body = parseJson<AuthResponse>(response.text, response.status, 'Pyrus auth');
+    } catch (err) {
+      call.failed(err);
+      throw err;
+    }
+    call.ok();
     return {
       accessToken: body.access_token,
       apiUrl: trimSlash(body.api_url ?? this.settings.apiUrl),
@@ -129,6 +140,8 @@ export class PyrusHttpClient extends PyrusClient {
   private async send<T>(caller: PyrusCaller, request: Request): Promise<T> {
     const what = `${request.method} ${request.path.split('?')[0]}`;
     const { login } = caller.bot;
+    const taskId = caller.context?.taskId ?? taskIdOfPath(request.path);
+    const observed = { operation: pyrusOperation(request.method, request.path), login, context: { ...caller.context, ...(taskId !== undefined ? { taskId } : {}) } };
     let deliveryToken = caller.deliveryToken;
     let renewed = false;
     for (let attempt = 0; ; ) {
@@ -136,21 +149,30 @@ export class PyrusHttpClient extends PyrusClient {
         ? { accessToken: deliveryToken, apiUrl: (await this.tokens.cached(login))?.apiUrl ?? this.settings.apiUrl }
         : await this.tokens.get(caller.bot);
       await this.quota.acquire(login, request.kind);
+      const call = new ObservedPyrusCall(this.observer, observed, [auth.accessToken, caller.bot.securityKey]);
       let error: PyrusApiError;
       try {
         const response = await this.fetchOnce(request.method, `${auth.apiUrl}${request.path}`, auth.accessToken, request.body, what);
+        call.answered(response.status);
         await this.quota.observe(login, response.headers);
-        if (response.ok) return parseJson<T>(response.text, response.status, what);
+        if (response.ok) {
+          const result = parseJson<T>(response.text, response.status, what);
+          call.ok();
+          return result;
+        }
         if (response.status === 429) {
           // Wait for the window Pyrus names; this is not a failure of the call.
+          call.failed(`${what} answered 429: the quota window is spent; waiting for its reset`);
           await this.quota.exhausted(login, response.headers);
           continue;
         }
-        error = PyrusApiError.fromResponse(response.status, response.text, what);
+        error = scrubbed(PyrusApiError.fromResponse(response.status, response.text, what), [auth.accessToken, caller.bot.securityKey]);
       } catch (err) {
+        call.failed(err);
         if (!(err instanceof PyrusApiError)) throw err;
         error = err;
       }
+      call.failed(error);
       if (error.isTokenProblem && !renewed) {
         // A webhook's token has run out: go on as the bot. Our own: someone must sign in again (once).
         if (deliveryToken) deliveryToken = undefined;
@@ -196,6 +218,12 @@ function parseJson<T>(text: string, status: number, what: string): T {
     // A 2xx we cannot read: the call probably took effect, so a write must not be repeated blindly.
     throw new PyrusApiError(`${what} answered ${status} with a body that is not JSON`, status, 'invalid_response', true, true);
   }
+}
+
+/** An error that quotes Pyrus's answer, without the call's token or key should the answer echo them (it goes into logs and rows). */
+function scrubbed(error: PyrusApiError, secrets: string[]): PyrusApiError {
+  const message = withoutSecrets(error.message, secrets);
+  return message === error.message ? error : new PyrusApiError(message, error.status, error.errorCode, error.retryable, error.uncertain);
 }
 
 function trimSlash(url: string): string {

@@ -1,4 +1,5 @@
 import { BotCredentials } from './bot-token.store';
+import { PyrusCallContext } from './pyrus-call.observer';
 import {
   CatalogResponse,
   DiffCatalogRequest,
@@ -25,6 +26,8 @@ export interface PyrusAuth {
 export interface PyrusCaller {
   bot: BotCredentials;
   deliveryToken?: string;
+  /** What the call is for (bot, task, delivery, payment), for the call log and the metrics. */
+  context?: PyrusCallContext;
 }
 
 /** How to recognise the comment on the task if the answer to posting it is lost. */

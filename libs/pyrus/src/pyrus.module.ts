@@ -4,6 +4,7 @@ import { ConfigService } from '@nestjs/config';
 import { AppConfiguration } from '@app/config';
 import { QueueModule, RedisService } from '@app/queue';
 import { BotTokenStore } from './bot-token.store';
+import { PYRUS_CALL_OBSERVER, PyrusCallObserver } from './pyrus-call.observer';
 import { PyrusClient } from './pyrus.client';
 import { PyrusHttpClient } from './pyrus-http.client';
 import { QuotaLimiter } from './quota-limiter';
@@ -30,10 +31,11 @@ const DECISION_RESERVE = 0.1;
         new BotTokenStore(redis.client, (...p) => redis.key(...p), (bot) => moduleRef.get(PyrusClient).authenticate(bot)),
     },
     {
+      // The worker provides an observer (metrics, call log); without one (the commands) calls go unobserved.
       provide: PyrusClient,
-      inject: [BotTokenStore, QuotaLimiter, ConfigService],
-      useFactory: (tokens: BotTokenStore, quota: QuotaLimiter, config: ConfigService<AppConfiguration, true>) =>
-        new PyrusHttpClient(config.get('pyrus', { infer: true }), tokens, quota),
+      inject: [BotTokenStore, QuotaLimiter, ConfigService, { token: PYRUS_CALL_OBSERVER, optional: true }],
+      useFactory: (tokens: BotTokenStore, quota: QuotaLimiter, config: ConfigService<AppConfiguration, true>, observer?: PyrusCallObserver) =>
+        new PyrusHttpClient(config.get('pyrus', { infer: true }), tokens, quota, observer),
     },
   ],
   exports: [PyrusClient, QuotaLimiter, BotTokenStore],

@@ -91,6 +91,14 @@ export class QuotaLimiter {
     return Number((await this.redis.get(this.counterKey(login))) ?? 0);
   }
 
+  /** The account's current window as all processes share it: its limit (Pyrus's, else the configured one), calls left. */
+  async window(login: string): Promise<{ limit: number; used: number; remaining: number }> {
+    const [used, limit] = await this.redis.mget(this.counterKey(login), this.limitKey(login));
+    const max = Number(limit ?? this.settings.limit) || this.settings.limit;
+    const spent = Number(used ?? 0) || 0;
+    return { limit: max, used: spent, remaining: Math.max(0, max - spent) };
+  }
+
   private counterKey(login: string) {
     return this.keyOf('pyrus', 'quota', login);
   }

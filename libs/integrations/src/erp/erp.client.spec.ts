@@ -1,4 +1,5 @@
 import { closedPort, RecordingHttpServer } from '../testing/recording-http-server';
+import { ErpCallEvent } from './erp-call.observer';
 import { createErpCircuitBreaker, ErpClient, ErpClientOptions } from './erp.client';
 import { ErpError, ErpUnavailableError } from './erp.errors';
 import { ErpClientSettings, PaymentOrder } from './erp.types';
@@ -260,6 +261,61 @@ describe('ErpClient against a local HTTP server', () => {
       const err = await failure(erp.createPaymentOrder(order));
       expect(err).toBeInstanceOf(ErpUnavailableError);
       expect(err.message).not.toContain('sk-live');
+    });
+  });
+  describe('with an observer', () => {
+    let events: ErpCallEvent[];
+    const observed = (over: Partial<ErpClientSettings> = {}, options: ErpClientOptions = {}) =>
+      client(over, { observer: { onCall: (e) => events.push(e) }, ...options });
+    const summary = () => events.map((e) => [e.status, e.outcome, e.errorCode ?? (e.duplicate ? 'duplicate' : '-'), e.sent]);
+    beforeEach(() => {
+      events = [];
+    });
+
+    it('is told of each HTTP attempt with the payment, the task and the bot', async () => {
+      server.reply({ status: 503, body: { message: 'maintenance' } }, { status: 201, body: { id: 'PO-1' } });
+      await observed().createPaymentOrder(order, { bot: 'payments' });
+      expect(summary()).toEqual([
+        [503, 'error', 'ERP_HTTP_ERROR', true],
+        [201, 'ok', '-', true],
+      ]);
+      expect(events[0]).toMatchObject({ operation: 'create-payment-order', paymentId: order.paymentId, taskId: 1001, bot: 'payments' });
+      expect(events[0].error).toMatch(/answered 503: maintenance/);
+      expect(events[1].durationMs).toBeGreaterThanOrEqual(0);
+    });
+
+    it('marks a duplicate, gives no status without an answer, and keeps the auth value out', async () => {
+      server.reply({ status: 409, body: { id: 'PO-9', message: `exists; your key ${SECRET}` } });
+      await observed().createPaymentOrder(order);
+      const down = observed({ url: `http://127.0.0.1:${await closedPort()}`, retries: 0 });
+      await expect(down.createPaymentOrder(order)).rejects.toMatchObject({ code: 'ERP_NETWORK_ERROR' });
+      server.reply({ status: 400, body: { message: `bad key ${SECRET}` } });
+      await expect(observed().createPaymentOrder(order)).rejects.toMatchObject({ status: 400 });
+      expect(summary()).toEqual([
+        [409, 'ok', 'duplicate', true],
+        [null, 'error', 'ERP_NETWORK_ERROR', true],
+        [400, 'error', 'ERP_HTTP_ERROR', true],
+      ]);
+      expect(JSON.stringify(events)).not.toContain('sk-live');
+    });
+
+    it('reports a call the open breaker refused as not sent, and nothing for an order refused before sending', async () => {
+      server.always({ status: 502, body: 'Bad Gateway' });
+      const breaker = createErpCircuitBreaker({ failureThreshold: 1, cooldownMs: 30000 });
+      const erp = observed({ retries: 0 }, { breaker });
+      await failure(erp.createPaymentOrder(order));
+      await expect(erp.createPaymentOrder(order)).rejects.toBeInstanceOf(ErpUnavailableError);
+      await failure(erp.createPaymentOrder({ ...order, amount: 'lots' }));
+      expect(summary()).toEqual([
+        [502, 'error', 'ERP_HTTP_ERROR', true],
+        [null, 'error', 'ERP_UNAVAILABLE', false],
+      ]);
+    });
+
+    it('never lets an observer that throws fail the call', async () => {
+      server.reply({ status: 201, body: { id: 'PO-2' } });
+      const erp = client({}, { observer: { onCall: () => { throw new Error('observer bug'); } } });
+      await expect(erp.createPaymentOrder(order)).resolves.toMatchObject({ documentId: 'PO-2' });
     });
   });
 });

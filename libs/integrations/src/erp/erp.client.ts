@@ -1,6 +1,7 @@
 import { NoResponseError, parseJsonObject, postJson } from '../http/post-json';
 import { authValueSecrets, bodyExcerpt, scrubSecrets } from '../http/scrub-secrets';
 import { CircuitBreaker, CircuitState } from './circuit-breaker';
+import { ErpCallContext, ErpCallEvent, ErpCallObserver } from './erp-call.observer';
 import { ErpError, ErpUnavailableError } from './erp.errors';
 import { ErpClientSettings, PaymentOrder, PaymentOrderResult } from './erp.types';
 
@@ -11,6 +12,8 @@ export interface ErpClientOptions {
   breaker?: CircuitBreaker;
   /** Waits between retries; replaceable in tests. */
   sleep?: (ms: number) => Promise<void>;
+  /** Told of every HTTP attempt and every call the breaker refused (metrics, call log). */
+  observer?: ErpCallObserver;
 }
 
 /** A circuit breaker that counts only outages (no answer, 5xx) and rejects with a retryable ErpUnavailableError. */
@@ -56,21 +59,50 @@ export class ErpClient {
 
   /**
    * Creates the payment order, or finds the one an earlier call created (`duplicate: true`). Throws ErpError; an
-   * ErpUnavailableError when the circuit breaker is open (nothing was sent).
+   * ErpUnavailableError when the circuit breaker is open (nothing was sent). `context` only goes to the observer.
    */
-  async createPaymentOrder(order: PaymentOrder): Promise<PaymentOrderResult> {
+  async createPaymentOrder(order: PaymentOrder, context: ErpCallContext = {}): Promise<PaymentOrderResult> {
     const settings = this.settings;
     if (!settings) throw new ErpError('ERP is not configured (ERP_URL is not set)', 0, false, 'ERP_NOT_CONFIGURED');
     checkOrder(order);
     const breaker = this.options.breaker;
     for (let attempt = 0; ; attempt++) {
       try {
-        return breaker ? await breaker.run(() => this.post(settings, order)) : await this.post(settings, order);
+        return breaker ? await breaker.run(() => this.observedPost(settings, order, context)) : await this.observedPost(settings, order, context);
       } catch (err) {
+        if (err instanceof ErpUnavailableError) {
+          this.report(order, context, { sent: false, status: null, outcome: 'error', errorCode: err.code, error: err.message, startedAt: new Date(), durationMs: 0 });
+        }
         // An open breaker ends the call: the next try belongs to a later job, not to this loop.
         if (!(err instanceof ErpError) || err instanceof ErpUnavailableError || !err.retryable || attempt >= settings.retries) throw err;
         await this.sleep(backoffMs(settings.retryBaseMs, attempt));
       }
+    }
+  }
+
+  /** One HTTP attempt, reported to the observer. */
+  private async observedPost(settings: ErpClientSettings, order: PaymentOrder, context: ErpCallContext): Promise<PaymentOrderResult> {
+    const startedAt = new Date();
+    const t0 = performance.now();
+    try {
+      const result = await this.post(settings, order);
+      this.report(order, context, { sent: true, status: result.status, outcome: 'ok', duplicate: result.duplicate, startedAt, durationMs: performance.now() - t0 });
+      return result;
+    } catch (err) {
+      if (err instanceof ErpError) {
+        const status = err.status || null;
+        this.report(order, context, { sent: true, status, outcome: 'error', errorCode: err.code, error: err.message, startedAt, durationMs: performance.now() - t0 });
+      }
+      throw err;
+    }
+  }
+
+  private report(order: PaymentOrder, context: ErpCallContext, event: Omit<ErpCallEvent, 'operation' | 'paymentId' | 'taskId' | 'bot'>): void {
+    if (!this.options.observer) return;
+    try {
+      this.options.observer.onCall({ operation: 'create-payment-order', paymentId: order.paymentId, taskId: order.taskId, bot: context.bot, ...event });
+    } catch {
+      // An observer's failure must never become the call's.
     }
   }
 
