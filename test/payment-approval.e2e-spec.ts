@@ -3,20 +3,12 @@ import { Client } from 'pg';
 import { PyrusEmulator } from '../apps/pyrus-emulator/src';
 import { PyrusTask } from '@app/pyrus';
 import { deliveriesQueue, sendSigned, ServiceUnderTest, startServiceWithEmulator, waitFor } from './support/stack';
-import { MANAGER_USER_ID, PAYMENTS_BOT_USER_ID } from './support/test-emulator';
+import { Invoice, invoiceTask as makeInvoiceTask } from './support/invoice-task';
+import { PAYMENTS_BOT_USER_ID } from './support/test-emulator';
 
 const KEY = 'payments-key';
 const FIRST_TASK = 850000;
 const LAST_TASK = 859999;
-
-interface Invoice {
-  supplier?: string;
-  inn?: string;
-  invoiceNo?: string;
-  date?: string;
-  amount?: number;
-  currency?: string;
-}
 
 /** The payment-approval bot through api, worker and the emulator, with the history in the real Postgres. */
 describe('payment-approval bot', () => {
@@ -33,27 +25,7 @@ describe('payment-approval bot', () => {
   const freshInn = () => `77${runTag}${String(nextInn++).padStart(3, '0')}`;
 
   function invoiceTask(invoice: Invoice): PyrusTask {
-    const id = nextTask++;
-    const values: Array<[number, string, string, unknown]> = [
-      [1, 'text', 'supplier', invoice.supplier],
-      [2, 'text', 'inn', invoice.inn],
-      [3, 'text', 'invoice_no', invoice.invoiceNo],
-      [4, 'date', 'invoice_date', invoice.date],
-      [5, 'money', 'amount', invoice.amount],
-      [6, 'text', 'currency', invoice.currency],
-    ];
-    const task: PyrusTask = {
-      id,
-      form_id: 2001,
-      current_step: 2,
-      author: { id: 77, email: 'accountant@example.org' },
-      fields: values.map(([fid, type, code, value]) => ({ id: fid, type, code, name: code, ...(value === undefined ? {} : { value }) })),
-      approvals: [
-        [{ person: { id: MANAGER_USER_ID, type: 'user' }, approval_choice: 'approved' }],
-        [{ person: { id: PAYMENTS_BOT_USER_ID, type: 'bot' }, approval_choice: 'waiting' }],
-      ],
-      comments: [{ id: id * 10, text: 'Please pay', author: { id: 77 } }],
-    };
+    const task = makeInvoiceTask(nextTask++, invoice);
     pyrus.addTask(structuredClone(task));
     return task;
   }

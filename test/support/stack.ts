@@ -67,6 +67,8 @@ export async function testDb(): Promise<Client> {
  * engineers) sharing the test database do not disturb each other, and a rerun's deliveries are not taken for repeats.
  */
 export async function clearTaskRange(db: Client, from: number, to: number): Promise<void> {
+  await db.query('DELETE FROM job_attempts WHERE task_id BETWEEN $1 AND $2', [from, to]);
+  await db.query('DELETE FROM outbound_calls WHERE task_id BETWEEN $1 AND $2', [from, to]);
   await db.query('DELETE FROM processed_tasks WHERE task_id BETWEEN $1 AND $2', [from, to]);
   await db.query('DELETE FROM notifications WHERE payment_id IN (SELECT id FROM payments WHERE task_id BETWEEN $1 AND $2)', [from, to]);
   await db.query('DELETE FROM payments WHERE task_id BETWEEN $1 AND $2', [from, to]);

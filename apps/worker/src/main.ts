@@ -10,7 +10,7 @@ async function main() {
   const config = app.get<ConfigService<AppConfiguration, true>>(ConfigService);
   const { workerPort } = config.get('app', { infer: true });
   await app.listen(workerPort);
-  new Logger('worker').log(`worker running; health on port ${workerPort}`);
+  new Logger('worker').log(`worker running; health and metrics on port ${workerPort}`);
 }
 
 main().catch((err) => {

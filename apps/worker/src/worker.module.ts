@@ -2,12 +2,13 @@ import { DynamicModule, Module } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
 import { AppConfigModule } from '@app/config';
 import { DatabaseModule } from '@app/database';
-import { AllExceptionsFilter, HealthModule, LoggingModule, READINESS_CHECKS } from '@app/observability';
+import { AllExceptionsFilter, HealthModule, LoggingModule, MetricsModule, READINESS_CHECKS } from '@app/observability';
 import { BotsSignInHealthIndicator } from './deliveries/bots-sign-in.health';
 import { DeliveriesModule } from './deliveries/deliveries.module';
 import { InboxModule } from './inbox/inbox.module';
+import { TelemetryModule } from './telemetry/telemetry.module';
 
-/** The job process: consumes the queues and talks to Pyrus; its HTTP port serves only health checks. */
+/** The job process: consumes the queues and talks to Pyrus; its HTTP port serves only health checks and metrics. */
 @Module({})
 export class WorkerModule {
   static forRoot(env: Record<string, string | undefined> = process.env): DynamicModule {
@@ -25,6 +26,8 @@ export class WorkerModule {
             useFactory: (bots: BotsSignInHealthIndicator) => [() => bots.isHealthy()],
           },
         }),
+        MetricsModule.forRoot(),
+        TelemetryModule,
         DeliveriesModule,
         InboxModule,
       ],

@@ -1,7 +1,13 @@
 import { Inject, Injectable, NotFoundException } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { AppConfiguration, BotConfig, ConfigError } from '@app/config';
+import { BotCredentials } from '@app/pyrus';
 import { BOT_HANDLERS, BotHandler } from './bot-handler';
+
+/** How the bot signs in to Pyrus: its login and current key (the first; the others only verify signatures). */
+export function botCredentials(bot: BotConfig): BotCredentials {
+  return { login: bot.login, securityKey: bot.securityKeys[0] };
+}
 
 export class UnknownBotError extends NotFoundException {
   readonly code = 'BOT_UNKNOWN';

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
-import { BotRegistry, PaymentApprovalSettings, readInvoice } from '@app/bots';
+import { botCredentials, BotRegistry, PaymentApprovalSettings, readInvoice } from '@app/bots';
 import { PyrusClient, PyrusTask } from '@app/pyrus';
 
 export interface BackfillResult {
@@ -35,7 +35,7 @@ export class BackfillService {
     const formId = options.formId ?? settings.formId;
     if (!formId) throw new Error(`Name the form: --form ID, or "formId" in the settings of bot "${botName}"`);
     const { tasks } = await this.pyrus.getFormRegister(
-      { bot: { login: bot.login, securityKey: bot.securityKeys[0] } },
+      { bot: botCredentials(bot) },
       formId,
       { item_count: REGISTER_MAX, include_archived: 'y', ...(options.since ? { created_after: `${options.since}T00:00:00Z` } : {}) },
     );
@@ -48,17 +48,22 @@ export class BackfillService {
       }
       const inserted: unknown[] = await this.db.query(
         `INSERT INTO payments (bot, task_id, form_id, supplier_key, supplier_name, invoice_number, invoice_number_norm,
-                               invoice_date, amount, currency, cost_centre, status, decision_reason, source)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 'imported from the form register', 'backfill')
+                               invoice_date, amount, currency, cost_centre, status, decision_reason, decided_at, source)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 'imported from the form register', coalesce($13::timestamptz, now()), 'backfill')
          ON CONFLICT (bot, task_id) DO NOTHING RETURNING id`,
         [bot.name, task.id, formId, invoice.supplierKey, invoice.supplierName, invoice.invoiceNumber, invoice.invoiceNumberNorm,
-          invoice.invoiceDate, invoice.amount, invoice.currency, invoice.costCentre ?? null, statusOf(task)],
+          invoice.invoiceDate, invoice.amount, invoice.currency, invoice.costCentre ?? null, statusOf(task), decidedAtOf(task)],
       );
       if (inserted.length) result.imported += 1;
       else result.known += 1;
     }
     return result;
   }
+}
+
+/** When the people in Pyrus decided: the task's closing, else its last change (the admin API lists payments by it). */
+function decidedAtOf(task: PyrusTask): string | null {
+  return task.close_date ?? task.last_modified_date ?? task.create_date ?? null;
 }
 
 /** What a register task says about its payment: rejected by anyone, approved once closed or fully approved. */

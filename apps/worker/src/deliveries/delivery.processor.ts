@@ -3,6 +3,7 @@ import { BeforeApplicationShutdown } from '@nestjs/common';
 import { Job, Queue } from 'bull';
 import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
 import { DELIVERIES_QUEUE, PROCESS_DELIVERY_JOB, ProcessDeliveryJob } from '@app/queue';
+import { JobAttemptsRecorder } from '../telemetry/job-attempts.recorder';
 import { DeliveryService, isRetryable } from './delivery.service';
 
 /** Thin: unpack the job, call the service, let errors throw so Bull retries with backoff. */
@@ -11,19 +12,22 @@ export class DeliveryProcessor implements BeforeApplicationShutdown {
   constructor(
     @InjectQueue(DELIVERIES_QUEUE) private readonly queue: Queue<ProcessDeliveryJob>,
     private readonly deliveries: DeliveryService,
+    private readonly attempts: JobAttemptsRecorder,
     @InjectPinoLogger(DeliveryProcessor.name) private readonly logger: PinoLogger,
   ) {}
 
   // Decorators are evaluated at import, before Nest config exists; the config validates the same variable at boot.
   @Process({ name: PROCESS_DELIVERY_JOB, concurrency: Number(process.env.WORKER_CONCURRENCY ?? 10) })
   async handle(job: Job<ProcessDeliveryJob>): Promise<void> {
-    try {
-      await this.deliveries.process(job.data);
-    } catch (err) {
-      // A 4xx or a permanent error is not retried blindly: stop the job here.
-      if (!isRetryable(err)) job.discard();
-      throw err;
-    }
+    await this.attempts.track(DELIVERIES_QUEUE, job, { deliveryId: job.data.deliveryId }, async () => {
+      try {
+        await this.deliveries.process(job.data);
+      } catch (err) {
+        // A 4xx or a permanent error is not retried blindly: stop the job here.
+        if (!isRetryable(err)) job.discard();
+        throw err;
+      }
+    });
   }
 
   /**

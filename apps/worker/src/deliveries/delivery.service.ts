@@ -3,10 +3,10 @@ import { InjectRepository } from '@nestjs/typeorm';
 import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager, Repository } from 'typeorm';
-import { BotContext, BotRegistry, PaymentDraft, PaymentHistory } from '@app/bots';
+import { botCredentials, BotRegistry, DecisionMaker, PaymentDraft } from '@app/bots';
 import { BotConfig } from '@app/config';
 import { Delivery, DeliveryStatus, ProcessedOutcome, ProcessedTask } from '@app/database';
-import { BotHookRequest, botVoteOnCurrentStep, findPostedComment, lastCommentId, PyrusApiError, PyrusCaller, PyrusClient, TaskCommentRequest } from '@app/pyrus';
+import { BotHookRequest, findPostedComment, PyrusApiError, PyrusCaller, PyrusClient, TaskCommentRequest } from '@app/pyrus';
 import { ProcessDeliveryJob } from '@app/queue';
 import { FollowUpService } from '../followups/follow-up.service';
 import { TaskLockService } from './task-lock.service';
@@ -20,6 +20,7 @@ export class DeliveryService {
     @InjectRepository(Delivery) private readonly deliveries: Repository<Delivery>,
     @InjectRepository(ProcessedTask) private readonly processed: Repository<ProcessedTask>,
     private readonly bots: BotRegistry,
+    private readonly decisions: DecisionMaker,
     private readonly pyrus: PyrusClient,
     private readonly taskLock: TaskLockService,
     private readonly followUps: FollowUpService,
@@ -35,6 +36,12 @@ export class DeliveryService {
     await this.taskLock.withTaskLock(first.bot, first.taskId, async () => {
       // Read again under the lock: another job for the same delivery may have finished meanwhile.
       const delivery = await this.deliveries.findOneByOrFail({ id: job.deliveryId });
+      if (delivery.status === DeliveryStatus.Failed) {
+        // Bull runs a failed delivery's job again only when someone retried it by hand (the admin API, Bull Board):
+        // decide it afresh.
+        await this.deliveries.update({ id: delivery.id, status: DeliveryStatus.Failed }, { status: DeliveryStatus.Received, lastError: null });
+        delivery.status = DeliveryStatus.Received;
+      }
       if (delivery.status !== DeliveryStatus.Received) return;
       await this.decideAndPost(delivery, job);
     });
@@ -64,27 +71,25 @@ export class DeliveryService {
     const payload = delivery.payload as unknown as BotHookRequest;
 
     let record = await this.processed.findOneBy({ deliveryId: delivery.id });
-    if (!record) {
-      const vote = botVoteOnCurrentStep(payload.task, payload.user_id);
-      if (vote !== undefined && vote !== 'waiting') {
-        await this.finishSkipped(delivery, bot, `the bot's vote on the current step is already "${vote}"`);
-        log.info(ids, 'Skipped: the bot has already voted on this step');
-        return;
-      }
-      const earlier = await this.decisionOnSameVersion(delivery, payload);
-      if (earlier) {
-        await this.finishSkipped(delivery, bot, `already decided on this version of the task (delivery ${earlier})`);
-        log.info({ ...ids, earlier }, 'Skipped: another delivery of the same task version was decided');
+    // A failed or skipped delivery that an operator replays (or a failed job retried) is decided afresh: the budget
+    // and the history may have changed since, and a failed approval went back to pending.
+    if (!record || record.outcome === ProcessedOutcome.Failed || record.outcome === ProcessedOutcome.Skipped) {
+      const earlierRecordId = record?.id;
+      const skipReason = await this.decisions.reasonToSkip(delivery);
+      if (skipReason) {
+        await this.finishSkipped(delivery, bot, skipReason, earlierRecordId);
+        log.info({ ...ids, reason: skipReason }, 'Skipped: no decision needed');
         return;
       }
       // Decision, payment row and outbox row commit together: locks a handler takes (a supplier's budget) cover all three.
       const outcome = await this.db.transaction(async (em) => {
-        const decision = await this.bots.handlerOf(bot).decide(this.contextOf(bot, delivery, payload, em, job));
+        const decision = await this.decisions.decide(bot, delivery, em, this.callerFor(bot, job, delivery));
         if (decision.kind === 'skip') return decision;
         if (decision.payment) await this.recordPayment(em, bot.name, delivery.taskId, decision.payment, decision.reason);
         // The outbox row: the intent is on disk before the call, so a crash cannot lead to a blind second post.
-        const saved = await em.save(
+        return em.save(
           em.create(ProcessedTask, {
+            id: earlierRecordId,
             deliveryId: delivery.id,
             bot: bot.name,
             taskId: delivery.taskId,
@@ -93,14 +98,18 @@ export class DeliveryService {
             reason: decision.reason,
             comment: decision.comment as Record<string, unknown>,
             receivedAt: delivery.receivedAt,
-            startedAt: new Date(),
-            attempts: 0,
+            // Kept from a failed earlier decision: its comment may have reached Pyrus after all, and is looked for
+            // on the task from this time on before posting again.
+            startedAt: record?.startedAt ?? new Date(),
+            attempts: record?.attempts ?? 0,
+            error: null,
+            pyrusStatus: null,
+            finishedAt: null,
           }),
         );
-        return saved;
       });
       if ('kind' in outcome) {
-        await this.finishSkipped(delivery, bot, outcome.reason);
+        await this.finishSkipped(delivery, bot, outcome.reason, earlierRecordId);
         log.info({ ...ids, reason: outcome.reason }, 'Skipped by the handler');
         return;
       }
@@ -108,7 +117,7 @@ export class DeliveryService {
     }
 
     const comment = record.comment as TaskCommentRequest;
-    const caller = this.callerFor(bot, job);
+    const caller = this.callerFor(bot, job, delivery);
     const intent = { authorId: payload.user_id, since: record.startedAt };
     if (record.attempts > 0) {
       // An earlier job attempt may have reached Pyrus before the worker lost it (a crash, a timeout): look first.
@@ -137,20 +146,6 @@ export class DeliveryService {
     }
   }
 
-  private contextOf(bot: BotConfig, delivery: Delivery, payload: BotHookRequest, em: EntityManager, job: ProcessDeliveryJob): BotContext {
-    return {
-      bot: { name: bot.name, login: bot.login },
-      event: delivery.event,
-      task: payload.task,
-      botUserId: payload.user_id,
-      settings: bot.settings,
-      payments: new PaymentHistory(em),
-      registerSearch: payload.task.form_id
-        ? async (request) => (await this.pyrus.getFormRegister(this.callerFor(bot, job), payload.task.form_id!, request)).tasks
-        : undefined,
-    };
-  }
-
   /** One payment row per task and bot: a task sent back to the bot's step updates it with the new decision. */
   private async recordPayment(em: EntityManager, bot: string, taskId: number, p: PaymentDraft, reason: string): Promise<void> {
     await em.query(
@@ -168,30 +163,10 @@ export class DeliveryService {
     );
   }
 
-  /**
-   * Another delivery of the same version of the task (same step, same last comment, same last change) that was
-   * already decided: Pyrus and the inbox sweep can both bring one version, under keys that differ when the task
-   * has no comments. A later comment, or the task sent back to the bot, is a new version.
-   */
-  private async decisionOnSameVersion(delivery: Delivery, payload: BotHookRequest): Promise<string | undefined> {
-    const task = payload.task;
-    const lastComment = lastCommentId(task);
-    const rows: Array<{ delivery_id: string }> = await this.db.query(
-      `SELECT p.delivery_id FROM processed_tasks p JOIN deliveries d ON d.id = p.delivery_id
-       WHERE p.bot = $1 AND p.task_id = $2 AND p.delivery_id <> $3 AND p.outcome IN ('posting', 'posted')
-         AND coalesce(d.payload->'task'->>'current_step', '') = $4
-         AND coalesce(d.payload->'task'->>'last_modified_date', '') = $5
-         AND coalesce((SELECT max((c->>'id')::bigint) FROM jsonb_array_elements(
-               CASE WHEN jsonb_typeof(d.payload->'task'->'comments') = 'array' THEN d.payload->'task'->'comments' ELSE '[]'::jsonb END) c)::text, '') = $6
-       LIMIT 1`,
-      [delivery.bot, delivery.taskId, delivery.id, String(task.current_step ?? ''), task.last_modified_date ?? '', lastComment === undefined ? '' : String(lastComment)],
-    );
-    return rows[0]?.delivery_id;
-  }
-
   /** The webhook's own token while the job has it (swept deliveries have none); the client falls back to the bot's. */
-  private callerFor(bot: BotConfig, job: ProcessDeliveryJob): PyrusCaller {
-    return { bot: { login: bot.login, securityKey: bot.securityKeys[0] }, deliveryToken: job.accessToken };
+  private callerFor(bot: BotConfig, job: ProcessDeliveryJob, delivery: Delivery): PyrusCaller {
+    const context = { bot: bot.name, taskId: delivery.taskId, deliveryId: delivery.id };
+    return { bot: botCredentials(bot), deliveryToken: job.accessToken, context };
   }
 
   private async finishPosted(delivery: Delivery, record: ProcessedTask, commentId: number | null) {
@@ -205,10 +180,11 @@ export class DeliveryService {
     await this.deliveries.update({ id: delivery.id }, { status: DeliveryStatus.Processed, lastError: null });
   }
 
-  private async finishSkipped(delivery: Delivery, bot: BotConfig, reason: string) {
+  private async finishSkipped(delivery: Delivery, bot: BotConfig, reason: string, earlierRecordId?: string) {
     const now = new Date();
     await this.processed.save(
       this.processed.create({
+        id: earlierRecordId,
         deliveryId: delivery.id,
         bot: bot.name,
         taskId: delivery.taskId,

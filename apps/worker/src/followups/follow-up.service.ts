@@ -4,12 +4,12 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { Queue } from 'bull';
 import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
 import { DataSource } from 'typeorm';
-import { BotRegistry, PaymentApprovalSettings } from '@app/bots';
+import { botCredentials, BotRegistry, PaymentApprovalSettings } from '@app/bots';
 import { BotConfig } from '@app/config';
 import { EmailNotifier, ErpClient, ErpError, NotificationOutcome, SmsNotifier } from '@app/integrations';
 import { FieldSelector, FieldUpdate, PyrusCaller, PyrusClient } from '@app/pyrus';
 import { CREATE_PAYMENT_ORDER_JOB, FOLLOWUPS_QUEUE, NOTIFY_VENDOR_JOB, PaymentFollowUpJob } from '@app/queue';
-import { errorMessage } from '@app/observability';
+import { errorMessage, MetricsService } from '@app/observability';
 
 interface PaymentRow {
   id: string;
@@ -45,6 +45,7 @@ export class FollowUpService {
     private readonly erp: ErpClient,
     private readonly email: EmailNotifier,
     private readonly sms: SmsNotifier,
+    private readonly metrics: MetricsService,
     @InjectPinoLogger(FollowUpService.name) private readonly logger: PinoLogger,
   ) {}
 
@@ -78,7 +79,7 @@ export class FollowUpService {
           amount: payment.amount,
           currency: payment.currency,
           ...(payment.cost_centre ? { costCentre: payment.cost_centre } : {}),
-        });
+        }, { bot: bot.name });
         await this.db.query('UPDATE payments SET erp_document_id = $2, erp_ordered_at = now(), updated_at = now() WHERE id = $1', [paymentId, order.documentId]);
         this.logger.info({ paymentId, documentId: order.documentId, duplicate: order.duplicate }, 'Payment order created in the ERP');
       } catch (err) {
@@ -90,7 +91,7 @@ export class FollowUpService {
     }
     const text = (erp.createdText ?? 'Payment order {documentId} created in the ERP.').replace('{documentId}', payment.erp_document_id!);
     const fieldUpdates: FieldUpdate[] | undefined = erp.documentField ? [updateOf(erp.documentField, payment.erp_document_id)] : undefined;
-    await this.pyrus.createComment(this.callerFor(bot), Number(payment.task_id), { text, ...(fieldUpdates ? { field_updates: fieldUpdates } : {}) }, { since: payment.erp_ordered_at! });
+    await this.pyrus.createComment(this.callerFor(bot, payment), Number(payment.task_id), { text, ...(fieldUpdates ? { field_updates: fieldUpdates } : {}) }, { since: payment.erp_ordered_at! });
     await this.db.query('UPDATE payments SET erp_reported_at = now(), updated_at = now() WHERE id = $1', [paymentId]);
   }
 
@@ -119,6 +120,7 @@ export class FollowUpService {
       outcomes.push(await this.sms.send({ to: payment.vendor_phone, text: notify.sms.text, values }));
     }
     for (const o of outcomes) {
+      this.metrics.notifications.inc({ channel: o.channel, outcome: o.status });
       await this.db.query('INSERT INTO notifications (payment_id, channel, recipient, status, error, provider_id) VALUES ($1, $2, $3, $4, $5, $6)', [
         paymentId, o.channel, o.to, o.status, o.error ?? null, o.providerId ?? null,
       ]);
@@ -131,7 +133,7 @@ export class FollowUpService {
   private async reportDelay(payment: PaymentRow, bot: BotConfig, delayedText?: string): Promise<void> {
     const text = delayedText ?? 'The payment order is delayed: the ERP is not accepting it now. It will be created when the ERP is back.';
     try {
-      await this.pyrus.createComment(this.callerFor(bot), Number(payment.task_id), { text }, { since: new Date() });
+      await this.pyrus.createComment(this.callerFor(bot, payment), Number(payment.task_id), { text }, { since: new Date() });
       await this.db.query('UPDATE payments SET erp_delay_notified_at = now() WHERE id = $1', [payment.id]);
     } catch (err) {
       this.logger.warn({ paymentId: payment.id, err: errorMessage(err) }, 'Could not tell the task that the order is delayed');
@@ -143,8 +145,8 @@ export class FollowUpService {
     return rows[0];
   }
 
-  private callerFor(bot: BotConfig): PyrusCaller {
-    return { bot: { login: bot.login, securityKey: bot.securityKeys[0] } };
+  private callerFor(bot: BotConfig, payment: PaymentRow): PyrusCaller {
+    return { bot: botCredentials(bot), context: { bot: bot.name, taskId: Number(payment.task_id), paymentId: payment.id } };
   }
 }
 

@@ -6,14 +6,14 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { Queue } from 'bull';
 import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
 import { DataSource, QueryRunner } from 'typeorm';
-import { BotRegistry } from '@app/bots';
+import { botCredentials, BotRegistry } from '@app/bots';
 import { AppConfiguration, BotConfig } from '@app/config';
 import { insertDeliveries, withTryAdvisoryLock } from '@app/database';
 import { BotHookRequest, deliveryDedupeKey, PyrusCaller, PyrusClient, PyrusTask, redactWebhookBody } from '@app/pyrus';
 import { DELIVERIES_QUEUE, PROCESS_DELIVERY_JOB, ProcessDeliveryJob } from '@app/queue';
 import { PeriodicRun } from '../periodic-run';
 import { commentIdOfKey, LatestDelivery, needsFullRead, reasonToLeave, StoredFacts } from './inbox-candidates';
-import { errorMessage } from '@app/observability';
+import { errorMessage, MetricsService } from '@app/observability';
 
 /** One inbox sweep at a time across all workers; a fixed arbitrary advisory-lock id (the unqueued sweep has 727_002). */
 const INBOX_SWEEP_LOCK_ID = 727_003;
@@ -58,6 +58,7 @@ export class InboxSweeper implements OnApplicationBootstrap, BeforeApplicationSh
     @InjectQueue(DELIVERIES_QUEUE) private readonly queue: Queue<ProcessDeliveryJob>,
     private readonly bots: BotRegistry,
     private readonly pyrus: PyrusClient,
+    private readonly metrics: MetricsService,
     @InjectPinoLogger(InboxSweeper.name) private readonly logger: PinoLogger,
     config: ConfigService<AppConfiguration, true>,
   ) {
@@ -99,7 +100,7 @@ export class InboxSweeper implements OnApplicationBootstrap, BeforeApplicationSh
 
   private async sweepBot(runner: QueryRunner, bot: BotConfig): Promise<BotSweepResult> {
     const result: BotSweepResult = { bot: bot.name, found: 0, read: 0, queued: 0, failed: 0 };
-    const caller: PyrusCaller = { bot: { login: bot.login, securityKey: bot.securityKeys[0] } };
+    const caller: PyrusCaller = { bot: botCredentials(bot), context: { bot: bot.name } };
     try {
       const userId = await this.botUserId(bot, caller);
       const inbox = (await this.pyrus.getInbox(caller, { itemCount: INBOX_ITEM_COUNT })).tasks ?? [];
@@ -120,6 +121,9 @@ export class InboxSweeper implements OnApplicationBootstrap, BeforeApplicationSh
       this.logger.warn({ bot: bot.name, err: result.error }, "Inbox sweep could not read the bot's inbox; the next sweep tries again");
     }
     const { bot: name, ...counts } = result;
+    if (result.queued > 0) this.metrics.inboxSweepQueued.inc({ bot: name }, result.queued);
+    const failures = result.failed + (result.error ? 1 : 0);
+    if (failures > 0) this.metrics.inboxSweepFailures.inc({ bot: name }, failures);
     if (result.queued > 0) this.logger.warn({ bot: name, ...counts }, 'Inbox sweep queued tasks whose webhook never arrived');
     else this.logger.info({ bot: name, ...counts }, 'Inbox sweep done');
     return result;

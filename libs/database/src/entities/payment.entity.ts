@@ -51,8 +51,9 @@ export class Payment {
   @Column({ name: 'decision_reason', type: 'text', nullable: true })
   decisionReason: string | null;
 
-  @Column({ name: 'decided_at', type: 'timestamptz', nullable: true })
-  decidedAt: Date | null;
+  /** When the bot decided; for backfilled history, when the task was closed in Pyrus. */
+  @Column({ name: 'decided_at', type: 'timestamptz', default: () => 'now()' })
+  decidedAt: Date;
 
   @Column({ name: 'erp_document_id', type: 'text', nullable: true })
   erpDocumentId: string | null;

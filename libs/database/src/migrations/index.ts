@@ -1,6 +1,20 @@
 import { CreateDeliveries1795000000000 } from './1795000000000-CreateDeliveries';
 import { CreatePayments1795100000000 } from './1795100000000-CreatePayments';
 import { CreateFollowUps1795200000000 } from './1795200000000-CreateFollowUps';
+import { CreateCallLog1795300000000 } from './1795300000000-CreateCallLog';
+import { CreateAdminAuditLog1795400000000 } from './1795400000000-CreateAdminAuditLog';
+import { AdminQueries1795500000000 } from './1795500000000-AdminQueries';
+import { PaymentsDecidedAtRequired1795600000000 } from './1795600000000-PaymentsDecidedAtRequired';
+import { PaymentTotalsByPeriod1795700000000 } from './1795700000000-PaymentTotalsByPeriod';
 
 /** Every migration, oldest first; listed rather than globbed so the build and ts-node see the same set. */
-export const migrations = [CreateDeliveries1795000000000, CreatePayments1795100000000, CreateFollowUps1795200000000];
+export const migrations = [
+  CreateDeliveries1795000000000,
+  CreatePayments1795100000000,
+  CreateFollowUps1795200000000,
+  CreateCallLog1795300000000,
+  CreateAdminAuditLog1795400000000,
+  AdminQueries1795500000000,
+  PaymentsDecidedAtRequired1795600000000,
+  PaymentTotalsByPeriod1795700000000,
+];

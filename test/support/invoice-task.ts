@@ -1,0 +1,36 @@
+import { PyrusTask } from '@app/pyrus';
+import { MANAGER_USER_ID, PAYMENTS_BOT_USER_ID } from './test-emulator';
+
+/** What an invoice-approval form holds; a field left out is missing from the task. */
+export interface Invoice {
+  supplier?: string;
+  inn?: string;
+  invoiceNo?: string;
+  date?: string;
+  amount?: number;
+  currency?: string;
+}
+
+/** An invoice task on form 2001 that a manager approved at step 1 and that now waits for the payments bot at step 2. */
+export function invoiceTask(id: number, invoice: Invoice): PyrusTask {
+  const values: Array<[number, string, string, unknown]> = [
+    [1, 'text', 'supplier', invoice.supplier],
+    [2, 'text', 'inn', invoice.inn],
+    [3, 'text', 'invoice_no', invoice.invoiceNo],
+    [4, 'date', 'invoice_date', invoice.date],
+    [5, 'money', 'amount', invoice.amount],
+    [6, 'text', 'currency', invoice.currency],
+  ];
+  return {
+    id,
+    form_id: 2001,
+    current_step: 2,
+    author: { id: 77, email: 'accountant@example.org' },
+    fields: values.map(([fid, type, code, value]) => ({ id: fid, type, code, name: code, ...(value === undefined ? {} : { value }) })),
+    approvals: [
+      [{ person: { id: MANAGER_USER_ID, type: 'user' }, approval_choice: 'approved' }],
+      [{ person: { id: PAYMENTS_BOT_USER_ID, type: 'bot' }, approval_choice: 'waiting' }],
+    ],
+    comments: [{ id: id * 10, text: 'Please pay', author: { id: 77 } }],
+  };
+}
