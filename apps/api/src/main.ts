@@ -12,6 +12,9 @@ async function main() {
   const { port } = config.get('app', { infer: true });
   const { isExample, path } = config.get('bots', { infer: true });
   if (isExample) logger.warn(`No config/bots.json: using the example bots file ${path}`);
+  if (config.get('admin', { infer: true }).tokens.length === 0) {
+    logger.warn('ADMIN_TOKENS is not set: the admin API (/admin) refuses every request (npm run admin:token makes one)');
+  }
   await app.listen(port);
   logger.log(`api listening on port ${port}`);
 }

@@ -38,6 +38,8 @@ describe('buildConfiguration', () => {
     expect(build({ BOTS_FILE: file, DATABASE_URL: 'mysql://x' })).toThrow(/DATABASE_URL/);
     expect(build({ BOTS_FILE: file, LOG_LEVEL: 'loud' })).toThrow(/LOG_LEVEL/);
     expect(build({ BOTS_FILE: file, PYRUS_API_URL: 'not a url' })).toThrow(/PYRUS_API_URL/);
+    expect(build({ BOTS_FILE: file, TRUST_PROXY: 'any proxy at all' })).toThrow(/TRUST_PROXY/);
+    expect(build({ BOTS_FILE: file, ADMIN_RATE_LIMIT: '0' })).toThrow(/ADMIN_RATE_LIMIT/);
   });
 
   it('reads INBOX_SWEEP_INTERVAL_MS: 5 minutes by default, 0 turns the inbox sweep off, a tiny value stops the boot', () => {

@@ -1,3 +1,4 @@
+import { AdminTokenConfig, loadAdminTokens, parseTrustProxy } from './admin-tokens';
 import { loadBotsFile, LoadedBotsFile } from './bots-file';
 import { EnvironmentVariables, validateEnvironment } from './env.validation';
 
@@ -29,6 +30,13 @@ export interface AppConfiguration {
   /** Each part is null when its URL is not set: ERP and notifications are optional. */
   integrations: IntegrationsConfig;
   bots: LoadedBotsFile;
+  admin: {
+    tokens: AdminTokenConfig[];
+    /** Requests per minute per client address on /admin. */
+    rateLimit: number;
+    /** Express's "trust proxy": whether (and whose) X-Forwarded-For gives the client address. */
+    trustProxy: boolean | number | string;
+  };
 }
 
 export interface IntegrationsConfig {
@@ -100,6 +108,7 @@ export function buildConfiguration(env: Record<string, string | undefined> = pro
     },
     integrations: integrationsConfig(vars),
     bots: loadBotsFile(vars.BOTS_FILE, env),
+    admin: { tokens: loadAdminTokens(vars.ADMIN_TOKENS), rateLimit: vars.ADMIN_RATE_LIMIT, trustProxy: parseTrustProxy(vars.TRUST_PROXY) },
   };
 }
 

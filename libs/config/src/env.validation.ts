@@ -148,6 +148,23 @@ export class EnvironmentVariables {
 
   @Transform(toInt) @IsInt() @Min(100)
   SMS_TIMEOUT_MS = 10000;
+
+  // The admin API (apps/api/src/admin).
+
+  /** `name:role:sha256,…`, or the path of a JSON file of tokens; see libs/config/src/admin-tokens.ts. */
+  @IsOptional() @IsString()
+  ADMIN_TOKENS?: string;
+
+  /** Requests per minute one client address may make to /admin (each api replica counts its own). */
+  @Transform(toInt) @IsInt() @Min(1)
+  ADMIN_RATE_LIMIT = 300;
+
+  /** Express "trust proxy": false (default), true, a hop count, or addresses/subnets (loopback, 10.0.0.0/8 …). */
+  @IsOptional()
+  @Matches(/^(true|false|\d+|[0-9A-Za-z.:/_-]+(\s*,\s*[0-9A-Za-z.:/_-]+)*)$/, {
+    message: 'TRUST_PROXY must be true, false, a number of hops, or a comma-separated list of addresses or subnets',
+  })
+  TRUST_PROXY?: string;
 }
 
 export function validateEnvironment(env: Record<string, string | undefined>): EnvironmentVariables {

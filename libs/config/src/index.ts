@@ -1,3 +1,4 @@
+export * from './admin-tokens';
 export * from './app-config.module';
 export * from './bots-file';
 export * from './config.error';

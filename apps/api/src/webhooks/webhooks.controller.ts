@@ -1,8 +1,9 @@
-import { BadRequestException, Body, Controller, Headers, HttpCode, Param, Post, Req, UseGuards } from '@nestjs/common';
+import { BadRequestException, Body, Controller, Headers, HttpCode, Param, Post, Req, ServiceUnavailableException, UseGuards } from '@nestjs/common';
 import { Request } from 'express';
 import { BotRegistry } from '@app/bots';
-import { noteOnLogLine } from '@app/observability';
+import { MetricsService, noteOnLogLine, WebhookOutcome } from '@app/observability';
 import { InvalidPayloadError, parseBotHookRequest } from '@app/pyrus';
+import { RECEIVED_AT, TimedRequest } from './raw-body.middleware';
 import { SignatureGuard } from './signature.guard';
 import { WebhookIntakeService } from './webhook-intake.service';
 
@@ -11,6 +12,7 @@ export class WebhooksController {
   constructor(
     private readonly bots: BotRegistry,
     private readonly intake: WebhookIntakeService,
+    private readonly metrics: MetricsService,
   ) {}
 
   /** Pyrus calls this each time a task reaches the bot. 200 means the delivery is stored and queued. */
@@ -25,21 +27,40 @@ export class WebhooksController {
     @Req() req: Request & { id?: string },
   ) {
     const bot = this.bots.get(botName);
-    let payload;
     try {
-      payload = parseBotHookRequest(rawBody);
+      const payload = parsePayload(rawBody);
+      const accepted = await this.intake.accept(bot.name, payload, {
+        bodyBytes: rawBody.length,
+        retryHeader: retryHeader ?? null,
+        userAgent: userAgent ?? null,
+        requestId: String(req.id ?? ''),
+      });
+      // A repeat whose delivery was queued before is dropped here: 200, and no job.
+      if (!accepted.inserted && !accepted.queuedNow) this.metrics.webhookDuplicates.inc({ bot: bot.name });
+      this.count(req, bot.name, accepted.inserted ? 'accepted' : 'duplicate');
+      // Onto the request's own log line, so one line per delivery ties request, task and delivery together.
+      noteOnLogLine(req, { bot: bot.name, taskId: payload.task_id, deliveryId: accepted.deliveryId, repeated: !accepted.inserted });
+      return bot.ackText ? { text: bot.ackText } : {};
     } catch (err) {
-      if (err instanceof InvalidPayloadError) throw new BadRequestException({ code: 'PAYLOAD_INVALID', message: err.message });
+      this.count(req, bot.name, err instanceof BadRequestException ? 'invalid_payload' : err instanceof ServiceUnavailableException ? 'unavailable' : 'error');
       throw err;
     }
-    const accepted = await this.intake.accept(bot.name, payload, {
-      bodyBytes: rawBody.length,
-      retryHeader: retryHeader ?? null,
-      userAgent: userAgent ?? null,
-      requestId: String(req.id ?? ''),
-    });
-    // Onto the request's own log line, so one line per delivery ties request, task and delivery together.
-    noteOnLogLine(req, { bot: bot.name, taskId: payload.task_id, deliveryId: accepted.deliveryId, repeated: !accepted.inserted });
-    return bot.ackText ? { text: bot.ackText } : {};
+  }
+
+  /** In memory only: no await and no I/O added to the answer. */
+  private count(req: Request, bot: string, outcome: WebhookOutcome): void {
+    const labels = { bot, outcome };
+    this.metrics.webhookDeliveries.inc(labels);
+    const receivedAt = (req as TimedRequest)[RECEIVED_AT];
+    if (receivedAt !== undefined) this.metrics.webhookAckDuration.observe(labels, (performance.now() - receivedAt) / 1000);
+  }
+}
+
+function parsePayload(rawBody: Buffer) {
+  try {
+    return parseBotHookRequest(rawBody);
+  } catch (err) {
+    if (err instanceof InvalidPayloadError) throw new BadRequestException({ code: 'PAYLOAD_INVALID', message: err.message });
+    throw err;
   }
 }

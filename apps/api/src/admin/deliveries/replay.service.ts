@@ -1,0 +1,104 @@
+import { InjectQueue } from '@nestjs/bull';
+import { ConflictException, Injectable, NotFoundException, ServiceUnavailableException } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { Queue } from 'bull';
+import { DataSource } from 'typeorm';
+import { botCredentials, BotDecision, BotRegistry, DecisionMaker } from '@app/bots';
+import { AppConfiguration, BotConfig } from '@app/config';
+import { Delivery, DeliveryStatus } from '@app/database';
+import { errorMessage, withTimeout } from '@app/observability';
+import { DELIVERIES_QUEUE, PROCESS_DELIVERY_JOB, ProcessDeliveryJob } from '@app/queue';
+
+export interface DryRunResult {
+  dryRun: true;
+  deliveryId: string;
+  decision: BotDecision;
+}
+
+export interface ReplayResult {
+  dryRun: false;
+  deliveryId: string;
+  previousStatus: DeliveryStatus;
+  jobId: string;
+}
+
+/** Thrown inside the dry run's transaction so that nothing a handler did in it is kept. */
+class DryRunRollback extends Error {
+  constructor(readonly decision: BotDecision) {
+    super('dry run');
+  }
+}
+
+/**
+ * Runs a stored delivery through its bot's handler again. The dry run shows the decision and keeps nothing: the
+ * handler reads (the history, the form register) inside a transaction that is rolled back, and nothing is posted.
+ * A real replay hands the delivery back to the worker, as a new job.
+ */
+@Injectable()
+export class ReplayService {
+  constructor(
+    @InjectDataSource() private readonly db: DataSource,
+    @InjectQueue(DELIVERIES_QUEUE) private readonly queue: Queue<ProcessDeliveryJob>,
+    private readonly bots: BotRegistry,
+    private readonly decisions: DecisionMaker,
+    private readonly config: ConfigService<AppConfiguration, true>,
+  ) {}
+
+  async dryRun(id: string): Promise<DryRunResult> {
+    const delivery = await this.delivery(id);
+    const bot = this.configuredBot(delivery);
+    const skip = await this.decisions.reasonToSkip(delivery);
+    if (skip) return { dryRun: true, deliveryId: id, decision: { kind: 'skip', reason: skip } };
+    try {
+      await this.db.transaction(async (em) => {
+        const caller = { bot: botCredentials(bot) };
+        throw new DryRunRollback(await this.decisions.decide(bot, delivery, em, caller));
+      });
+    } catch (err) {
+      if (err instanceof DryRunRollback) return { dryRun: true, deliveryId: id, decision: err.decision };
+      throw err;
+    }
+    throw new Error('unreachable: the dry run transaction always rolls back');
+  }
+
+  async replay(id: string): Promise<ReplayResult> {
+    const delivery = await this.delivery(id);
+    this.configuredBot(delivery);
+    if (delivery.status === DeliveryStatus.Received) {
+      throw new ConflictException({ code: 'IN_PROGRESS', message: `Delivery ${id} is still queued or being processed` });
+    }
+    if (delivery.status === DeliveryStatus.Processed) {
+      throw new ConflictException({
+        code: 'ALREADY_POSTED',
+        message: `Delivery ${id} was processed and its decision is on the task; replaying it would post a second time (use ?dryRun=true to see the decision)`,
+      });
+    }
+    const previous = delivery.status;
+    const [, reset] = await this.db.query(`UPDATE deliveries SET status = 'received', last_error = NULL WHERE id = $1 AND status = $2`, [id, previous]);
+    if (!reset) throw new ConflictException({ code: 'IN_PROGRESS', message: `Delivery ${id} changed meanwhile; look again` });
+    // A fresh job id: Bull ignores an add whose id it still holds (the delivery's first job, completed or failed).
+    const jobId = `${id}:replay:${Date.now()}`;
+    try {
+      // Bull waits for Redis indefinitely; the operator gets an answer within the same bound as a webhook.
+      const { addTimeoutMs } = this.config.get('queue', { infer: true });
+      await withTimeout(this.queue.add(PROCESS_DELIVERY_JOB, { deliveryId: id, requestId: delivery.requestId }, { jobId }), addTimeoutMs);
+    } catch (err) {
+      await this.db.query(`UPDATE deliveries SET status = $2 WHERE id = $1 AND status = 'received'`, [id, previous]);
+      throw new ServiceUnavailableException({ code: 'QUEUE_UNAVAILABLE', message: `The queue did not take the job (${errorMessage(err)}); nothing changed, try again` });
+    }
+    return { dryRun: false, deliveryId: id, previousStatus: previous, jobId };
+  }
+
+  private configuredBot(delivery: Delivery): BotConfig {
+    const bot = this.bots.find(delivery.bot);
+    if (!bot) throw new ConflictException({ code: 'BOT_UNKNOWN', message: `Bot "${delivery.bot}" is no longer configured` });
+    return bot;
+  }
+
+  private async delivery(id: string): Promise<Delivery> {
+    const delivery = await this.db.getRepository(Delivery).findOneBy({ id });
+    if (!delivery) throw new NotFoundException({ code: 'NOT_FOUND', message: `No delivery ${id}` });
+    return delivery;
+  }
+}
