@@ -119,9 +119,11 @@ describe('admin API', () => {
 
     beforeAll(async () => {
       // Three deliveries share each received_at, so the id must break ties; all in 2001, away from every other test.
+      // Marked queued, or the worker's sweeper for unqueued deliveries would queue the 'received' ones and fail them.
       await db.query(
-        `INSERT INTO deliveries (bot, task_id, event, dedupe_key, request_id, received_at, status, body_bytes, payload)
+        `INSERT INTO deliveries (bot, task_id, event, dedupe_key, request_id, received_at, queued_at, status, body_bytes, payload)
          SELECT 'auto-reply', $1 + g, 'comment', 'seed:' || g, 'seed-' || g,
+                timestamptz '2001-03-01 00:00:00+00' + (g / 3) * interval '1 second',
                 timestamptz '2001-03-01 00:00:00+00' + (g / 3) * interval '1 second',
                 (ARRAY['received', 'processed', 'skipped', 'failed'])[1 + g % 4], 10, '{}'::jsonb
            FROM generate_series(0, $2 - 1) g`,
