@@ -12,7 +12,11 @@ export async function startProcess(script: string, env: Record<string, string>, 
   const child = fork(script, [], {
     cwd: ROOT,
     env: { ...process.env, ...env },
-    execArgv: script.endsWith('.ts') ? ['-r', 'ts-node/register/transpile-only', '-r', 'tsconfig-paths/register'] : [],
+    // BENCH_NODE_ARGS (say "--cpu-prof --cpu-prof-dir=/tmp/prof") reaches the service processes, for profiling them.
+    execArgv: [
+      ...(script.endsWith('.ts') ? ['-r', 'ts-node/register/transpile-only', '-r', 'tsconfig-paths/register'] : []),
+      ...(process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? []),
+    ],
     stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
   });
   for (let i = 0; i < 300; i++) {
