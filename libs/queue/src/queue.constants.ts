@@ -7,6 +7,9 @@ export const PROCESS_DELIVERY_JOB = 'process-delivery';
 /** Payload of PROCESS_DELIVERY_JOB. The Bull job id is the delivery id, so adding it twice is a no-op. */
 export interface ProcessDeliveryJob {
   deliveryId: string;
+  /** The delivery's bot and task, so the worker can take the task's lock before reading it (absent in older jobs). */
+  bot?: string;
+  taskId?: number;
   /**
    * The webhook's own bearer token. It lives only here (in Redis, for the job's lifetime), never in Postgres or a
    * log; a job queued by the sweeper has none and the worker signs in as the bot instead.

@@ -28,14 +28,24 @@ export class DeliveryService {
   ) {}
 
   async process(job: ProcessDeliveryJob): Promise<void> {
-    const first = await this.deliveries.findOneBy({ id: job.deliveryId });
-    if (!first) {
+    // The api names bot and task in the job, so the lock needs no read before it; jobs queued without them do.
+    const target = job.bot !== undefined && job.taskId !== undefined
+      ? { bot: job.bot, taskId: job.taskId }
+      : await this.deliveries.findOne({ select: { bot: true, taskId: true }, where: { id: job.deliveryId } });
+    if (!target) {
       this.logger.warn({ deliveryId: job.deliveryId, requestId: job.requestId }, 'Job for a delivery that does not exist');
       return;
     }
-    await this.taskLock.withTaskLock(first.bot, first.taskId, async () => {
-      // Read again under the lock: another job for the same delivery may have finished meanwhile.
-      const delivery = await this.deliveries.findOneByOrFail({ id: job.deliveryId });
+    await this.taskLock.withTaskLock(target.bot, target.taskId, async () => {
+      // Read under the lock: another job for the same delivery may have finished meanwhile.
+      const delivery = await this.deliveryWithRecord(job.deliveryId);
+      if (!delivery) {
+        this.logger.warn({ deliveryId: job.deliveryId, requestId: job.requestId }, 'Job for a delivery that does not exist');
+        return;
+      }
+      if (delivery.bot !== target.bot || delivery.taskId !== target.taskId) {
+        throw new PermanentDeliveryError(`The job names task ${target.taskId} of "${target.bot}", its delivery another`);
+      }
       if (delivery.status === DeliveryStatus.Failed) {
         // Bull runs a failed delivery's job again only when someone retried it by hand (the admin API, Bull Board):
         // decide it afresh.
@@ -43,8 +53,17 @@ export class DeliveryService {
         delivery.status = DeliveryStatus.Received;
       }
       if (delivery.status !== DeliveryStatus.Received) return;
-      await this.decideAndPost(delivery, job);
+      await this.decideAndPost(delivery, delivery.record ?? null, job);
     });
+  }
+
+  /** The delivery and what was done with it so far, in one round trip. */
+  private deliveryWithRecord(id: string): Promise<(Delivery & { record?: ProcessedTask }) | null> {
+    return this.deliveries
+      .createQueryBuilder('d')
+      .leftJoinAndMapOne('d.record', ProcessedTask, 'p', 'p.delivery_id = d.id')
+      .where('d.id = :id', { id })
+      .getOne();
   }
 
   /** Marks the delivery failed for good (a 4xx, or the last retry spent). */
@@ -63,14 +82,16 @@ export class DeliveryService {
     );
   }
 
-  private async decideAndPost(delivery: Delivery, job: ProcessDeliveryJob): Promise<void> {
+  private async decideAndPost(delivery: Delivery, earlier: ProcessedTask | null, job: ProcessDeliveryJob): Promise<void> {
     const log = this.logger;
     const ids = { deliveryId: delivery.id, requestId: job.requestId ?? delivery.requestId, bot: delivery.bot, taskId: delivery.taskId };
     const bot = this.bots.find(delivery.bot);
     if (!bot) throw new PermanentDeliveryError(`Bot "${delivery.bot}" is no longer configured`);
     const payload = delivery.payload as unknown as BotHookRequest;
 
-    let record = await this.processed.findOneBy({ deliveryId: delivery.id });
+    let record = earlier;
+    // Posting attempts made before this one: after any, the comment may be on the task already.
+    const attemptsBefore = record?.attempts ?? 0;
     // A failed or skipped delivery that an operator replays (or a failed job retried) is decided afresh: the budget
     // and the history may have changed since, and a failed approval went back to pending.
     if (!record || record.outcome === ProcessedOutcome.Failed || record.outcome === ProcessedOutcome.Skipped) {
@@ -101,7 +122,8 @@ export class DeliveryService {
             // Kept from a failed earlier decision: its comment may have reached Pyrus after all, and is looked for
             // on the task from this time on before posting again.
             startedAt: record?.startedAt ?? new Date(),
-            attempts: record?.attempts ?? 0,
+            // Counts the attempt that follows the commit, so a crash before the call still means "look first".
+            attempts: attemptsBefore + 1,
             error: null,
             pyrusStatus: null,
             finishedAt: null,
@@ -114,12 +136,16 @@ export class DeliveryService {
         return;
       }
       record = outcome;
+    } else {
+      // The decision was recorded by an earlier job attempt: this one is another posting attempt.
+      record.attempts = attemptsBefore + 1;
+      await this.processed.update({ id: record.id }, { attempts: record.attempts });
     }
 
     const comment = record.comment as TaskCommentRequest;
     const caller = this.callerFor(bot, job, delivery);
     const intent = { authorId: payload.user_id, since: record.startedAt };
-    if (record.attempts > 0) {
+    if (attemptsBefore > 0) {
       // An earlier job attempt may have reached Pyrus before the worker lost it (a crash, a timeout): look first.
       const task = await this.pyrus.getTask(caller, delivery.taskId).catch((err) => {
         throw new RetryableDeliveryError(`Could not check whether the comment was already posted: ${errorMessage(err)}`);
@@ -132,8 +158,6 @@ export class DeliveryService {
       }
     }
 
-    record.attempts += 1;
-    await this.processed.update({ id: record.id }, { attempts: record.attempts });
     try {
       const result = await this.pyrus.createComment(caller, delivery.taskId, comment, intent);
       await this.finishPosted(delivery, record, result.comment?.id ?? null);
@@ -170,14 +194,16 @@ export class DeliveryService {
   }
 
   private async finishPosted(delivery: Delivery, record: ProcessedTask, commentId: number | null) {
-    const now = new Date();
-    await this.processed.update(
-      { id: record.id },
-      { outcome: ProcessedOutcome.Posted, pyrusStatus: 200, pyrusCommentId: commentId, postedAt: now, finishedAt: now, error: null },
-    );
-    // Before the delivery counts as processed: if queueing fails, the job's retry finds the comment and queues again.
+    // Before the decision counts as posted: if queueing fails, the job's retry finds the comment and queues again.
     await this.followUps.queueAfterDecision(this.bots.get(delivery.bot), delivery.taskId, delivery.requestId);
-    await this.deliveries.update({ id: delivery.id }, { status: DeliveryStatus.Processed, lastError: null });
+    // The record and the delivery in one statement: one round trip, and never one without the other.
+    await this.db.query(
+      `WITH posted AS (
+         UPDATE processed_tasks SET outcome = $3, pyrus_status = 200, pyrus_comment_id = $4, posted_at = now(), finished_at = now(), error = NULL
+          WHERE id = $2)
+       UPDATE deliveries SET status = $5, last_error = NULL WHERE id = $1`,
+      [delivery.id, record.id, ProcessedOutcome.Posted, commentId, DeliveryStatus.Processed],
+    );
   }
 
   private async finishSkipped(delivery: Delivery, bot: BotConfig, reason: string, earlierRecordId?: string) {

@@ -15,12 +15,13 @@ export class TaskLockService {
   constructor(@InjectDataSource() private readonly db: DataSource) {}
 
   async withTaskLock<T>(bot: string, taskId: number, fn: () => Promise<T>, waitMs = 20000): Promise<T> {
+    const key = `task:${bot}:${taskId}`;
     const runner = this.db.createQueryRunner();
     await runner.connect();
     try {
-      await runner.query(`SET lock_timeout = ${Math.max(1, Math.floor(waitMs))}`);
       try {
-        await runner.query(`SELECT pg_advisory_lock(hashtextextended($1, 0))`, [`task:${bot}:${taskId}`]);
+        // The timeout is local to this one statement's implicit transaction: no SET and RESET round trips around it.
+        await runner.query(`SELECT set_config('lock_timeout', $2, true), pg_advisory_lock(hashtextextended($1, 0))`, [key, String(Math.max(1, Math.floor(waitMs)))]);
       } catch (err) {
         if ((err as { code?: string }).code === '55P03') {
           throw new TaskLockTimeoutError(`Task ${taskId} is busy in another worker; will retry`);
@@ -30,10 +31,9 @@ export class TaskLockService {
       try {
         return await fn();
       } finally {
-        await runner.query(`SELECT pg_advisory_unlock(hashtextextended($1, 0))`, [`task:${bot}:${taskId}`]);
+        await runner.query(`SELECT pg_advisory_unlock(hashtextextended($1, 0))`, [key]);
       }
     } finally {
-      await runner.query('RESET lock_timeout').catch(() => undefined);
       await runner.release();
     }
   }

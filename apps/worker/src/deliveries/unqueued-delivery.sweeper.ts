@@ -50,14 +50,14 @@ export class UnqueuedDeliverySweeper implements OnApplicationBootstrap, BeforeAp
     const swept = await withTryAdvisoryLock(this.db, SWEEP_LOCK_ID, async (runner) => {
       let total = 0;
       for (;;) {
-        const rows: Array<{ id: string; request_id: string }> = await runner.query(
-          `SELECT id, request_id FROM deliveries
+        const rows: Array<{ id: string; request_id: string; bot: string; task_id: string }> = await runner.query(
+          `SELECT id, request_id, bot, task_id FROM deliveries
            WHERE queued_at IS NULL AND status = 'received' AND received_at < now() - make_interval(secs => $1::float8 / 1000)
            ORDER BY received_at LIMIT $2`,
           [this.minAgeMs, BATCH],
         );
         for (const row of rows) {
-          await this.queue.add(PROCESS_DELIVERY_JOB, { deliveryId: row.id, requestId: row.request_id }, { jobId: row.id });
+          await this.queue.add(PROCESS_DELIVERY_JOB, { deliveryId: row.id, requestId: row.request_id, bot: row.bot, taskId: Number(row.task_id) }, { jobId: row.id });
           await runner.query('UPDATE deliveries SET queued_at = now() WHERE id = $1', [row.id]);
         }
         total += rows.length;

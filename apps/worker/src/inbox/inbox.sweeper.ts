@@ -158,7 +158,7 @@ export class InboxSweeper implements OnApplicationBootstrap, BeforeApplicationSh
     );
     // A webhook stored the same event meanwhile: queueing it is the api's job (or the unqueued-delivery sweep's).
     if (!row.inserted) return false;
-    await this.queue.add(PROCESS_DELIVERY_JOB, { deliveryId: row.id, requestId }, { jobId: row.id });
+    await this.queue.add(PROCESS_DELIVERY_JOB, { deliveryId: row.id, requestId, bot: bot.name, taskId: task.id }, { jobId: row.id });
     await runner.query('UPDATE deliveries SET queued_at = now() WHERE id = $1 AND queued_at IS NULL', [row.id]);
     this.logger.info({ bot: bot.name, taskId: task.id, deliveryId: row.id, requestId }, 'Inbox sweep queued a task');
     return true;

@@ -82,7 +82,7 @@ export class ReplayService {
     try {
       // Bull waits for Redis indefinitely; the operator gets an answer within the same bound as a webhook.
       const { addTimeoutMs } = this.config.get('queue', { infer: true });
-      await withTimeout(this.queue.add(PROCESS_DELIVERY_JOB, { deliveryId: id, requestId: delivery.requestId }, { jobId }), addTimeoutMs);
+      await withTimeout(this.queue.add(PROCESS_DELIVERY_JOB, { deliveryId: id, requestId: delivery.requestId, bot: delivery.bot, taskId: delivery.taskId }, { jobId }), addTimeoutMs);
     } catch (err) {
       await this.db.query(`UPDATE deliveries SET status = $2 WHERE id = $1 AND status = 'received'`, [id, previous]);
       throw new ServiceUnavailableException({ code: 'QUEUE_UNAVAILABLE', message: `The queue did not take the job (${errorMessage(err)}); nothing changed, try again` });
