@@ -4,7 +4,7 @@ import { AppConfigModule } from '@app/config';
 import { DatabaseModule } from '@app/database';
 import { AllExceptionsFilter, HealthModule, LoggingModule, MetricsModule } from '@app/observability';
 import { AdminModule } from './admin/admin.module';
-import { WebhooksModule } from './webhooks/webhooks.module';
+import { WEBHOOK_ROUTE, WebhooksModule } from './webhooks/webhooks.module';
 
 /**
  * The HTTP process: receives webhooks and produces jobs, and serves the admin API. It posts nothing to Pyrus; only a
@@ -15,7 +15,7 @@ export class ApiModule {
   static forRoot(env: Record<string, string | undefined> = process.env): DynamicModule {
     return {
       module: ApiModule,
-      imports: [AppConfigModule.forRoot(env), LoggingModule.forRoot(), DatabaseModule, HealthModule.forRoot(), MetricsModule.forRoot(), WebhooksModule, AdminModule],
+      imports: [AppConfigModule.forRoot(env), LoggingModule.forRoot({ ownAccessLog: [WEBHOOK_ROUTE] }), DatabaseModule, HealthModule.forRoot(), MetricsModule.forRoot(), WebhooksModule, AdminModule],
       providers: [{ provide: APP_FILTER, useClass: AllExceptionsFilter }],
     };
   }

@@ -1,6 +1,7 @@
 export * from './all-exceptions.filter';
 export * from './health.module';
 export * from './logging.module';
+export * from './access-log.middleware';
 export * from './redis.health';
 export * from './health.controller';
 export * from './error-message';

@@ -1,12 +1,18 @@
 import { randomUUID } from 'node:crypto';
 import { IncomingMessage } from 'node:http';
-import { DynamicModule, Module } from '@nestjs/common';
+import { DynamicModule, Module, RequestMethod } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { LoggerModule } from 'nestjs-pino';
 import { AppConfiguration } from '@app/config';
 import { LOG_REDACT_PATHS } from '@app/pyrus';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
+
+/** A route as Nest's middleware consumer takes it. */
+export interface HttpRoute {
+  path: string;
+  method: RequestMethod;
+}
 
 /** A request that carries fields for its completion log line (see `noteOnLogLine`). */
 export interface LoggedRequest extends IncomingMessage {
@@ -25,21 +31,39 @@ export function requestIdOf(req: IncomingMessage): string {
   return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
 }
 
+/** What a request line shows of the request: no body, and of the headers only those that help and hold no secret. */
+export function requestSummary(req: { id?: unknown; method?: string; url?: string; headers: IncomingMessage['headers'] }) {
+  return {
+    id: req.id,
+    method: req.method,
+    url: req.url,
+    headers: {
+      'user-agent': req.headers['user-agent'],
+      'x-pyrus-retry': req.headers['x-pyrus-retry'],
+      // Redacted here rather than by a pino redact path: wildcard paths cost on every line.
+      'x-pyrus-sig': req.headers['x-pyrus-sig'] === undefined ? undefined : '[REDACTED]',
+      'content-length': req.headers['content-length'],
+    },
+  };
+}
+
 /**
  * JSON logs through pino with secrets redacted and a `requestId` on every request line. Built by forRoot at boot,
  * not at import: nestjs-pino registers a provider for each @InjectPinoLogger it has seen by then.
  */
 @Module({})
 export class LoggingModule {
-  static forRoot(): DynamicModule {
-    return { module: LoggingModule, imports: [loggerModule()] };
+  /** `ownAccessLog`: routes that write their own request line (see `AccessLogMiddleware`) and skip pino-http's. */
+  static forRoot(options: { ownAccessLog?: HttpRoute[] } = {}): DynamicModule {
+    return { module: LoggingModule, imports: [loggerModule(options.ownAccessLog ?? [])] };
   }
 }
 
-function loggerModule() {
+function loggerModule(ownAccessLog: HttpRoute[]) {
   return LoggerModule.forRootAsync({
       inject: [ConfigService],
       useFactory: (config: ConfigService<AppConfiguration, true>) => ({
+        ...(ownAccessLog.length > 0 ? { exclude: ownAccessLog } : {}),
         pinoHttp: {
           level: config.get('app', { infer: true }).logLevel,
           redact: { paths: LOG_REDACT_PATHS, censor: '[REDACTED]' },
@@ -55,20 +79,7 @@ function loggerModule() {
           customErrorObject: (req, _res, _err, line) => ({ ...line, ...(req as LoggedRequest).logFields }),
           // Health probes and metrics scrapes every few seconds would drown the log.
           autoLogging: { ignore: (req) => (req.url?.startsWith('/health') || req.url?.startsWith('/metrics')) ?? false },
-          serializers: {
-            req: (req: { id: string; method: string; url: string; headers: Record<string, unknown> }) => ({
-              id: req.id,
-              method: req.method,
-              url: req.url,
-              headers: {
-                'user-agent': req.headers['user-agent'],
-                'x-pyrus-retry': req.headers['x-pyrus-retry'],
-                // Redacted here rather than by a pino redact path: wildcard paths cost on every line.
-                'x-pyrus-sig': req.headers['x-pyrus-sig'] === undefined ? undefined : '[REDACTED]',
-                'content-length': req.headers['content-length'],
-              },
-            }),
-          },
+          serializers: { req: requestSummary },
         },
       }),
   });
