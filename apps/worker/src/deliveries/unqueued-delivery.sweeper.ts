@@ -52,7 +52,7 @@ export class UnqueuedDeliverySweeper implements OnApplicationBootstrap, BeforeAp
       for (;;) {
         const rows: Array<{ id: string; request_id: string; bot: string; task_id: string }> = await runner.query(
           `SELECT id, request_id, bot, task_id FROM deliveries
-           WHERE queued_at IS NULL AND status = 'received' AND received_at < now() - make_interval(secs => $1::float8 / 1000)
+           WHERE status = 'received' AND received_at < now() - make_interval(secs => $1::float8 / 1000) AND queued_at IS NULL
            ORDER BY received_at LIMIT $2`,
           [this.minAgeMs, BATCH],
         );

@@ -6,6 +6,7 @@ import { CreateAdminAuditLog1795400000000 } from './1795400000000-CreateAdminAud
 import { AdminQueries1795500000000 } from './1795500000000-AdminQueries';
 import { PaymentsDecidedAtRequired1795600000000 } from './1795600000000-PaymentsDecidedAtRequired';
 import { PaymentTotalsByPeriod1795700000000 } from './1795700000000-PaymentTotalsByPeriod';
+import { DeliveriesQueuedInPlace1795800000000 } from './1795800000000-DeliveriesQueuedInPlace';
 
 /** Every migration, oldest first; listed rather than globbed so the build and ts-node see the same set. */
 export const migrations = [
@@ -17,4 +18,5 @@ export const migrations = [
   AdminQueries1795500000000,
   PaymentsDecidedAtRequired1795600000000,
   PaymentTotalsByPeriod1795700000000,
+  DeliveriesQueuedInPlace1795800000000,
 ];
