@@ -70,7 +70,15 @@ export class WebhookIntakeService {
     let queueError: Error | undefined;
     if (toQueue.length > 0) {
       try {
-        await this.enqueue(toQueue.map((s) => ({ deliveryId: s.id, bot: s.item.bot, taskId: s.item.payload.task_id, accessToken: s.item.payload.access_token, requestId: s.item.meta.requestId })));
+        await this.enqueue(
+          toQueue.map((s) => ({
+            deliveryId: s.id,
+            bot: s.item.bot,
+            taskId: s.item.payload.task_id,
+            accessToken: s.item.payload.access_token,
+            requestId: s.item.meta.requestId,
+          })),
+        );
       } catch (err) {
         this.logger.error({ err: errorMessage(err), deliveries: toQueue.length }, 'Deliveries stored but not queued; the sweeper will queue them');
         queueError = unavailable('QUEUE_UNAVAILABLE', 'The delivery is stored but could not be queued; retry later');
