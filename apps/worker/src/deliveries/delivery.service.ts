@@ -33,14 +33,14 @@ export class DeliveryService {
       ? { bot: job.bot, taskId: job.taskId }
       : await this.deliveries.findOne({ select: { bot: true, taskId: true }, where: { id: job.deliveryId } });
     if (!target) {
-      this.logger.warn({ deliveryId: job.deliveryId, requestId: job.requestId }, 'Job for a delivery that does not exist');
+      this.warnMissing(job);
       return;
     }
     await this.taskLock.withTaskLock(target.bot, target.taskId, async () => {
       // Read under the lock: another job for the same delivery may have finished meanwhile.
       const delivery = await this.deliveryWithRecord(job.deliveryId);
       if (!delivery) {
-        this.logger.warn({ deliveryId: job.deliveryId, requestId: job.requestId }, 'Job for a delivery that does not exist');
+        this.warnMissing(job);
         return;
       }
       if (delivery.bot !== target.bot || delivery.taskId !== target.taskId) {
@@ -55,6 +55,10 @@ export class DeliveryService {
       if (delivery.status !== DeliveryStatus.Received) return;
       await this.decideAndPost(delivery, delivery.record ?? null, job);
     });
+  }
+
+  private warnMissing(job: ProcessDeliveryJob): void {
+    this.logger.warn({ deliveryId: job.deliveryId, requestId: job.requestId }, 'Job for a delivery that does not exist');
   }
 
   /** The delivery and what was done with it so far, in one round trip. */
