@@ -1,11 +1,12 @@
 import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
-import { AppConfiguration } from '@app/config';
+import { AppConfiguration, limitHeapGrowth } from '@app/config';
 import { createApiApp } from './bootstrap';
 import { errorMessage } from '@app/observability';
 
 async function main() {
+  limitHeapGrowth();
   const app = await createApiApp();
   const logger = new Logger('api');
   const config = app.get<ConfigService<AppConfiguration, true>>(ConfigService);

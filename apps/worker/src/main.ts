@@ -1,11 +1,12 @@
 import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
-import { AppConfiguration } from '@app/config';
+import { AppConfiguration, limitHeapGrowth } from '@app/config';
 import { createWorkerApp } from './bootstrap';
 import { errorMessage } from '@app/observability';
 
 async function main() {
+  limitHeapGrowth();
   const app = await createWorkerApp();
   const config = app.get<ConfigService<AppConfiguration, true>>(ConfigService);
   const { workerPort } = config.get('app', { infer: true });

@@ -67,6 +67,13 @@ export class EnvironmentVariables {
   @Transform(toInt) @IsInt() @Min(1) @Max(200)
   WORKER_CONCURRENCY = 10;
 
+  /**
+   * How far past the last full GC's live heap V8 lets the old generation grow before it collects again (percent);
+   * 0 leaves V8's own factor, which rises to 4x under load. Not a cap: a large delivery still gets its memory.
+   */
+  @Transform(toInt) @IsInt() @Min(0) @Max(1000)
+  HEAP_GROWTH_PERCENT = 30;
+
   /** How often the worker looks for stored deliveries that never reached the queue. */
   @Transform(toInt) @IsInt() @Min(100)
   SWEEP_INTERVAL_MS = 30000;

@@ -4,3 +4,4 @@ export * from './bots-file';
 export * from './config.error';
 export * from './configuration';
 export * from './env.validation';
+export * from './heap-growth';
