@@ -1,4 +1,5 @@
 import { Client } from 'pg';
+import { parseIntoClientConfig } from 'pg-connection-string';
 import { DataSource } from 'typeorm';
 import { buildDataSourceOptions } from './database-options';
 
@@ -7,12 +8,11 @@ const MIGRATION_LOCK_ID = 727_001;
 
 /** Creates the database named in the URL when it is missing (two replicas racing is fine). */
 export async function ensureDatabaseExists(url: string): Promise<boolean> {
-  const target = new URL(url);
-  const name = decodeURIComponent(target.pathname.replace(/^\//, ''));
+  // pg's own parser rather than WHATWG URL: a Unix socket (postgres://user@/db?host=/var/run/postgresql) has no host.
+  const target = parseIntoClientConfig(url);
+  const name = target.database;
   if (!name) throw new Error('DATABASE_URL names no database');
-  const admin = new URL(url);
-  admin.pathname = '/postgres';
-  const client = new Client({ connectionString: admin.toString(), connectionTimeoutMillis: 5000 });
+  const client = new Client({ ...target, database: 'postgres', connectionTimeoutMillis: 5000 });
   await client.connect();
   try {
     const found = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
