@@ -1,4 +1,5 @@
 import { DataSource } from 'typeorm';
+import { buildDataSourceOptions } from '@app/database';
 import { TaskLockService, TaskLockTimeoutError } from '../apps/worker/src/deliveries/task-lock.service';
 import { TEST_DATABASE_URL } from './support/test-env';
 
@@ -8,7 +9,8 @@ describe('TaskLockService', () => {
   let locks: TaskLockService;
 
   beforeAll(async () => {
-    db = new DataSource({ type: 'postgres', url: TEST_DATABASE_URL, extra: { max: 2 } });
+    // The service's own options, so the lock statements run prepared, as in the worker.
+    db = new DataSource(buildDataSourceOptions(TEST_DATABASE_URL, {}, 2));
     await db.initialize();
     locks = new TaskLockService(db);
   });

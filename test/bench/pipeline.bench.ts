@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PyrusEmulator } from '../../apps/pyrus-emulator/src';
 import { PaymentHistory } from '../../libs/bots/src/payments/payment-history';
+import { buildDataSourceOptions } from '../../libs/database/src/database-options';
 import { signPyrusBody } from '../../libs/pyrus/src/signature';
 import { BENCH_DATABASE_URL, BENCH_REDIS_URL, openBenchStores, peakRssMb, ROOT, runBenchmark, startProcess, stopProcesses } from './bench-support';
 import { DataSource } from 'typeorm';
@@ -52,7 +53,8 @@ async function main() {
   await db.query('VACUUM (ANALYZE) payments, payment_monthly_totals, budget_limits');
   const loadS = (Date.now() - t0) / 1000;
 
-  const ds = new DataSource({ type: 'postgres', url: BENCH_DATABASE_URL, extra: { max: 2 } });
+  // The service's own options (prepared statements included), so the checks run as they do in the worker.
+  const ds = new DataSource(buildDataSourceOptions(BENCH_DATABASE_URL, {}, 2));
   await ds.initialize();
   const history = new PaymentHistory(ds.manager);
   const timings: Record<'exact' | 'probable' | 'budget', number[]> = { exact: [], probable: [], budget: [] };

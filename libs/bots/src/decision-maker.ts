@@ -2,11 +2,22 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import { BotConfig } from '@app/config';
-import { Delivery } from '@app/database';
+import { Delivery, prepared } from '@app/database';
 import { BotHookRequest, botVoteOnCurrentStep, lastCommentId, PyrusCaller, PyrusClient } from '@app/pyrus';
 import { BotContext, BotDecision } from './bot-handler';
 import { BotRegistry } from './bot-registry.service';
 import { PaymentHistory } from './payments/payment-history';
+
+/** Runs on every delivery: prepared, so Postgres plans it once per connection. */
+const DECISION_ON_SAME_VERSION = prepared(
+  `SELECT p.delivery_id FROM processed_tasks p JOIN deliveries d ON d.id = p.delivery_id
+   WHERE p.bot = $1 AND p.task_id = $2 AND p.delivery_id <> $3 AND p.outcome IN ('posting', 'posted')
+     AND coalesce(d.payload->'task'->>'current_step', '') = $4
+     AND coalesce(d.payload->'task'->>'last_modified_date', '') = $5
+     AND coalesce((SELECT max((c->>'id')::bigint) FROM jsonb_array_elements(
+           CASE WHEN jsonb_typeof(d.payload->'task'->'comments') = 'array' THEN d.payload->'task'->'comments' ELSE '[]'::jsonb END) c)::text, '') = $6
+   LIMIT 1`,
+);
 
 /**
  * How one stored delivery is decided: the checks that make a decision unnecessary, then the bot's handler. Used by
@@ -58,13 +69,7 @@ export class DecisionMaker {
     const task = payload.task;
     const lastComment = lastCommentId(task);
     const rows: Array<{ delivery_id: string }> = await this.db.query(
-      `SELECT p.delivery_id FROM processed_tasks p JOIN deliveries d ON d.id = p.delivery_id
-       WHERE p.bot = $1 AND p.task_id = $2 AND p.delivery_id <> $3 AND p.outcome IN ('posting', 'posted')
-         AND coalesce(d.payload->'task'->>'current_step', '') = $4
-         AND coalesce(d.payload->'task'->>'last_modified_date', '') = $5
-         AND coalesce((SELECT max((c->>'id')::bigint) FROM jsonb_array_elements(
-               CASE WHEN jsonb_typeof(d.payload->'task'->'comments') = 'array' THEN d.payload->'task'->'comments' ELSE '[]'::jsonb END) c)::text, '') = $6
-       LIMIT 1`,
+      DECISION_ON_SAME_VERSION,
       [delivery.bot, delivery.taskId, delivery.id, String(task.current_step ?? ''), task.last_modified_date ?? '', lastComment === undefined ? '' : String(lastComment)],
     );
     return rows[0]?.delivery_id;

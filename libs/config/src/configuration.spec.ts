@@ -40,6 +40,13 @@ describe('buildConfiguration', () => {
     expect(build({ BOTS_FILE: file, PYRUS_API_URL: 'not a url' })).toThrow(/PYRUS_API_URL/);
     expect(build({ BOTS_FILE: file, TRUST_PROXY: 'any proxy at all' })).toThrow(/TRUST_PROXY/);
     expect(build({ BOTS_FILE: file, ADMIN_RATE_LIMIT: '0' })).toThrow(/ADMIN_RATE_LIMIT/);
+    expect(build({ BOTS_FILE: file, DATABASE_PREPARED_STATEMENTS: 'no' })).toThrow(/DATABASE_PREPARED_STATEMENTS/);
+  });
+
+  it('uses prepared statements unless DATABASE_PREPARED_STATEMENTS=false', () => {
+    const file = botsFile({ bots: [bot()] });
+    expect(buildConfiguration({ BOTS_FILE: file }).database.preparedStatements).toBe(true);
+    expect(buildConfiguration({ BOTS_FILE: file, DATABASE_PREPARED_STATEMENTS: 'false' }).database.preparedStatements).toBe(false);
   });
 
   it('reads INBOX_SWEEP_INTERVAL_MS: 5 minutes by default, 0 turns the inbox sweep off, a tiny value stops the boot', () => {

@@ -5,7 +5,7 @@ import { EnvironmentVariables, validateEnvironment } from './env.validation';
 /** The whole typed configuration; read it with `ConfigService<AppConfiguration, true>` and `{ infer: true }`. */
 export interface AppConfiguration {
   app: { port: number; workerPort: number; logLevel: string };
-  database: { url: string };
+  database: { url: string; preparedStatements: boolean };
   redis: { url: string };
   queue: {
     prefix: string;
@@ -85,7 +85,7 @@ export function buildConfiguration(env: Record<string, string | undefined> = pro
   const vars = validateEnvironment(env);
   return {
     app: { port: vars.PORT, workerPort: vars.WORKER_PORT, logLevel: vars.LOG_LEVEL },
-    database: { url: vars.DATABASE_URL },
+    database: { url: vars.DATABASE_URL, preparedStatements: vars.DATABASE_PREPARED_STATEMENTS === 'true' },
     redis: { url: vars.REDIS_URL },
     queue: {
       prefix: vars.QUEUE_PREFIX,

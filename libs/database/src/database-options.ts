@@ -1,9 +1,13 @@
 import { DataSourceOptions } from 'typeorm';
 import { entities } from './entities';
 import { migrations } from './migrations';
+import { PreparingClient } from './prepared-statements';
 
-/** The one options builder: used by the Nest module, the migration CLI and the tests. */
-export function buildDataSourceOptions(url: string, overrides: Partial<DataSourceOptions> = {}, poolSize = 20): DataSourceOptions {
+/**
+ * The one options builder: used by the Nest module, the migration CLI and the tests. `preparedStatements`: false
+ * behind a pooler that cannot keep named statements (PgBouncer in transaction mode before 1.21).
+ */
+export function buildDataSourceOptions(url: string, overrides: Partial<DataSourceOptions> = {}, poolSize = 20, preparedStatements = true): DataSourceOptions {
   return {
     type: 'postgres',
     url,
@@ -13,7 +17,7 @@ export function buildDataSourceOptions(url: string, overrides: Partial<DataSourc
     migrationsRun: false,
     logging: false,
     // Fail fast when Postgres is down, so the webhook answers 503 quickly instead of hanging.
-    extra: { max: poolSize, connectionTimeoutMillis: 5000 },
+    extra: { max: poolSize, connectionTimeoutMillis: 5000, ...(preparedStatements ? { Client: PreparingClient } : {}) },
     ...overrides,
   } as DataSourceOptions;
 }

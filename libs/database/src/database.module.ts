@@ -15,11 +15,11 @@ import { prepareDatabase } from './schema-setup';
     TypeOrmModule.forRootAsync({
       inject: [ConfigService],
       useFactory: async (config: ConfigService<AppConfiguration, true>) => {
-        const { url } = config.get('database', { infer: true });
+        const { url, preparedStatements } = config.get('database', { infer: true });
         await prepareDatabase(url);
         // A worker job holds two connections at once (its task lock, its decision's transaction): size for that.
         const poolSize = Math.max(20, 2 * config.get('queue', { infer: true }).concurrency + 5);
-        return { ...buildDataSourceOptions(url, {}, poolSize), retryAttempts: 2, retryDelay: 1000 };
+        return { ...buildDataSourceOptions(url, {}, poolSize, preparedStatements), retryAttempts: 2, retryDelay: 1000 };
       },
     }),
     TypeOrmModule.forFeature(entities),

@@ -5,16 +5,38 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager, Repository } from 'typeorm';
 import { botCredentials, BotRegistry, DecisionMaker, PaymentDraft } from '@app/bots';
 import { BotConfig } from '@app/config';
-import { Delivery, DeliveryStatus, ProcessedOutcome, ProcessedTask } from '@app/database';
+import { Delivery, DeliveryStatus, prepared, ProcessedOutcome, ProcessedTask } from '@app/database';
 import { BotHookRequest, findPostedComment, PyrusApiError, PyrusCaller, PyrusClient, TaskCommentRequest } from '@app/pyrus';
 import { ProcessDeliveryJob } from '@app/queue';
 import { FollowUpService } from '../followups/follow-up.service';
 import { TaskLockService } from './task-lock.service';
 import { errorMessage } from '@app/observability';
 
+// Run on every decision: prepared, so Postgres parses and plans each once per connection.
+const RECORD_PAYMENT = prepared(
+  `INSERT INTO payments (bot, task_id, form_id, supplier_key, supplier_name, invoice_number, invoice_number_norm,
+                         invoice_date, amount, currency, cost_centre, status, decision_reason, vendor_email, vendor_phone, decided_at)
+   VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, now())
+   ON CONFLICT (bot, task_id) DO UPDATE SET
+     form_id = EXCLUDED.form_id, supplier_key = EXCLUDED.supplier_key, supplier_name = EXCLUDED.supplier_name,
+     invoice_number = EXCLUDED.invoice_number, invoice_number_norm = EXCLUDED.invoice_number_norm,
+     invoice_date = EXCLUDED.invoice_date, amount = EXCLUDED.amount, currency = EXCLUDED.currency,
+     cost_centre = EXCLUDED.cost_centre, status = EXCLUDED.status, decision_reason = EXCLUDED.decision_reason,
+     vendor_email = EXCLUDED.vendor_email, vendor_phone = EXCLUDED.vendor_phone, decided_at = now(), updated_at = now()`,
+);
+// The record and the delivery in one statement: one round trip, and never one without the other.
+const FINISH_POSTED = prepared(
+  `WITH posted AS (
+     UPDATE processed_tasks SET outcome = $3, pyrus_status = 200, pyrus_comment_id = $4, posted_at = now(), finished_at = now(), error = NULL
+      WHERE id = $2)
+   UPDATE deliveries SET status = $5, last_error = NULL WHERE id = $1`,
+);
+
 /** Runs one stored delivery through its bot's handler and posts the decision to Pyrus, exactly once. */
 @Injectable()
 export class DeliveryService {
+  private deliveryQueryPrepared = false;
+
   constructor(
     @InjectDataSource() private readonly db: DataSource,
     @InjectRepository(Delivery) private readonly deliveries: Repository<Delivery>,
@@ -63,11 +85,16 @@ export class DeliveryService {
 
   /** The delivery and what was done with it so far, in one round trip. */
   private deliveryWithRecord(id: string): Promise<(Delivery & { record?: ProcessedTask }) | null> {
-    return this.deliveries
+    const query = this.deliveries
       .createQueryBuilder('d')
       .leftJoinAndMapOne('d.record', ProcessedTask, 'p', 'p.delivery_id = d.id')
-      .where('d.id = :id', { id })
-      .getOne();
+      .where('d.id = :id', { id });
+    // TypeORM writes the same text for every id: mark it once, and it is planned once per connection.
+    if (!this.deliveryQueryPrepared) {
+      prepared(query.getQueryAndParameters()[0]);
+      this.deliveryQueryPrepared = true;
+    }
+    return query.getOne();
   }
 
   /** Marks the delivery failed for good (a 4xx, or the last retry spent). */
@@ -177,15 +204,7 @@ export class DeliveryService {
   /** One payment row per task and bot: a task sent back to the bot's step updates it with the new decision. */
   private async recordPayment(em: EntityManager, bot: string, taskId: number, p: PaymentDraft, reason: string): Promise<void> {
     await em.query(
-      `INSERT INTO payments (bot, task_id, form_id, supplier_key, supplier_name, invoice_number, invoice_number_norm,
-                             invoice_date, amount, currency, cost_centre, status, decision_reason, vendor_email, vendor_phone, decided_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, now())
-       ON CONFLICT (bot, task_id) DO UPDATE SET
-         form_id = EXCLUDED.form_id, supplier_key = EXCLUDED.supplier_key, supplier_name = EXCLUDED.supplier_name,
-         invoice_number = EXCLUDED.invoice_number, invoice_number_norm = EXCLUDED.invoice_number_norm,
-         invoice_date = EXCLUDED.invoice_date, amount = EXCLUDED.amount, currency = EXCLUDED.currency,
-         cost_centre = EXCLUDED.cost_centre, status = EXCLUDED.status, decision_reason = EXCLUDED.decision_reason,
-         vendor_email = EXCLUDED.vendor_email, vendor_phone = EXCLUDED.vendor_phone, decided_at = now(), updated_at = now()`,
+      RECORD_PAYMENT,
       [bot, taskId, p.formId ?? null, p.supplierKey, p.supplierName ?? null, p.invoiceNumber ?? null, p.invoiceNumberNorm ?? null,
         p.invoiceDate ?? null, p.amount, p.currency, p.costCentre ?? null, p.status, reason, p.vendorEmail ?? null, p.vendorPhone ?? null],
     );
@@ -200,12 +219,8 @@ export class DeliveryService {
   private async finishPosted(delivery: Delivery, record: ProcessedTask, commentId: number | null) {
     // Before the decision counts as posted: if queueing fails, the job's retry finds the comment and queues again.
     await this.followUps.queueAfterDecision(this.bots.get(delivery.bot), delivery.taskId, delivery.requestId);
-    // The record and the delivery in one statement: one round trip, and never one without the other.
     await this.db.query(
-      `WITH posted AS (
-         UPDATE processed_tasks SET outcome = $3, pyrus_status = 200, pyrus_comment_id = $4, posted_at = now(), finished_at = now(), error = NULL
-          WHERE id = $2)
-       UPDATE deliveries SET status = $5, last_error = NULL WHERE id = $1`,
+      FINISH_POSTED,
       [delivery.id, record.id, ProcessedOutcome.Posted, commentId, DeliveryStatus.Processed],
     );
   }

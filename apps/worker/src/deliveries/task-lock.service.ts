@@ -1,6 +1,11 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
+import { prepared } from '@app/database';
+
+// The timeout is local to the lock statement's implicit transaction: no SET and RESET round trips around it.
+const LOCK = prepared(`SELECT set_config('lock_timeout', $2, true), pg_advisory_lock(hashtextextended($1, 0))`);
+const UNLOCK = prepared('SELECT pg_advisory_unlock(hashtextextended($1, 0))');
 
 export class TaskLockTimeoutError extends Error {
   readonly retryable = true;
@@ -20,8 +25,7 @@ export class TaskLockService {
     await runner.connect();
     try {
       try {
-        // The timeout is local to this one statement's implicit transaction: no SET and RESET round trips around it.
-        await runner.query(`SELECT set_config('lock_timeout', $2, true), pg_advisory_lock(hashtextextended($1, 0))`, [key, String(Math.max(1, Math.floor(waitMs)))]);
+        await runner.query(LOCK, [key, String(Math.max(1, Math.floor(waitMs)))]);
       } catch (err) {
         if ((err as { code?: string }).code === '55P03') {
           throw new TaskLockTimeoutError(`Task ${taskId} is busy in another worker; will retry`);
@@ -31,7 +35,7 @@ export class TaskLockService {
       try {
         return await fn();
       } finally {
-        await runner.query(`SELECT pg_advisory_unlock(hashtextextended($1, 0))`, [key]);
+        await runner.query(UNLOCK, [key]);
       }
     } finally {
       await runner.release();
