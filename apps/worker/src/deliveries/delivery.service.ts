@@ -3,7 +3,7 @@ import { InjectRepository } from '@nestjs/typeorm';
 import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager, Repository } from 'typeorm';
-import { botCredentials, BotRegistry, DecisionMaker, PaymentDraft } from '@app/bots';
+import { BotDecision, botCredentials, BotRegistry, DecisionMaker } from '@app/bots';
 import { BotConfig } from '@app/config';
 import { Delivery, DeliveryStatus, prepared, ProcessedOutcome, ProcessedTask } from '@app/database';
 import { BotHookRequest, findPostedComment, PyrusApiError, PyrusCaller, PyrusClient, TaskCommentRequest } from '@app/pyrus';
@@ -12,9 +12,20 @@ import { FollowUpService } from '../followups/follow-up.service';
 import { TaskLockService } from './task-lock.service';
 import { errorMessage } from '@app/observability';
 
-// Run on every decision: prepared, so Postgres parses and plans each once per connection.
-const RECORD_PAYMENT = prepared(
-  `INSERT INTO payments (bot, task_id, form_id, supplier_key, supplier_name, invoice_number, invoice_number_norm,
+// The outbox row: the decision and the comment to post, written before the call. Keyed by delivery, so a delivery
+// decided afresh (a failed or skipped one replayed) overwrites its earlier record.
+const outboxUpsert = (first: number) => {
+  const $ = (n: number) => `$${first + n}`;
+  return `INSERT INTO processed_tasks (delivery_id, bot, task_id, handler, outcome, reason, comment, received_at, started_at, attempts)
+   VALUES (${$(0)}, ${$(1)}, ${$(2)}, ${$(3)}, 'posting', ${$(4)}, ${$(5)}, ${$(6)}, ${$(7)}, ${$(8)})
+   ON CONFLICT (delivery_id) DO UPDATE SET
+     bot = EXCLUDED.bot, task_id = EXCLUDED.task_id, handler = EXCLUDED.handler, outcome = EXCLUDED.outcome,
+     reason = EXCLUDED.reason, comment = EXCLUDED.comment, received_at = EXCLUDED.received_at,
+     started_at = EXCLUDED.started_at, attempts = EXCLUDED.attempts, error = NULL, pyrus_status = NULL, finished_at = NULL
+   RETURNING id`;
+};
+// One payment row per task and bot: a task sent back to the bot's step updates it with the new decision.
+const PAYMENT_UPSERT = `INSERT INTO payments (bot, task_id, form_id, supplier_key, supplier_name, invoice_number, invoice_number_norm,
                          invoice_date, amount, currency, cost_centre, status, decision_reason, vendor_email, vendor_phone, decided_at)
    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, now())
    ON CONFLICT (bot, task_id) DO UPDATE SET
@@ -22,8 +33,11 @@ const RECORD_PAYMENT = prepared(
      invoice_number = EXCLUDED.invoice_number, invoice_number_norm = EXCLUDED.invoice_number_norm,
      invoice_date = EXCLUDED.invoice_date, amount = EXCLUDED.amount, currency = EXCLUDED.currency,
      cost_centre = EXCLUDED.cost_centre, status = EXCLUDED.status, decision_reason = EXCLUDED.decision_reason,
-     vendor_email = EXCLUDED.vendor_email, vendor_phone = EXCLUDED.vendor_phone, decided_at = now(), updated_at = now()`,
-);
+     vendor_email = EXCLUDED.vendor_email, vendor_phone = EXCLUDED.vendor_phone, decided_at = now(), updated_at = now()`;
+// Run on every decision, so prepared, and one round trip each: the outbox row alone, or with the payment row (a
+// data-modifying WITH runs whether or not the rest reads it).
+const RECORD_DECISION = prepared(outboxUpsert(1));
+const RECORD_DECISION_AND_PAYMENT = prepared(`WITH payment AS (${PAYMENT_UPSERT}) ${outboxUpsert(16)}`);
 // The record and the delivery in one statement: one round trip, and never one without the other.
 const FINISH_POSTED = prepared(
   `WITH posted AS (
@@ -120,13 +134,13 @@ export class DeliveryService {
     if (!bot) throw new PermanentDeliveryError(`Bot "${delivery.bot}" is no longer configured`);
     const payload = delivery.payload as unknown as BotHookRequest;
 
-    let record = earlier;
+    let record: Outbox;
     // Posting attempts made before this one: after any, the comment may be on the task already.
-    const attemptsBefore = record?.attempts ?? 0;
+    const attemptsBefore = earlier?.attempts ?? 0;
     // A failed or skipped delivery that an operator replays (or a failed job retried) is decided afresh: the budget
     // and the history may have changed since, and a failed approval went back to pending.
-    if (!record || record.outcome === ProcessedOutcome.Failed || record.outcome === ProcessedOutcome.Skipped) {
-      const earlierRecordId = record?.id;
+    if (!earlier || earlier.outcome === ProcessedOutcome.Failed || earlier.outcome === ProcessedOutcome.Skipped) {
+      const earlierRecordId = earlier?.id;
       const skipReason = await this.decisions.reasonToSkip(delivery);
       if (skipReason) {
         await this.finishSkipped(delivery, bot, skipReason, earlierRecordId);
@@ -137,29 +151,11 @@ export class DeliveryService {
       const outcome = await this.db.transaction(async (em) => {
         const decision = await this.decisions.decide(bot, delivery, em, this.callerFor(bot, job, delivery));
         if (decision.kind === 'skip') return decision;
-        if (decision.payment) await this.recordPayment(em, bot.name, delivery.taskId, decision.payment, decision.reason);
-        // The outbox row: the intent is on disk before the call, so a crash cannot lead to a blind second post.
-        return em.save(
-          em.create(ProcessedTask, {
-            id: earlierRecordId,
-            deliveryId: delivery.id,
-            bot: bot.name,
-            taskId: delivery.taskId,
-            handler: bot.handler,
-            outcome: ProcessedOutcome.Posting,
-            reason: decision.reason,
-            comment: decision.comment as Record<string, unknown>,
-            receivedAt: delivery.receivedAt,
-            // Kept from a failed earlier decision: its comment may have reached Pyrus after all, and is looked for
-            // on the task from this time on before posting again.
-            startedAt: record?.startedAt ?? new Date(),
-            // Counts the attempt that follows the commit, so a crash before the call still means "look first".
-            attempts: attemptsBefore + 1,
-            error: null,
-            pyrusStatus: null,
-            finishedAt: null,
-          }),
-        );
+        // Kept from a failed earlier decision: its comment may have reached Pyrus after all, and is looked for on the
+        // task from this time on before posting again. The attempt counted is the one after the commit, so a crash
+        // before the call still means "look first".
+        const outbox = { startedAt: earlier?.startedAt ?? new Date(), attempts: attemptsBefore + 1 };
+        return this.recordDecision(em, delivery, bot, decision, outbox);
       });
       if ('kind' in outcome) {
         await this.finishSkipped(delivery, bot, outcome.reason, earlierRecordId);
@@ -169,6 +165,7 @@ export class DeliveryService {
       record = outcome;
     } else {
       // The decision was recorded by an earlier job attempt: this one is another posting attempt.
+      record = earlier;
       record.attempts = attemptsBefore + 1;
       await this.processed.update({ id: record.id }, { attempts: record.attempts });
     }
@@ -201,13 +198,24 @@ export class DeliveryService {
     }
   }
 
-  /** One payment row per task and bot: a task sent back to the bot's step updates it with the new decision. */
-  private async recordPayment(em: EntityManager, bot: string, taskId: number, p: PaymentDraft, reason: string): Promise<void> {
-    await em.query(
-      RECORD_PAYMENT,
-      [bot, taskId, p.formId ?? null, p.supplierKey, p.supplierName ?? null, p.invoiceNumber ?? null, p.invoiceNumberNorm ?? null,
-        p.invoiceDate ?? null, p.amount, p.currency, p.costCentre ?? null, p.status, reason, p.vendorEmail ?? null, p.vendorPhone ?? null],
-    );
+  /** The outbox row (the intent is on disk before the call, so a crash cannot lead to a blind second post) and the payment row. */
+  private async recordDecision(
+    em: EntityManager,
+    delivery: Delivery,
+    bot: BotConfig,
+    decision: CommentDecision,
+    outbox: Pick<ProcessedTask, 'startedAt' | 'attempts'>,
+  ): Promise<Outbox> {
+    const record = [delivery.id, bot.name, delivery.taskId, bot.handler, decision.reason, JSON.stringify(decision.comment), delivery.receivedAt, outbox.startedAt, outbox.attempts];
+    const p = decision.payment;
+    const rows: Array<{ id: string }> = p
+      ? await em.query(RECORD_DECISION_AND_PAYMENT, [
+          bot.name, delivery.taskId, p.formId ?? null, p.supplierKey, p.supplierName ?? null, p.invoiceNumber ?? null, p.invoiceNumberNorm ?? null,
+          p.invoiceDate ?? null, p.amount, p.currency, p.costCentre ?? null, p.status, decision.reason, p.vendorEmail ?? null, p.vendorPhone ?? null,
+          ...record,
+        ])
+      : await em.query(RECORD_DECISION, record);
+    return { id: rows[0].id, comment: decision.comment as Record<string, unknown>, ...outbox };
   }
 
   /** The webhook's own token while the job has it (swept deliveries have none); the client falls back to the bot's. */
@@ -216,7 +224,7 @@ export class DeliveryService {
     return { bot: botCredentials(bot), deliveryToken: job.accessToken, context };
   }
 
-  private async finishPosted(delivery: Delivery, record: ProcessedTask, commentId: number | null) {
+  private async finishPosted(delivery: Delivery, record: Outbox, commentId: number | null) {
     // Before the decision counts as posted: if queueing fails, the job's retry finds the comment and queues again.
     await this.followUps.queueAfterDecision(this.bots.get(delivery.bot), delivery.taskId, delivery.requestId);
     await this.db.query(
@@ -244,6 +252,11 @@ export class DeliveryService {
     await this.deliveries.update({ id: delivery.id }, { status: DeliveryStatus.Skipped });
   }
 }
+
+/** What posting a decision needs of its outbox row. */
+type Outbox = Pick<ProcessedTask, 'id' | 'comment' | 'startedAt' | 'attempts'>;
+
+type CommentDecision = Extract<BotDecision, { kind: 'comment' }>;
 
 /** A failure no retry can fix (the bot was removed from the bots file, say). */
 export class PermanentDeliveryError extends Error {
