@@ -94,8 +94,11 @@ export class PaymentApprovalHandler implements BotHandler {
 
     // One decider at a time per supplier (and cost centre): duplicates and budgets are checked against committed rows.
     await payments.lock(`payments:${supplierKey}`, ...(costCentre ? [`payments:cc:${costCentre}`] : []));
-    const exact = await payments.exactDuplicates(supplierKey, invoiceNumberNorm, task.id);
-    const probable = await payments.probableDuplicates(supplierKey, amount, currency, invoiceDate, window, task.id, invoiceNumberNorm);
+    const budgetScopeKey = settings.budget && (settings.budget.scope === 'supplier' ? supplierKey : costCentre);
+    const { exact, probable, budget: standing } = await payments.check({
+      supplierKey, invoiceNumberNorm, amount, currency, invoiceDate, windowDays: window, taskId: task.id,
+      budget: settings.budget && budgetScopeKey ? { ...settings.budget, scopeKey: budgetScopeKey } : undefined,
+    });
     const registerExact = inRegister.filter((m) => m.exact);
     const registerProbable = inRegister.filter((m) => !m.exact);
     if (exact.length || probable.length || inRegister.length) {
@@ -109,18 +112,14 @@ export class PaymentApprovalHandler implements BotHandler {
     }
 
     let budgetNote = '';
-    if (settings.budget) {
+    if (settings.budget && standing) {
       const { scope, period } = settings.budget;
-      const scopeKey = scope === 'supplier' ? supplierKey : costCentre;
-      const standing = scopeKey ? await payments.budget(scope, scopeKey, period, currency, invoiceDate, amount, task.id) : undefined;
-      if (standing) {
-        const where = `${scope === 'supplier' ? `supplier ${supplierName}` : `cost centre ${costCentre}`}, ${periodName(period, invoiceDate)}`;
-        const figures = `limit ${money(standing.limit)} ${currency}, already approved ${money(standing.used)}, this request ${money(amount)}`;
-        if (standing.over) {
-          return this.sendBack(task, settings, `Budget exceeded for ${where}: ${figures}; over by ${money(standing.over)} ${currency}.`, draft, `budget exceeded by ${standing.over} ${currency}`);
-        }
-        budgetNote = ` Budget for ${where}: ${figures}.`;
+      const where = `${scope === 'supplier' ? `supplier ${supplierName}` : `cost centre ${costCentre}`}, ${periodName(period, invoiceDate)}`;
+      const figures = `limit ${money(standing.limit)} ${currency}, already approved ${money(standing.used)}, this request ${money(amount)}`;
+      if (standing.over) {
+        return this.sendBack(task, settings, `Budget exceeded for ${where}: ${figures}; over by ${money(standing.over)} ${currency}.`, draft, `budget exceeded by ${standing.over} ${currency}`);
       }
+      budgetNote = ` Budget for ${where}: ${figures}.`;
     }
     const text = (settings.texts?.approved ?? 'Approved: no duplicate payment found.{budget}').replace('{budget}', budgetNote);
     return { kind: 'comment', comment: { text, approval_choice: 'approved' }, reason: 'no duplicate, within budget', payment: draft };
