@@ -24,9 +24,15 @@ export function parseRegisterFilter(raw: unknown): RegisterCondition {
   if (parts.length > 1) {
     return (values) => values.some((v) => parts.some((p) => equals(v, p)));
   }
+  // Parsed once here rather than per task: a register search tests every task of the form.
   const wanted = parts[0] ?? '';
+  const wantedLower = wanted.toLowerCase();
+  const wantedNumber = isNumeric(wanted) ? Number(wanted) : undefined;
   return (values) =>
-    values.some((v) => (typeof v === 'string' && !isNumeric(v) ? v.toLowerCase().startsWith(wanted.toLowerCase()) : equals(v, wanted)));
+    values.some((v) => {
+      if (typeof v === 'string' && !isNumeric(v)) return v.toLowerCase().startsWith(wantedLower);
+      return wantedNumber !== undefined && Number(v) === wantedNumber;
+    });
 }
 
 function isNumeric(s: string): boolean {

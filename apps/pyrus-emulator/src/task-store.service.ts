@@ -23,6 +23,8 @@ export interface CommentOutcome {
 /** Tasks, forms and catalogs in memory, and the rules a comment follows when it changes a task. */
 export class TaskStore {
   private readonly tasks = new Map<number, PyrusTask>();
+  /** Task ids by form, so a register search reads only its form's tasks. */
+  private readonly taskIdsByForm = new Map<number, Set<number>>();
   private readonly forms = new Map<number, Json>();
   private readonly catalogs = new Map<number, Json>();
   private nextCommentId = 1_000_000;
@@ -33,6 +35,12 @@ export class TaskStore {
     if (!Number.isSafeInteger(task.id)) throw new Error('A task needs a numeric "id"');
     task.comments = task.comments ?? [];
     for (const c of task.comments) if (c.id >= this.nextCommentId) this.nextCommentId = c.id + 1;
+    const replaced = this.tasks.get(task.id);
+    if (typeof replaced?.form_id === 'number') this.taskIdsByForm.get(replaced.form_id)?.delete(task.id);
+    if (typeof task.form_id === 'number') {
+      if (!this.taskIdsByForm.has(task.form_id)) this.taskIdsByForm.set(task.form_id, new Set());
+      this.taskIdsByForm.get(task.form_id)!.add(task.id);
+    }
     this.tasks.set(task.id, task);
     return clone(task);
   }
@@ -70,11 +78,12 @@ export class TaskStore {
   }
 
   tasksOfForm(formId: number): PyrusTask[] {
-    if (!this.forms.has(formId) && !this.allTasks().some((t) => t.form_id === formId)) {
+    const ids = this.taskIdsByForm.get(formId);
+    if (!this.forms.has(formId) && !ids?.size) {
       throw new EmulatorHttpError(403, 'access_denied_form', `Form ${formId} not found or access denied.`);
     }
     // Not cloned: the caller filters first and copies only what it returns (a clone of every task per call was slow).
-    return this.allTasks().filter((t) => t.form_id === formId);
+    return [...(ids ?? [])].map((id) => this.tasks.get(id)!);
   }
 
   getCatalog(id: number, includeDeleted: boolean): Json {
