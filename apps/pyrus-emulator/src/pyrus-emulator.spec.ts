@@ -257,6 +257,19 @@ describe('PyrusEmulator API', () => {
       expect(await ids('?fld8=gt100&fld1=Аванс')).toEqual([1102]);
     });
 
+    it('finds a task by the value a comment gave its field, and not by the old one', async () => {
+      expect(await ids('?fld8=500')).toEqual([1101]);
+      const res = await call(emulator, 'POST', '/v4/tasks/1100/comments', { token, body: { field_updates: [{ id: 8, value: 500 }] } });
+      expect(res.status).toBe(200);
+      expect(await ids('?fld8=500')).toEqual([1100, 1101]);
+      expect(await ids('?fld8=100')).toEqual([]);
+    });
+
+    it('lists a task replaced with another form_id under its new form only', async () => {
+      emulator.addTask({ ...emulator.getTask(1101)!, form_id: 2002 });
+      expect(await ids('')).toEqual([1100, 1102, 1103]);
+    });
+
     it('supports item_count, task_ids and POST bodies, and leaves comments out', async () => {
       const res = await call(emulator, 'GET', '/v4/forms/2001/register?item_count=2', { token });
       expect(res.json.tasks).toHaveLength(2);

@@ -451,7 +451,7 @@ export class PyrusEmulator {
   }
 
   private register(formId: number, query: Json): EmulatorResponse {
-    return { status: 200, body: { tasks: clone(filterRegister(this.store.tasksOfForm(formId), query)) } };
+    return { status: 200, body: { tasks: clone(filterRegister(this.store.tasksOfForm(formId), query, (task, id) => this.store.fieldValues(task, id))) } };
   }
 
   private catalog(id: number, query: URLSearchParams): EmulatorResponse {

@@ -5,7 +5,7 @@ import type { PyrusField, PyrusTask } from '@app/pyrus';
  * "gt{a},lt{b}", in-list "a,b,c", "empty", "*". gt/lt are strict here (Pyrus's inclusivity is unconfirmed).
  */
 export type RegisterCondition = (values: ComparableValue[]) => boolean;
-type ComparableValue = string | number;
+export type ComparableValue = string | number;
 
 export function parseRegisterFilter(raw: unknown): RegisterCondition {
   const text = Array.isArray(raw) ? raw.map(String).join(',') : String(raw).trim();
@@ -91,8 +91,13 @@ function listOf(raw: unknown): string[] {
   return String(raw).split(',').map((s) => s.trim()).filter(Boolean);
 }
 
+/** What a task's field compares as in a register filter. */
+export type FieldValues = (task: PyrusTask, fieldId: number) => ComparableValue[];
+
+const readFieldValues: FieldValues = (task, fieldId) => comparableValues(findFieldById(task.fields, fieldId));
+
 /** Applies the register parameters Pyrus documents that the emulator supports; returns tasks without comments. */
-export function filterRegister(tasks: PyrusTask[], query: RegisterQuery): PyrusTask[] {
+export function filterRegister(tasks: PyrusTask[], query: RegisterQuery, fieldValues: FieldValues = readFieldValues): PyrusTask[] {
   const includeArchived = ['y', 'true', '1'].includes(String(query.include_archived ?? '').toLowerCase());
   const steps = listOf(query.steps).map(Number);
   const taskIds = listOf(query.task_ids).map(Number);
@@ -107,7 +112,7 @@ export function filterRegister(tasks: PyrusTask[], query: RegisterQuery): PyrusT
     if (!includeArchived && task.close_date) return false;
     if (steps.length > 0 && !steps.includes(task.current_step ?? 0)) return false;
     if (taskIds.length > 0 && !taskIds.includes(task.id)) return false;
-    return filters.every(({ id, cond }) => cond(id === 'task' ? [task.id] : comparableValues(findFieldById(task.fields, id))));
+    return filters.every(({ id, cond }) => cond(id === 'task' ? [task.id] : fieldValues(task, id)));
   });
   result = result.sort((a, b) => a.id - b.id);
   const count = Number(query.item_count);

@@ -1,6 +1,6 @@
 import type { PyrusApproval, PyrusField, PyrusPerson, PyrusTask } from '@app/pyrus';
 import { EmulatorBot, EmulatorHttpError } from './emulator.types';
-import { findFieldById } from './register-filter';
+import { ComparableValue, comparableValues, findFieldById } from './register-filter';
 
 type Json = Record<string, unknown>;
 type CatalogRow = { item_id: number; values: string[]; deleted?: boolean };
@@ -28,6 +28,8 @@ export class TaskStore {
   private readonly forms = new Map<number, Json>();
   private readonly catalogs = new Map<number, Json>();
   private nextCommentId = 1_000_000;
+  /** What register filters compare, per stored task and field: a stored task is replaced, never changed in place. */
+  private readonly registerValues = new WeakMap<PyrusTask, Map<number, ComparableValue[]>>();
 
   /** Adds or replaces a task (a bare task or `{task}`); the stored copy is independent of the argument. */
   putTask(input: PyrusTask | { task: PyrusTask }): PyrusTask {
@@ -84,6 +86,15 @@ export class TaskStore {
     }
     // Not cloned: the caller filters first and copies only what it returns (a clone of every task per call was slow).
     return [...(ids ?? [])].map((id) => this.tasks.get(id)!);
+  }
+
+  /** A stored task's field as a register filter compares it, worked out once per task version and field. */
+  fieldValues(task: PyrusTask, fieldId: number): ComparableValue[] {
+    let byField = this.registerValues.get(task);
+    if (!byField) this.registerValues.set(task, (byField = new Map()));
+    let values = byField.get(fieldId);
+    if (!values) byField.set(fieldId, (values = comparableValues(findFieldById(task.fields, fieldId))));
+    return values;
   }
 
   getCatalog(id: number, includeDeleted: boolean): Json {
