@@ -1,3 +1,5 @@
+import { IncomingHttpHeaders } from 'node:http';
+import { request } from 'undici';
 import { BotCredentials, BotTokenStore } from './bot-token.store';
 import { findPostedComment } from './comment-lookup';
 import { PyrusApiError } from './pyrus-api.error';
@@ -18,7 +20,7 @@ import {
   TaskCommentRequest,
   TaskResponse,
 } from './pyrus.types';
-import { CallKind, QuotaLimiter } from './quota-limiter';
+import { CallKind, QuotaLimiter, ResponseHeaders } from './quota-limiter';
 
 /** Network errors raised before a byte was sent: the request surely did not reach Pyrus. */
 const NOT_SENT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
@@ -44,7 +46,7 @@ interface Request {
 }
 
 /**
- * Pyrus over HTTP (Node's fetch): the bot's token shared through Redis and renewed once on a token error, every
+ * Pyrus over HTTP (undici): the bot's token shared through Redis and renewed once on a token error, every
  * call counted against the account's quota, a 429 waited out (it never fails the call), reads retried with
  * backoff, and a comment never posted twice. Each HTTP request is reported to the optional observer.
  */
@@ -190,25 +192,39 @@ export class PyrusHttpClient extends PyrusClient {
     return new Promise((r) => setTimeout(r, base / 2 + Math.random() * base));
   }
 
-  private async fetchOnce(method: string, url: string, token: string | undefined, body: unknown, what: string) {
+  private async fetchOnce(method: 'GET' | 'POST' | 'PUT', url: string, token: string | undefined, body: unknown, what: string) {
     const headers: Record<string, string> = { accept: 'application/json' };
     if (body !== undefined) headers['content-type'] = 'application/json';
     if (token) headers.authorization = `Bearer ${token}`;
     try {
-      const response = await fetch(url, {
+      // undici's request rather than fetch: the same HTTP client under both, without the WHATWG streams and
+      // Request/Response objects that made fetch a tenth of the worker's CPU.
+      const response = await request(url, {
         method,
         headers,
         body: body === undefined ? undefined : JSON.stringify(body),
         signal: AbortSignal.timeout(this.settings.timeoutMs),
       });
-      return { ok: response.ok, status: response.status, headers: response.headers, text: await response.text() };
+      const text = await response.body.text();
+      const status = response.statusCode;
+      return { ok: status >= 200 && status < 300, status, headers: headerReader(response.headers), text };
     } catch (err) {
       const timedOut = (err as Error).name === 'TimeoutError' || (err as Error).name === 'AbortError';
-      const cause = (err as { cause?: { code?: string } }).cause;
-      const sent = !(cause?.code && NOT_SENT_CODES.has(cause.code));
-      throw PyrusApiError.network(what, cause ?? err, timedOut, sent);
+      // undici puts the socket's error code on the error itself; fetch put it on the cause.
+      const socketError = ((err as { cause?: { code?: string } }).cause ?? err) as { code?: string };
+      const sent = !(socketError.code && NOT_SENT_CODES.has(socketError.code));
+      throw PyrusApiError.network(what, socketError, timedOut, sent);
     }
   }
+}
+
+/** The answer's headers as the quota limiter reads them (a fetch `Headers` reads the same way). */
+function headerReader(headers: IncomingHttpHeaders): ResponseHeaders {
+  const get = (name: string) => {
+    const value = headers[name];
+    return value === undefined ? null : Array.isArray(value) ? value.join(', ') : value;
+  };
+  return { get, has: (name) => headers[name] !== undefined };
 }
 
 function parseJson<T>(text: string, status: number, what: string): T {

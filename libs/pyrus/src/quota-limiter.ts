@@ -39,6 +39,12 @@ elseif ARGV[4] == '1' or ttl < 0 or math.abs(ttl - tonumber(ARGV[2])) > 1500 the
 end
 return 1`;
 
+/** What the limiter reads of an answer's headers; a fetch `Headers` is one. */
+export interface ResponseHeaders {
+  get(name: string): string | null;
+  has(name: string): boolean;
+}
+
 /**
  * The Pyrus quota of each bot account, counted in Redis so that every api and worker process draws on one
  * budget. Pyrus's X-RateLimit-* headers correct the count (other clients may use the same account); a 429 marks
@@ -64,7 +70,7 @@ export class QuotaLimiter {
   }
 
   /** Adopts what Pyrus's headers say about the current window. */
-  async observe(login: string, headers: Headers): Promise<void> {
+  async observe(login: string, headers: ResponseHeaders): Promise<void> {
     const remaining = Number(headers.get('x-ratelimit-remaining'));
     const resetS = Number(headers.get('x-ratelimit-reset'));
     const limit = Number(headers.get('x-ratelimit-limit')) || 0;
@@ -78,7 +84,7 @@ export class QuotaLimiter {
   }
 
   /** After a 429: the window is spent until Pyrus resets it. Returns how long that is. */
-  async exhausted(login: string, headers: Headers): Promise<number> {
+  async exhausted(login: string, headers: ResponseHeaders): Promise<number> {
     const resetS = Number(headers.get('x-ratelimit-reset') ?? headers.get('retry-after'));
     const resetMs = Number.isFinite(resetS) && resetS > 0 ? resetS * 1000 : this.settings.windowMs;
     const limit = Number(headers.get('x-ratelimit-limit')) || this.settings.limit;
