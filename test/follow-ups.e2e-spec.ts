@@ -143,7 +143,11 @@ describe('after an approval: the ERP payment order and the vendor e-mail', () =>
     expect(mail).toContain('To: billing@stark.example.com');
     expect(mail).toContain('Subject: Invoice SI-100 approved');
     expect(mail).toContain('Dear Stark Industries, invoice SI-100 of 1500.00 USD is approved for payment.');
-    const { rows } = await service.db.query('SELECT channel, recipient, status FROM notifications WHERE payment_id = $1', [payment.id]);
+    // The server has the message before the worker hears its answer and records the send.
+    const rows = await waitFor('the notification record', async () => {
+      const found = await service.db.query('SELECT channel, recipient, status FROM notifications WHERE payment_id = $1', [payment.id]);
+      return found.rows.length > 0 && found.rows;
+    });
     expect(rows).toEqual([{ channel: 'email', recipient: 'billing@stark.example.com', status: 'sent' }]);
   });
 
