@@ -13,6 +13,11 @@ const LOCK_MS = 15_000;
 const WAIT_STEP_MS = 100;
 /** After invalid_credentials / account_blocked, /auth is not called again for this long. */
 const CREDENTIAL_FAILURE_MS = 5 * 60_000;
+/**
+ * How long a process uses a bot's api_url without reading Redis again. It changes only when the bot signs in anew, and
+ * calls made with a webhook's own token need nothing else from Redis.
+ */
+const API_URL_MEMO_MS = 30_000;
 const RELEASE_LOCK = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end`;
 
 /**
@@ -22,6 +27,7 @@ const RELEASE_LOCK = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis
  */
 export class BotTokenStore {
   private readonly refreshing = new Map<string, Promise<PyrusAuth>>();
+  private readonly apiUrls = new Map<string, { apiUrl: string | undefined; until: number }>();
 
   constructor(
     private readonly redis: Redis,
@@ -36,7 +42,20 @@ export class BotTokenStore {
 
   async cached(login: string): Promise<PyrusAuth | undefined> {
     const text = await this.redis.get(this.keyOf('pyrus', 'token', login));
-    return text ? (JSON.parse(text) as PyrusAuth) : undefined;
+    const auth = text ? (JSON.parse(text) as PyrusAuth) : undefined;
+    this.rememberApiUrl(login, auth);
+    return auth;
+  }
+
+  /** The api_url of the bot's current sign-in, if any, as read from Redis at most API_URL_MEMO_MS ago. */
+  async apiUrl(login: string): Promise<string | undefined> {
+    const memo = this.apiUrls.get(login);
+    if (memo && memo.until > Date.now()) return memo.apiUrl;
+    return (await this.cached(login))?.apiUrl;
+  }
+
+  private rememberApiUrl(login: string, auth: PyrusAuth | undefined): void {
+    this.apiUrls.set(login, { apiUrl: auth?.apiUrl, until: Date.now() + API_URL_MEMO_MS });
   }
 
   /** Why the bot cannot sign in (invalid_credentials, account_blocked), while that is fresh. */
@@ -70,6 +89,7 @@ export class BotTokenStore {
         try {
           const auth = await this.signIn(bot);
           await this.redis.set(tokenKey, JSON.stringify(auth));
+          this.rememberApiUrl(bot.login, auth);
           return auth;
         } catch (err) {
           if (err instanceof PyrusApiError && err.isCredentialProblem) {

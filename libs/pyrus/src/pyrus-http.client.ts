@@ -148,7 +148,7 @@ export class PyrusHttpClient extends PyrusClient {
     let renewed = false;
     for (let attempt = 0; ; ) {
       const auth = deliveryToken
-        ? { accessToken: deliveryToken, apiUrl: (await this.tokens.cached(login))?.apiUrl ?? this.settings.apiUrl }
+        ? { accessToken: deliveryToken, apiUrl: (await this.tokens.apiUrl(login)) ?? this.settings.apiUrl }
         : await this.tokens.get(caller.bot);
       await this.quota.acquire(login, request.kind);
       const call = new ObservedPyrusCall(this.observer, observed, [auth.accessToken, caller.bot.securityKey]);
