@@ -31,11 +31,15 @@ export class DecisionMaker {
     private readonly pyrus: PyrusClient,
   ) {}
 
-  /** Why this delivery needs no decision, or undefined when the handler should decide. */
-  async reasonToSkip(delivery: Delivery): Promise<string | undefined> {
+  /**
+   * Why this delivery needs no decision, or undefined when the handler should decide. `otherDecisions: false`, when the
+   * caller has read that no other delivery of the task was decided, spares the same-version query.
+   */
+  async reasonToSkip(delivery: Delivery, known: { otherDecisions?: boolean } = {}): Promise<string | undefined> {
     const payload = delivery.payload as unknown as BotHookRequest;
     const vote = botVoteOnCurrentStep(payload.task, payload.user_id);
     if (vote !== undefined && vote !== 'waiting') return `the bot's vote on the current step is already "${vote}"`;
+    if (known.otherDecisions === false) return undefined;
     const earlier = await this.decisionOnSameVersion(delivery, payload);
     if (earlier) return `already decided on this version of the task (delivery ${earlier})`;
     return undefined;

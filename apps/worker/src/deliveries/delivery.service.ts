@@ -97,18 +97,26 @@ export class DeliveryService {
     this.logger.warn({ deliveryId: job.deliveryId, requestId: job.requestId }, 'Job for a delivery that does not exist');
   }
 
-  /** The delivery and what was done with it so far, in one round trip. */
-  private deliveryWithRecord(id: string): Promise<(Delivery & { record?: ProcessedTask }) | null> {
+  /**
+   * The delivery, what was done with it so far, and whether another delivery of its task was decided (the usual answer,
+   * no, spares the same-version check its own round trip), in one round trip.
+   */
+  private async deliveryWithRecord(id: string): Promise<ReadDelivery | null> {
     const query = this.deliveries
       .createQueryBuilder('d')
       .leftJoinAndMapOne('d.record', ProcessedTask, 'p', 'p.delivery_id = d.id')
+      .addSelect(
+        `EXISTS (SELECT 1 FROM processed_tasks o WHERE o.bot = d.bot AND o.task_id = d.task_id AND o.delivery_id <> d.id AND o.outcome IN ('posting', 'posted'))`,
+        'other_decisions',
+      )
       .where('d.id = :id', { id });
     // TypeORM writes the same text for every id: mark it once, and it is planned once per connection.
     if (!this.deliveryQueryPrepared) {
       prepared(query.getQueryAndParameters()[0]);
       this.deliveryQueryPrepared = true;
     }
-    return query.getOne();
+    const { entities, raw } = await query.getRawAndEntities<{ other_decisions: boolean }>();
+    return entities[0] ? Object.assign(entities[0], { otherDecisions: raw[0].other_decisions }) : null;
   }
 
   /** Marks the delivery failed for good (a 4xx, or the last retry spent). */
@@ -127,7 +135,7 @@ export class DeliveryService {
     );
   }
 
-  private async decideAndPost(delivery: Delivery, earlier: ProcessedTask | null, job: ProcessDeliveryJob): Promise<void> {
+  private async decideAndPost(delivery: ReadDelivery, earlier: ProcessedTask | null, job: ProcessDeliveryJob): Promise<void> {
     const log = this.logger;
     const ids = { deliveryId: delivery.id, requestId: job.requestId ?? delivery.requestId, bot: delivery.bot, taskId: delivery.taskId };
     const bot = this.bots.find(delivery.bot);
@@ -141,7 +149,7 @@ export class DeliveryService {
     // and the history may have changed since, and a failed approval went back to pending.
     if (!earlier || earlier.outcome === ProcessedOutcome.Failed || earlier.outcome === ProcessedOutcome.Skipped) {
       const earlierRecordId = earlier?.id;
-      const skipReason = await this.decisions.reasonToSkip(delivery);
+      const skipReason = await this.decisions.reasonToSkip(delivery, { otherDecisions: delivery.otherDecisions });
       if (skipReason) {
         await this.finishSkipped(delivery, bot, skipReason, earlierRecordId);
         log.info({ ...ids, reason: skipReason }, 'Skipped: no decision needed');
@@ -252,6 +260,9 @@ export class DeliveryService {
     await this.deliveries.update({ id: delivery.id }, { status: DeliveryStatus.Skipped });
   }
 }
+
+/** A delivery as the worker reads it under the task lock. */
+type ReadDelivery = Delivery & { record?: ProcessedTask; otherDecisions: boolean };
 
 /** What posting a decision needs of its outbox row. */
 type Outbox = Pick<ProcessedTask, 'id' | 'comment' | 'startedAt' | 'attempts'>;
