@@ -109,18 +109,23 @@ async function main() {
         approvals: [[{ person: { id: BOT.userId, type: 'bot' }, approval_choice: 'waiting' }]],
       });
     }
+    // Bodies and signatures are made before the clock starts: the load generator's own work is not the service's.
+    const webhooks = Array.from({ length: DELIVERIES }, (_, i) => {
+      const id = FIRST_TASK + i;
+      const body = JSON.stringify({ event: 'comment', access_token: token, task_id: id, user_id: BOT.userId, task: emulator.getTask(id) });
+      return { id, body, signature: signPyrusBody(body, BOT.securityKey) };
+    });
     let next = 0;
     const started = Date.now();
     let drainStarted: number | undefined;
     const send = async () => {
       while (next < DELIVERIES) {
-        const id = FIRST_TASK + next++;
-        const body = JSON.stringify({ event: 'comment', access_token: token, task_id: id, user_id: BOT.userId, task: emulator.getTask(id) });
+        const { id, body, signature } = webhooks[next++];
         sentAt.set(id, Date.now());
         // undici's request, not fetch: this process also plays Pyrus, and fetch would take its CPU from the service.
         const res = await request(`http://127.0.0.1:${API_PORT}/bots/${BOT.name}/webhook`, {
           method: 'POST',
-          headers: { 'content-type': 'application/json', 'x-pyrus-sig': signPyrusBody(body, BOT.securityKey) },
+          headers: { 'content-type': 'application/json', 'x-pyrus-sig': signature },
           body,
         });
         await res.body.dump();
