@@ -18,7 +18,7 @@ import {
 } from './emulator.types';
 import { FaultInjector } from './fault-injector.service';
 import { QuotaMeter } from './quota-meter.service';
-import { filterRegister } from './register-filter';
+import { filterRegister, indexableFilter } from './register-filter';
 import { loadSeedDir } from './seed-loader';
 import { clone, nowIso, TaskStore, waitingOn } from './task-store.service';
 import { TokenRegistry } from './token-registry.service';
@@ -451,7 +451,8 @@ export class PyrusEmulator {
   }
 
   private register(formId: number, query: Json): EmulatorResponse {
-    return { status: 200, body: { tasks: clone(filterRegister(this.store.tasksOfForm(formId), query, (task, id) => this.store.fieldValues(task, id))) } };
+    const tasks = this.store.tasksOfForm(formId, indexableFilter(query));
+    return { status: 200, body: { tasks: clone(filterRegister(tasks, query, (task, id) => this.store.fieldValues(task, id))) } };
   }
 
   private catalog(id: number, query: URLSearchParams): EmulatorResponse {

@@ -7,24 +7,33 @@ import type { PyrusField, PyrusTask } from '@app/pyrus';
 export type RegisterCondition = (values: ComparableValue[]) => boolean;
 export type ComparableValue = string | number;
 
-export function parseRegisterFilter(raw: unknown): RegisterCondition {
+/** A filter's text sorted into its kinds; `parts` are the comma-separated values. */
+function classify(raw: unknown): { kind: 'empty' | 'any' | 'bounds' | 'list' | 'value'; parts: string[] } {
   const text = Array.isArray(raw) ? raw.map(String).join(',') : String(raw).trim();
-  if (text === 'empty') return (values) => values.length === 0;
-  if (text === '*') return (values) => values.length > 0;
+  if (text === 'empty') return { kind: 'empty', parts: [] };
+  if (text === '*') return { kind: 'any', parts: [] };
   const parts = text.split(',').map((p) => p.trim()).filter((p) => p !== '');
   const bounds = parts.filter((p) => /^(gt|lt)/.test(p));
-  if (bounds.length > 0 && bounds.length === parts.length) {
-    const checks = bounds.map((p) => {
+  if (bounds.length > 0 && bounds.length === parts.length) return { kind: 'bounds', parts };
+  return { kind: parts.length > 1 ? 'list' : 'value', parts };
+}
+
+export function parseRegisterFilter(raw: unknown): RegisterCondition {
+  const { kind, parts } = classify(raw);
+  if (kind === 'empty') return (values) => values.length === 0;
+  if (kind === 'any') return (values) => values.length > 0;
+  if (kind === 'bounds') {
+    const checks = parts.map((p) => {
       const target = p.slice(2);
       const sign = p.startsWith('gt') ? 1 : -1;
       return (v: ComparableValue) => sign * compare(v, target) > 0;
     });
     return (values) => values.some((v) => checks.every((check) => check(v)));
   }
-  if (parts.length > 1) {
+  if (kind === 'list') {
     return (values) => values.some((v) => parts.some((p) => equals(v, p)));
   }
-  // Parsed once here rather than per task: a register search tests every task of the form.
+  // One value: text matches by prefix, numbers by value. FieldValueIndex.candidates must find every task this matches.
   const wanted = parts[0] ?? '';
   const wantedLower = wanted.toLowerCase();
   const wantedNumber = isNumeric(wanted) ? Number(wanted) : undefined;
@@ -33,6 +42,50 @@ export function parseRegisterFilter(raw: unknown): RegisterCondition {
       if (typeof v === 'string' && !isNumeric(v)) return v.toLowerCase().startsWith(wantedLower);
       return wantedNumber !== undefined && Number(v) === wantedNumber;
     });
+}
+
+/** The first `fld{id}` filter of one plain value, which a FieldValueIndex can answer; undefined when there is none. */
+export function indexableFilter(query: RegisterQuery): { fieldId: number; wanted: string } | undefined {
+  for (const [key, raw] of Object.entries(query)) {
+    const match = /^fld(\d+)$/.exec(key);
+    if (!match) continue;
+    const { kind, parts } = classify(raw);
+    if (kind === 'value') return { fieldId: Number(match[1]), wanted: parts[0] ?? '' };
+  }
+  return undefined;
+}
+
+/**
+ * The tasks of one form by the values of one field, so a one-value filter reads a few tasks rather than every task
+ * of the form. `candidates` returns a superset of what that filter matches (numbers by value, and every task with a
+ * text value, since text matches by prefix); the filter itself still decides.
+ */
+export class FieldValueIndex {
+  private readonly byNumber = new Map<number, Set<number>>();
+  private readonly withText = new Set<number>();
+
+  add(taskId: number, values: ComparableValue[]): void {
+    for (const v of values) {
+      if (typeof v === 'string' && !isNumeric(v)) this.withText.add(taskId);
+      else {
+        const n = Number(v);
+        if (!this.byNumber.has(n)) this.byNumber.set(n, new Set());
+        this.byNumber.get(n)!.add(taskId);
+      }
+    }
+  }
+
+  remove(taskId: number, values: ComparableValue[]): void {
+    for (const v of values) {
+      if (typeof v === 'string' && !isNumeric(v)) this.withText.delete(taskId);
+      else this.byNumber.get(Number(v))?.delete(taskId);
+    }
+  }
+
+  candidates(wanted: string): Set<number> {
+    const byValue = isNumeric(wanted) ? this.byNumber.get(Number(wanted)) : undefined;
+    return new Set([...(byValue ?? []), ...this.withText]);
+  }
 }
 
 function isNumeric(s: string): boolean {

@@ -1,6 +1,6 @@
 import type { PyrusApproval, PyrusField, PyrusPerson, PyrusTask } from '@app/pyrus';
 import { EmulatorBot, EmulatorHttpError } from './emulator.types';
-import { ComparableValue, comparableValues, findFieldById } from './register-filter';
+import { ComparableValue, comparableValues, FieldValueIndex, findFieldById } from './register-filter';
 
 type Json = Record<string, unknown>;
 type CatalogRow = { item_id: number; values: string[]; deleted?: boolean };
@@ -30,6 +30,8 @@ export class TaskStore {
   private nextCommentId = 1_000_000;
   /** What register filters compare, per stored task and field: a stored task is replaced, never changed in place. */
   private readonly registerValues = new WeakMap<PyrusTask, Map<number, ComparableValue[]>>();
+  /** Per form, per field: built by the first one-value register search on the field, then kept up to date. */
+  private readonly valueIndexes = new Map<number, Map<number, FieldValueIndex>>();
 
   /** Adds or replaces a task (a bare task or `{task}`); the stored copy is independent of the argument. */
   putTask(input: PyrusTask | { task: PyrusTask }): PyrusTask {
@@ -37,14 +39,23 @@ export class TaskStore {
     if (!Number.isSafeInteger(task.id)) throw new Error('A task needs a numeric "id"');
     task.comments = task.comments ?? [];
     for (const c of task.comments) if (c.id >= this.nextCommentId) this.nextCommentId = c.id + 1;
+    this.keep(task);
+    return clone(task);
+  }
+
+  /** Stores a new version of a task, and keeps the register's lookups (by form, by field value) in step with it. */
+  private keep(task: PyrusTask): void {
     const replaced = this.tasks.get(task.id);
-    if (typeof replaced?.form_id === 'number') this.taskIdsByForm.get(replaced.form_id)?.delete(task.id);
+    if (replaced && typeof replaced.form_id === 'number') {
+      this.taskIdsByForm.get(replaced.form_id)?.delete(task.id);
+      for (const [fieldId, index] of this.valueIndexes.get(replaced.form_id) ?? []) index.remove(task.id, this.fieldValues(replaced, fieldId));
+    }
+    this.tasks.set(task.id, task);
     if (typeof task.form_id === 'number') {
       if (!this.taskIdsByForm.has(task.form_id)) this.taskIdsByForm.set(task.form_id, new Set());
       this.taskIdsByForm.get(task.form_id)!.add(task.id);
+      for (const [fieldId, index] of this.valueIndexes.get(task.form_id) ?? []) index.add(task.id, this.fieldValues(task, fieldId));
     }
-    this.tasks.set(task.id, task);
-    return clone(task);
   }
 
   putForm(form: Json): void {
@@ -79,13 +90,28 @@ export class TaskStore {
     return clone(form);
   }
 
-  tasksOfForm(formId: number): PyrusTask[] {
+  /**
+   * The form's tasks, or with `narrow` (a one-value filter on a field) only those that may match it. Not cloned: the
+   * caller filters first and copies only what it returns (a clone of every task per call was slow).
+   */
+  tasksOfForm(formId: number, narrow?: { fieldId: number; wanted: string }): PyrusTask[] {
     const ids = this.taskIdsByForm.get(formId);
     if (!this.forms.has(formId) && !ids?.size) {
       throw new EmulatorHttpError(403, 'access_denied_form', `Form ${formId} not found or access denied.`);
     }
-    // Not cloned: the caller filters first and copies only what it returns (a clone of every task per call was slow).
-    return [...(ids ?? [])].map((id) => this.tasks.get(id)!);
+    const wanted = narrow ? this.valueIndex(formId, narrow.fieldId).candidates(narrow.wanted) : (ids ?? []);
+    return [...wanted].map((id) => this.tasks.get(id)!);
+  }
+
+  private valueIndex(formId: number, fieldId: number): FieldValueIndex {
+    if (!this.valueIndexes.has(formId)) this.valueIndexes.set(formId, new Map());
+    const byField = this.valueIndexes.get(formId)!;
+    let index = byField.get(fieldId);
+    if (!index) {
+      byField.set(fieldId, (index = new FieldValueIndex()));
+      for (const id of this.taskIdsByForm.get(formId) ?? []) index.add(id, this.fieldValues(this.tasks.get(id)!, fieldId));
+    }
+    return index;
   }
 
   /** A stored task's field as a register filter compares it, worked out once per task version and field. */
@@ -213,7 +239,7 @@ export class TaskStore {
     working.comments = [...(working.comments ?? []), comment as never];
     working.last_modified_date = comment.create_date as string;
     working.last_note_id = comment.id;
-    this.tasks.set(taskId, working);
+    this.keep(working);
     return {
       task: clone(working),
       comment: clone(comment),
