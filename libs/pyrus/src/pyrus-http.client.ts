@@ -67,7 +67,7 @@ export class PyrusHttpClient extends PyrusClient {
     const call = new ObservedPyrusCall(this.observer, { operation: 'POST /auth', login: bot.login, context: {} }, [bot.securityKey]);
     let body: AuthResponse;
     try {
-      const response = await this.fetchOnce('POST', this.settings.authUrl, undefined, { login: bot.login, security_key: bot.securityKey }, 'Pyrus auth');
+      const response = await this.requestOnce('POST', this.settings.authUrl, undefined, { login: bot.login, security_key: bot.securityKey }, 'Pyrus auth');
       call.answered(response.status);
       if (!response.ok) throw scrubbed(PyrusApiError.fromResponse(response.status, response.text, 'Pyrus auth'), [bot.securityKey]);
       body = parseJson<AuthResponse>(response.text, response.status, 'Pyrus auth');
@@ -154,7 +154,7 @@ export class PyrusHttpClient extends PyrusClient {
       const call = new ObservedPyrusCall(this.observer, observed, [auth.accessToken, caller.bot.securityKey]);
       let error: PyrusApiError;
       try {
-        const response = await this.fetchOnce(request.method, `${auth.apiUrl}${request.path}`, auth.accessToken, request.body, what);
+        const response = await this.requestOnce(request.method, `${auth.apiUrl}${request.path}`, auth.accessToken, request.body, what);
         call.answered(response.status);
         await this.quota.observe(login, response.headers);
         if (response.ok) {
@@ -192,7 +192,7 @@ export class PyrusHttpClient extends PyrusClient {
     return new Promise((r) => setTimeout(r, base / 2 + Math.random() * base));
   }
 
-  private async fetchOnce(method: 'GET' | 'POST' | 'PUT', url: string, token: string | undefined, body: unknown, what: string) {
+  private async requestOnce(method: 'GET' | 'POST' | 'PUT', url: string, token: string | undefined, body: unknown, what: string) {
     const headers: Record<string, string> = { accept: 'application/json' };
     if (body !== undefined) headers['content-type'] = 'application/json';
     if (token) headers.authorization = `Bearer ${token}`;

@@ -5,7 +5,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager, Repository } from 'typeorm';
 import { BotDecision, botCredentials, BotRegistry, DecisionMaker } from '@app/bots';
 import { BotConfig } from '@app/config';
-import { Delivery, DeliveryStatus, prepared, ProcessedOutcome, ProcessedTask } from '@app/database';
+import { Delivery, DeliveryStatus, hydrate, prepared, ProcessedOutcome, ProcessedTask, selectColumns } from '@app/database';
 import { BotHookRequest, findPostedComment, PyrusApiError, PyrusCaller, PyrusClient, TaskCommentRequest } from '@app/pyrus';
 import { ProcessDeliveryJob } from '@app/queue';
 import { FollowUpService } from '../followups/follow-up.service';
@@ -49,7 +49,7 @@ const FINISH_POSTED = prepared(
 /** Runs one stored delivery through its bot's handler and posts the decision to Pyrus, exactly once. */
 @Injectable()
 export class DeliveryService {
-  private deliveryQueryPrepared = false;
+  private readDeliverySql?: string;
 
   constructor(
     @InjectDataSource() private readonly db: DataSource,
@@ -102,21 +102,21 @@ export class DeliveryService {
    * no, spares the same-version check its own round trip), in one round trip.
    */
   private async deliveryWithRecord(id: string): Promise<ReadDelivery | null> {
-    const query = this.deliveries
-      .createQueryBuilder('d')
-      .leftJoinAndMapOne('d.record', ProcessedTask, 'p', 'p.delivery_id = d.id')
-      .addSelect(
-        `EXISTS (SELECT 1 FROM processed_tasks o WHERE o.bot = d.bot AND o.task_id = d.task_id AND o.delivery_id <> d.id AND o.outcome IN ('posting', 'posted'))`,
-        'other_decisions',
-      )
-      .where('d.id = :id', { id });
-    // TypeORM writes the same text for every id: mark it once, and it is planned once per connection.
-    if (!this.deliveryQueryPrepared) {
-      prepared(query.getQueryAndParameters()[0]);
-      this.deliveryQueryPrepared = true;
-    }
-    const { entities, raw } = await query.getRawAndEntities<{ other_decisions: boolean }>();
-    return entities[0] ? Object.assign(entities[0], { otherDecisions: raw[0].other_decisions }) : null;
+    const deliveries = this.deliveries.metadata;
+    const records = this.processed.metadata;
+    // Written once from the entities' metadata and prepared: TypeORM's query builder wrote it anew on every job.
+    this.readDeliverySql ??= prepared(
+      `SELECT ${selectColumns(deliveries, 'd')}, ${selectColumns(records, 'p')},
+              EXISTS (SELECT 1 FROM processed_tasks o WHERE o.bot = d.bot AND o.task_id = d.task_id AND o.delivery_id <> d.id
+                        AND o.outcome IN ('posting', 'posted')) AS other_decisions
+       FROM deliveries d LEFT JOIN processed_tasks p ON p.delivery_id = d.id
+       WHERE d.id = $1`,
+    );
+    const [row]: Array<Record<string, unknown>> = await this.db.query(this.readDeliverySql, [id]);
+    if (!row) return null;
+    const delivery = hydrate<Delivery>(this.db, deliveries, row, 'd');
+    const record = row.p_id === null ? undefined : hydrate<ProcessedTask>(this.db, records, row, 'p');
+    return Object.assign(delivery, { record, otherDecisions: row.other_decisions as boolean });
   }
 
   /** Marks the delivery failed for good (a 4xx, or the last retry spent). */
