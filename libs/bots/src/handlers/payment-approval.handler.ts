@@ -93,10 +93,10 @@ export class PaymentApprovalHandler implements BotHandler {
     const inRegister = registerSearch ? await this.registerDuplicates(task, invoice, settings, registerSearch, payments, window) : [];
 
     // One decider at a time per supplier (and cost centre): duplicates and budgets are checked against committed rows.
-    await payments.lock(`payments:${supplierKey}`, ...(costCentre ? [`payments:cc:${costCentre}`] : []));
+    const lockKeys = [`payments:${supplierKey}`, ...(costCentre ? [`payments:cc:${costCentre}`] : [])];
     const budgetScopeKey = settings.budget && (settings.budget.scope === 'supplier' ? supplierKey : costCentre);
     const { exact, probable, budget: standing } = await payments.check({
-      supplierKey, invoiceNumberNorm, amount, currency, invoiceDate, windowDays: window, taskId: task.id,
+      lockKeys, supplierKey, invoiceNumberNorm, amount, currency, invoiceDate, windowDays: window, taskId: task.id,
       budget: settings.budget && budgetScopeKey ? { ...settings.budget, scopeKey: budgetScopeKey } : undefined,
     });
     const registerExact = inRegister.filter((m) => m.exact);

@@ -7,6 +7,7 @@ import { AdminQueries1795500000000 } from './1795500000000-AdminQueries';
 import { PaymentsDecidedAtRequired1795600000000 } from './1795600000000-PaymentsDecidedAtRequired';
 import { PaymentTotalsByPeriod1795700000000 } from './1795700000000-PaymentTotalsByPeriod';
 import { DeliveriesQueuedInPlace1795800000000 } from './1795800000000-DeliveriesQueuedInPlace';
+import { PaymentChecksFunction1795900000000 } from './1795900000000-PaymentChecksFunction';
 
 /** Every migration, oldest first; listed rather than globbed so the build and ts-node see the same set. */
 export const migrations = [
@@ -19,4 +20,5 @@ export const migrations = [
   PaymentsDecidedAtRequired1795600000000,
   PaymentTotalsByPeriod1795700000000,
   DeliveriesQueuedInPlace1795800000000,
+  PaymentChecksFunction1795900000000,
 ];
