@@ -45,6 +45,7 @@ export class PaymentChecksFunction1795900000000 implements MigrationInterface {
                AND pay.task_id <> p_task_id AND pay.status NOT IN ('rejected', 'cancelled')
                AND pay.invoice_number_norm IS DISTINCT FROM p_invoice_number_norm
              ORDER BY pay.task_id LIMIT 20) pr),
+          -- One branch per scope rather than a column chosen in the condition, so each reads its own index.
           CASE p_budget_scope
             WHEN 'supplier' THEN (
               SELECT json_build_object('limit', lim.amount::text, 'used', u.used::text,
