@@ -79,7 +79,21 @@ describe('POST /bots/:bot/webhook (real Postgres, Redis and the Pyrus emulator)'
     expect(Number(processed.pyrus_comment_id)).toBeGreaterThan(0);
     expect(processed.received_at.getTime()).toBeLessThanOrEqual(processed.started_at.getTime());
     expect(processed.started_at.getTime()).toBeLessThanOrEqual(processed.posted_at.getTime());
-    expect((await deliveriesOf(event.task_id))[0].status).toBe('processed');
+    const [done] = await deliveriesOf(event.task_id);
+    expect(done.status).toBe('processed');
+    // Recorded after the answer, so the unqueued-delivery sweep leaves it alone.
+    expect(done.queued_at).toBeInstanceOf(Date);
+  });
+
+  it('records when each of many concurrent deliveries was queued', async () => {
+    const events = Array.from({ length: 30 }, () => newEvent());
+    const answers = await Promise.all(events.map((e) => sendSigned(api, 'auto-reply', JSON.stringify(e), TEST_BOT_KEY)));
+    expect(answers.map((r) => r.status)).toEqual(events.map(() => 200));
+    const ids = events.map((e) => e.task_id);
+    await waitFor('every queued_at', async () => {
+      const { rows } = await db.query('SELECT count(*)::int AS n FROM deliveries WHERE task_id = ANY($1) AND queued_at IS NOT NULL', [ids]);
+      return rows[0].n === ids.length;
+    });
   });
 
   it('answers a repeated delivery (X-Pyrus-Retry: 2/3) with 200 and posts nothing more', async () => {

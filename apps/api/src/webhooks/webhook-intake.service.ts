@@ -46,6 +46,11 @@ const MAX_BATCH = 500;
 export class WebhookIntakeService {
   private readonly addTimeoutMs: number;
   private readonly batcher = new Batcher<Incoming, AcceptedDelivery>((items) => this.flush(items), MAX_BATCH);
+  /** The marks of batches queued while one UPDATE runs go together in the next one. */
+  private readonly queuedMarks = new Batcher<string[], void>(async (marks) => {
+    await this.markQueued(marks.flat());
+    return marks.map(() => undefined);
+  }, MAX_BATCH);
 
   constructor(
     @InjectDataSource() private readonly db: DataSource,
@@ -85,7 +90,7 @@ export class WebhookIntakeService {
       }
     }
     const queuedIds = new Set(queueError ? [] : toQueue.map((s) => s.id));
-    if (queuedIds.size > 0) void this.markQueued([...queuedIds]);
+    if (queuedIds.size > 0) void this.queuedMarks.submit([...queuedIds]);
     return stored.map((s) =>
       !s.queuedAt && !queuedIds.has(s.id) && queueError
         ? queueError
