@@ -214,15 +214,15 @@ export class DeliveryService {
     decision: CommentDecision,
     outbox: Pick<ProcessedTask, 'startedAt' | 'attempts'>,
   ): Promise<Outbox> {
-    const record = [delivery.id, bot.name, delivery.taskId, bot.handler, decision.reason, JSON.stringify(decision.comment), delivery.receivedAt, outbox.startedAt, outbox.attempts];
+    const outboxParams = [delivery.id, bot.name, delivery.taskId, bot.handler, decision.reason, JSON.stringify(decision.comment), delivery.receivedAt, outbox.startedAt, outbox.attempts];
     const p = decision.payment;
     const rows: Array<{ id: string }> = p
       ? await em.query(RECORD_DECISION_AND_PAYMENT, [
           bot.name, delivery.taskId, p.formId ?? null, p.supplierKey, p.supplierName ?? null, p.invoiceNumber ?? null, p.invoiceNumberNorm ?? null,
           p.invoiceDate ?? null, p.amount, p.currency, p.costCentre ?? null, p.status, decision.reason, p.vendorEmail ?? null, p.vendorPhone ?? null,
-          ...record,
+          ...outboxParams,
         ])
-      : await em.query(RECORD_DECISION, record);
+      : await em.query(RECORD_DECISION, outboxParams);
     return { id: rows[0].id, comment: decision.comment as Record<string, unknown>, ...outbox };
   }
 
