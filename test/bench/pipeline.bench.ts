@@ -58,7 +58,7 @@ async function main() {
   const ds = new DataSource(buildDataSourceOptions(BENCH_DATABASE_URL, {}, 2));
   await ds.initialize();
   const history = new PaymentHistory(ds.manager);
-  // What the handler runs per decision: one statement for both duplicate checks, and the budget when the bot has one.
+  // What the handler runs per decision: payment_checks (here without its locks), without and with a budget.
   const timings: Record<'duplicates' | 'duplicates and budget', number[]> = { duplicates: [], 'duplicates and budget': [] };
   const time = async (kind: keyof typeof timings, fn: () => Promise<unknown>) => {
     const start = process.hrtime.bigint();
