@@ -39,7 +39,7 @@ export function parseRegisterFilter(raw: unknown): RegisterCondition {
   const wantedNumber = isNumeric(wanted) ? Number(wanted) : undefined;
   return (values) =>
     values.some((v) => {
-      if (typeof v === 'string' && !isNumeric(v)) return v.toLowerCase().startsWith(wantedLower);
+      if (isText(v)) return v.toLowerCase().startsWith(wantedLower);
       return wantedNumber !== undefined && Number(v) === wantedNumber;
     });
 }
@@ -66,7 +66,7 @@ export class FieldValueIndex {
 
   add(taskId: number, values: ComparableValue[]): void {
     for (const v of values) {
-      if (typeof v === 'string' && !isNumeric(v)) this.withText.add(taskId);
+      if (isText(v)) this.withText.add(taskId);
       else {
         const n = Number(v);
         if (!this.byNumber.has(n)) this.byNumber.set(n, new Set());
@@ -77,7 +77,7 @@ export class FieldValueIndex {
 
   remove(taskId: number, values: ComparableValue[]): void {
     for (const v of values) {
-      if (typeof v === 'string' && !isNumeric(v)) this.withText.delete(taskId);
+      if (isText(v)) this.withText.delete(taskId);
       else this.byNumber.get(Number(v))?.delete(taskId);
     }
   }
@@ -90,6 +90,11 @@ export class FieldValueIndex {
 
 function isNumeric(s: string): boolean {
   return s.trim() !== '' && Number.isFinite(Number(s));
+}
+
+/** A value a one-value filter matches by prefix; every other value matches by number. The index sorts them the same way. */
+function isText(v: ComparableValue): v is string {
+  return typeof v === 'string' && !isNumeric(v);
 }
 
 function equals(v: ComparableValue, target: string): boolean {
