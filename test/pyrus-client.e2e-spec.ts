@@ -157,6 +157,31 @@ describe('PyrusHttpClient against the emulator', () => {
     expect(Date.now() - started).toBeGreaterThanOrEqual(1000);
   });
 
+  it('reads the headers without a Redis round trip while they agree with the count, and adopts a higher count', async () => {
+    emulator.setQuota({ limit: 100, windowMs: 600_000 });
+    const { client, quota } = newClient();
+    await client.getTask(caller, taskId); // signs in, opens the window, learns the limit
+    const scripts = jest.spyOn(redis, 'eval');
+    try {
+      for (let i = 0; i < 3; i++) await client.getTask(caller, taskId);
+      // One script per call (counting it): Pyrus's headers said nothing the counter did not know.
+      expect(scripts).toHaveBeenCalledTimes(3);
+      expect(await quota.used(BOT.login)).toBe(4);
+
+      // Another client on the same account spends 5 calls: Pyrus now counts 10 with ours, we counted 5.
+      const foreignToken = emulator.issueToken(BOT.name);
+      for (let i = 0; i < 5; i++) {
+        await fetch(`${emulator.url}/v4/tasks/${taskId}`, { headers: { authorization: `Bearer ${foreignToken}` } });
+      }
+      scripts.mockClear();
+      await client.getTask(caller, taskId);
+      expect(scripts).toHaveBeenCalledTimes(2);
+      expect(await quota.used(BOT.login)).toBe(10);
+    } finally {
+      scripts.mockRestore();
+    }
+  });
+
   describe('posting a comment exactly once', () => {
     const request = { text: 'Approved by the client test', approval_choice: 'approved' as const };
     const commentsOnTask = () => emulator.comments.filter((c) => c.taskId === taskId);

@@ -150,13 +150,13 @@ export class PyrusHttpClient extends PyrusClient {
       const auth = deliveryToken
         ? { accessToken: deliveryToken, apiUrl: (await this.tokens.apiUrl(login)) ?? this.settings.apiUrl }
         : await this.tokens.get(caller.bot);
-      await this.quota.acquire(login, request.kind);
+      const grant = await this.quota.acquire(login, request.kind);
       const call = new ObservedPyrusCall(this.observer, observed, [auth.accessToken, caller.bot.securityKey]);
       let error: PyrusApiError;
       try {
         const response = await this.requestOnce(request.method, `${auth.apiUrl}${request.path}`, auth.accessToken, request.body, what);
         call.answered(response.status);
-        await this.quota.observe(login, response.headers);
+        await this.quota.observe(login, response.headers, grant);
         if (response.ok) {
           const result = parseJson<T>(response.text, response.status, what);
           call.ok();

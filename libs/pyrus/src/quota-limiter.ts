@@ -11,20 +11,22 @@ export interface QuotaSettings {
   decisionReserve: number;
 }
 
-// KEYS: counter, limit; ARGV: configured limit, reserve share, kind, window ms. Returns 0, or ms to wait.
+// KEYS: counter, limit; ARGV: configured limit, reserve share, kind, window ms. Returns {ms to wait}, or {0, calls
+// counted with this one, ms left in the window, the limit stored from Pyrus's headers or -1}.
 const ACQUIRE = `
-local limit = tonumber(redis.call('GET', KEYS[2]) or ARGV[1])
+local stored = redis.call('GET', KEYS[2])
+local limit = tonumber(stored or ARGV[1])
 local cap = limit
 if ARGV[3] == 'read' then cap = limit - math.ceil(limit * tonumber(ARGV[2])) end
 local used = tonumber(redis.call('GET', KEYS[1]) or '0')
 local ttl = redis.call('PTTL', KEYS[1])
 if used >= cap then
   if ttl < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[4]); ttl = tonumber(ARGV[4]) end
-  return ttl
+  return {math.max(ttl, 1)}
 end
-redis.call('INCR', KEYS[1])
-if ttl < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[4]) end
-return 0`;
+used = redis.call('INCR', KEYS[1])
+if ttl < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[4]); ttl = tonumber(ARGV[4]) end
+return {0, used, ttl, stored and tonumber(stored) or -1}`;
 
 // KEYS: counter, limit; ARGV: Pyrus's used count (limit - remaining), ms to reset, Pyrus's limit, exact ('1' when
 // this call opened the window, so ARGV[2] is exact rather than rounded up to a whole second).
@@ -38,6 +40,17 @@ elseif ARGV[4] == '1' or ttl < 0 or math.abs(ttl - tonumber(ARGV[2])) > 1500 the
   redis.call('PEXPIRE', KEYS[1], ARGV[2])
 end
 return 1`;
+
+/** How the shared counter stood when a call was counted: lets `observe` skip a round trip that would change nothing. */
+export interface QuotaGrant {
+  /** Calls counted in the window, this one included. */
+  used: number;
+  /** Ms left in the window then, and when that was (Date.now()). */
+  ttlMs: number;
+  at: number;
+  /** The limit learnt from Pyrus's headers, or null while none is stored. */
+  limit: number | null;
+}
 
 /** What the limiter reads of an answer's headers; a fetch `Headers` is one. */
 export interface ResponseHeaders {
@@ -58,19 +71,22 @@ export class QuotaLimiter {
   ) {}
 
   /** Waits until the account may make one more call of this kind, and counts it. */
-  async acquire(login: string, kind: CallKind): Promise<void> {
+  async acquire(login: string, kind: CallKind): Promise<QuotaGrant> {
     for (;;) {
-      const waitMs = Number(
-        await this.redis.eval(ACQUIRE, 2, this.counterKey(login), this.limitKey(login), this.settings.limit, this.settings.decisionReserve, kind, this.settings.windowMs),
-      );
-      if (waitMs <= 0) return;
+      const [waitMs, used, ttlMs, limit] = (await this.redis.eval(
+        ACQUIRE, 2, this.counterKey(login), this.limitKey(login), this.settings.limit, this.settings.decisionReserve, kind, this.settings.windowMs,
+      )) as number[];
+      if (waitMs <= 0) return { used, ttlMs, at: Date.now(), limit: limit >= 0 ? limit : null };
       // Re-check at least every second: a header may open the window early, and jitter spreads the waiters.
       await new Promise((r) => setTimeout(r, Math.min(waitMs, 1000) + Math.random() * 50));
     }
   }
 
-  /** Adopts what Pyrus's headers say about the current window. */
-  async observe(login: string, headers: ResponseHeaders): Promise<void> {
+  /**
+   * Adopts what Pyrus's headers say about the current window. With the call's grant, skips the round trip when the
+   * script would change nothing, judged by the same tests on the counter as the grant saw it.
+   */
+  async observe(login: string, headers: ResponseHeaders, grant?: QuotaGrant): Promise<void> {
     const remaining = Number(headers.get('x-ratelimit-remaining'));
     const resetS = Number(headers.get('x-ratelimit-reset'));
     const limit = Number(headers.get('x-ratelimit-limit')) || 0;
@@ -80,6 +96,7 @@ export class QuotaLimiter {
     // ends one window length after Pyrus received it: at most one round trip before now, so never early.
     const opened = used === 1;
     const resetMs = opened ? this.settings.windowMs : Math.max(1000, resetS * 1000);
+    if (grant && !opened && changesNothing(grant, used, resetMs, limit)) return;
     await this.redis.eval(OBSERVE, 2, this.counterKey(login), this.limitKey(login), used, resetMs, limit, opened ? '1' : '0');
   }
 
@@ -112,4 +129,14 @@ export class QuotaLimiter {
   private limitKey(login: string) {
     return this.keyOf('pyrus', 'quota-limit', login);
   }
+}
+
+/**
+ * OBSERVE's tests, on the counter as the grant left it: Pyrus's limit is the one stored (or it sent none), it counts no
+ * more calls than we did, and its reset is within OBSERVE's 1.5 s of where our window ends. Other processes only add
+ * calls to the counter meanwhile; the margin keeps a window that ended since the grant out of it.
+ */
+function changesNothing(grant: QuotaGrant, pyrusUsed: number, resetMs: number, pyrusLimit: number): boolean {
+  const ttlNow = grant.ttlMs - (Date.now() - grant.at);
+  return (pyrusLimit === 0 || pyrusLimit === grant.limit) && pyrusUsed <= grant.used && ttlNow > 1500 && Math.abs(ttlNow - resetMs) <= 1500;
 }
