@@ -78,4 +78,13 @@ describe('webhook request log line', () => {
     expect(res.headers['x-request-id']).toEqual(expect.any(String));
     expect(lines.map((l) => JSON.parse(l)).some((l) => l.req?.url === '/admin/deliveries' && l.requestId === res.headers['x-request-id'])).toBe(true);
   });
+
+  it('health probes and metrics scrapes stay out of pino-http: no line, no request id', async () => {
+    // Not only unlogged: pino-http's first request would switch on its async context for every later promise.
+    for (const path of ['/health/live', '/health/ready', '/metrics']) {
+      const res = await request(api.getHttpServer()).get(path).expect(200);
+      expect(res.headers['x-request-id']).toBeUndefined();
+    }
+    expect(lines.filter((l) => /"url":"\/(health|metrics)/.test(l))).toEqual([]);
+  });
 });

@@ -48,6 +48,17 @@ export function requestSummary(req: { id?: unknown; method?: string; url?: strin
 }
 
 /**
+ * Health probes and metrics scrapes every few seconds would drown the log; and they stay out of pino-http altogether,
+ * because its first request switches on its AsyncLocalStorage, whose hooks then tax every promise the process makes
+ * (the worker's HTTP port serves nothing else).
+ */
+const UNLOGGED_ROUTES: HttpRoute[] = [
+  { path: 'health/live', method: RequestMethod.GET },
+  { path: 'health/ready', method: RequestMethod.GET },
+  { path: 'metrics', method: RequestMethod.GET },
+];
+
+/**
  * JSON logs through pino with secrets redacted and a `requestId` on every request line. Built by forRoot at boot,
  * not at import: nestjs-pino registers a provider for each @InjectPinoLogger it has seen by then.
  */
@@ -63,7 +74,7 @@ function loggerModule(ownAccessLog: HttpRoute[]) {
   return LoggerModule.forRootAsync({
       inject: [ConfigService],
       useFactory: (config: ConfigService<AppConfiguration, true>) => ({
-        ...(ownAccessLog.length > 0 ? { exclude: ownAccessLog } : {}),
+        exclude: [...UNLOGGED_ROUTES, ...ownAccessLog],
         pinoHttp: {
           level: config.get('app', { infer: true }).logLevel,
           redact: { paths: LOG_REDACT_PATHS, censor: '[REDACTED]' },
@@ -77,8 +88,6 @@ function loggerModule(ownAccessLog: HttpRoute[]) {
           // than a child logger per request, which matters on the webhook's hot path.
           customSuccessObject: (req, _res, line) => ({ ...line, ...(req as LoggedRequest).logFields }),
           customErrorObject: (req, _res, _err, line) => ({ ...line, ...(req as LoggedRequest).logFields }),
-          // Health probes and metrics scrapes every few seconds would drown the log.
-          autoLogging: { ignore: (req) => (req.url?.startsWith('/health') || req.url?.startsWith('/metrics')) ?? false },
           serializers: { req: requestSummary },
         },
       }),
