@@ -142,6 +142,15 @@ async function main() {
     while (emulator.comments.length < DELIVERIES && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
     const elapsedS = (Date.now() - (drainStarted ?? started)) / 1000;
     const latencies = emulator.comments.map((c) => Date.parse(c.at) - sentAt.get(c.taskId)!).sort((a, b) => a - b);
+    // Where the rate goes: in a full run the worker shares the cores with the api while the webhooks arrive.
+    const perSecond = (times: number[]) => {
+      const counts: number[] = [];
+      for (const t of times) {
+        const second = Math.floor((t - (drainStarted ?? started)) / 1000);
+        counts[second] = (counts[second] ?? 0) + 1;
+      }
+      return Array.from(counts, (c) => c ?? 0).join(' ');
+    };
     const approved = emulator.comments.filter((c) => c.request.approval_choice === 'approved').length;
     const rate = emulator.comments.length / elapsedS;
     const rss = { api: peakRssMb(api.pid!), worker: Math.max(...workers.map((w) => peakRssMb(w.pid!))) };
@@ -155,6 +164,8 @@ async function main() {
         `  worst p99                  : ${ms(worst)}   (target <= 5 ms)`,
         `  deliveries decided         : ${emulator.comments.length} of ${DELIVERIES} (${approved} approved) in ${elapsedS.toFixed(1)} s`,
         `  decisions per second       : ${rate.toFixed(0)}   (target >= 300)`,
+        ...(DRAIN ? [] : [`  webhooks sent each second  : ${perSecond([...sentAt.values()])}`]),
+        `  decisions each second      : ${perSecond(emulator.comments.map((c) => Date.parse(c.at)))}`,
         `  webhook to decision comment: p50 ${latencies.length ? percentile(latencies, 50) : NaN} ms, p99 ${latencies.length ? percentile(latencies, 99) : NaN} ms`,
         `  peak RSS                   : api ${rss.api.toFixed(0)} MB, worker ${rss.worker.toFixed(0)} MB (the largest)   (target <= 250 MB each)`,
       ].join('\n') + '\n',

@@ -73,6 +73,7 @@ export interface CallLogEntry {
 export interface ReceivedComment {
   taskId: number;
   bot: string;
+  /** When the emulator took it, to the millisecond (the comment's create_date has whole seconds, as Pyrus's). */
   at: string;
   /** The request body as the bot sent it. */
   request: Record<string, unknown>;

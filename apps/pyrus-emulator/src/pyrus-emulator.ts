@@ -444,7 +444,7 @@ export class PyrusEmulator {
   private comment(taskId: number, bot: EmulatorBot, raw: Buffer): EmulatorResponse {
     const request = parseJson(raw, false);
     const outcome = this.store.addComment(taskId, bot, request, (ref) => this.person(ref));
-    this.comments.push({ taskId, bot: bot.name, at: nowIso(), request, comment: outcome.comment });
+    this.comments.push({ taskId, bot: bot.name, at: new Date().toISOString(), request, comment: outcome.comment });
     this.logLine(`comment ${String(outcome.comment.id)} on task ${taskId} by ${bot.name}`);
     if (outcome.movedToStep !== undefined) this.deliverToStep(outcome.task, outcome.movedToStep);
     return { status: 200, body: { task: outcome.task } };
@@ -486,7 +486,7 @@ export class PyrusEmulator {
     const bot = this.bots.get(delivery.bot);
     if (!bot || !this.store.peekTask(delivery.taskId)) return;
     const outcome = this.store.addComment(delivery.taskId, bot, req, (ref) => this.person(ref));
-    this.comments.push({ taskId: delivery.taskId, bot: bot.name, at: nowIso(), request: req, comment: outcome.comment, viaWebhookAnswer: true });
+    this.comments.push({ taskId: delivery.taskId, bot: bot.name, at: new Date().toISOString(), request: req, comment: outcome.comment, viaWebhookAnswer: true });
     if (outcome.movedToStep !== undefined) this.deliverToStep(outcome.task, outcome.movedToStep);
   }
 
