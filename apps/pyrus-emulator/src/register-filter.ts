@@ -98,8 +98,8 @@ function isText(v: ComparableValue): v is string {
 }
 
 function equals(v: ComparableValue, target: string): boolean {
-  if (typeof v === 'number' || isNumeric(String(v))) return isNumeric(target) && Number(v) === Number(target);
-  return String(v).toLowerCase() === target.toLowerCase();
+  if (!isText(v)) return isNumeric(target) && Number(v) === Number(target);
+  return v.toLowerCase() === target.toLowerCase();
 }
 
 function compare(v: ComparableValue, target: string): number {

@@ -45,9 +45,8 @@ return 1`;
 export interface QuotaGrant {
   /** Calls counted in the window, this one included. */
   used: number;
-  /** Ms left in the window then, and when that was (Date.now()). */
-  ttlMs: number;
-  at: number;
+  /** When the window ends, as the counter's TTL said (Date.now() scale). */
+  endsAt: number;
   /** The limit learnt from Pyrus's headers, or null while none is stored. */
   limit: number | null;
 }
@@ -76,7 +75,7 @@ export class QuotaLimiter {
       const [waitMs, used, ttlMs, limit] = (await this.redis.eval(
         ACQUIRE, 2, this.counterKey(login), this.limitKey(login), this.settings.limit, this.settings.decisionReserve, kind, this.settings.windowMs,
       )) as number[];
-      if (waitMs <= 0) return { used, ttlMs, at: Date.now(), limit: limit >= 0 ? limit : null };
+      if (waitMs <= 0) return { used, endsAt: Date.now() + ttlMs, limit: limit >= 0 ? limit : null };
       // Re-check at least every second: a header may open the window early, and jitter spreads the waiters.
       await new Promise((r) => setTimeout(r, Math.min(waitMs, 1000) + Math.random() * 50));
     }
@@ -137,6 +136,6 @@ export class QuotaLimiter {
  * calls to the counter meanwhile; the margin keeps a window that ended since the grant out of it.
  */
 function changesNothing(grant: QuotaGrant, pyrusUsed: number, resetMs: number, pyrusLimit: number): boolean {
-  const ttlNow = grant.ttlMs - (Date.now() - grant.at);
+  const ttlNow = grant.endsAt - Date.now();
   return (pyrusLimit === 0 || pyrusLimit === grant.limit) && pyrusUsed <= grant.used && ttlNow > 1500 && Math.abs(ttlNow - resetMs) <= 1500;
 }
