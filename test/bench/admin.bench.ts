@@ -8,7 +8,6 @@
  * BENCH_DURATION_S (15) and BENCH_WARMUP_S (3) per row; BENCH_ONLY=totals runs the rows whose name contains it;
  * BENCH_CLIENTS=20 spreads the requests over 20 client addresses (below).
  */
-import { execSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -17,7 +16,7 @@ import autocannon from 'autocannon';
 import { Client } from 'pg';
 import { prepareDatabase } from '../../libs/database/src/schema-setup';
 import { encodeCursor } from '../../apps/api/src/admin/pagination';
-import { BENCH_DATABASE_URL, BENCH_REDIS_URL, peakRssMb, ROOT, runBenchmark, startProcess, stopProcesses } from './bench-support';
+import { BENCH_DATABASE_URL, BENCH_REDIS_URL, cpuMs, peakRssMb, ROOT, runBenchmark, startProcess, stopProcesses } from './bench-support';
 
 const DELIVERIES = Number(process.env.BENCH_ADMIN_DELIVERIES ?? 1_000_000);
 const PAYMENTS = Number(process.env.BENCH_ADMIN_PAYMENTS ?? 1_000_000);
@@ -50,17 +49,6 @@ const ONLY = process.env.BENCH_ONLY;
  */
 const CLIENTS = Number(process.env.BENCH_CLIENTS ?? 1);
 
-const CLOCK_TICKS = Number(execSync('getconf CLK_TCK').toString().trim()) || 100;
-/** CPU time (user + system) a process has used, in ms; 0 once it is gone. */
-function cpuMs(pid: number): number {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
-  } catch {
-    return 0;
-  }
-}
 /** Busy and total CPU time of the whole machine, in ticks. */
 function machineTicks(): { busy: number; total: number } {
   const [, ...ticks] = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).map(Number);

@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import autocannon from 'autocannon';
 import { signPyrusBody } from '../../libs/pyrus/src/signature';
-import { BENCH_DATABASE_URL, BENCH_REDIS_URL, openBenchStores, peakRssMb, ROOT, startProcess, stopProcesses, runBenchmark } from './bench-support';
+import { BENCH_DATABASE_URL, BENCH_REDIS_URL, cpuMs, openBenchStores, peakRssMb, ROOT, startProcess, stopProcesses, runBenchmark } from './bench-support';
 
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 15);
 const CONNECTIONS = 50;
@@ -59,8 +59,13 @@ async function main() {
     await db.query('TRUNCATE processed_tasks, deliveries CASCADE');
     await queue.obliterate({ force: true });
 
+    // CPU per request is steadier than req/s on a shared machine: it says how much work each side does per request.
+    const bareCpuBefore = cpuMs(bare.pid!);
     const bareResult = await fire(BARE_PORT, template, 1);
+    const bareCpuUs = ((cpuMs(bare.pid!) - bareCpuBefore) * 1000) / bareResult.requests.total;
+    const apiCpuBefore = cpuMs(api.pid!);
     const apiResult = await fire(API_PORT, template, 1);
+    const apiCpuUs = ((cpuMs(api.pid!) - apiCpuBefore) * 1000) / apiResult.requests.total;
 
     const acknowledged = apiResult['2xx'];
     const [{ count: stored }] = (await db.query(`SELECT count(*)::int AS count FROM deliveries WHERE bot = 'auto-reply'`)).rows;
@@ -74,6 +79,7 @@ async function main() {
       `intake benchmark: ${CONNECTIONS} connections, ${DURATION_S} s each, ${Buffer.byteLength(JSON.stringify(template))} B deliveries`,
       `  bare NestJS raw-body route : ${bareResult.requests.average.toFixed(0)} req/s, p50 ${bareResult.latency.p50} ms, p99 ${bareResult.latency.p99} ms`,
       `  api webhook (store+queue)  : ${apiResult.requests.average.toFixed(0)} req/s, p50 ${apiResult.latency.p50} ms, p99 ${apiResult.latency.p99} ms`,
+      `  CPU per request            : bare ${bareCpuUs.toFixed(0)} µs, api ${apiCpuUs.toFixed(0)} µs (each process's own, all its threads)`,
       `  ratio api / bare           : ${ratio.toFixed(2)}   (target >= 0.60)`,
       `  api p99 ack latency        : ${apiResult.latency.p99} ms   (target <= 50 ms)`,
       `  api peak RSS               : ${rss.toFixed(0)} MB`,

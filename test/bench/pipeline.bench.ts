@@ -11,7 +11,7 @@ import { PyrusEmulator } from '../../apps/pyrus-emulator/src';
 import { PaymentHistory } from '../../libs/bots/src/payments/payment-history';
 import { buildDataSourceOptions } from '../../libs/database/src/database-options';
 import { signPyrusBody } from '../../libs/pyrus/src/signature';
-import { BENCH_DATABASE_URL, BENCH_REDIS_URL, openBenchStores, peakRssMb, ROOT, runBenchmark, startProcess, stopProcesses } from './bench-support';
+import { BENCH_DATABASE_URL, BENCH_REDIS_URL, cpuMs, openBenchStores, peakRssMb, ROOT, runBenchmark, startProcess, stopProcesses } from './bench-support';
 import { DataSource } from 'typeorm';
 import { request } from 'undici';
 
@@ -116,6 +116,9 @@ async function main() {
       return { id, body, signature: signPyrusBody(body, BOT.securityKey) };
     });
     let next = 0;
+    // CPU per decision is steadier than the rate on a shared machine; each side counts from when the clock starts.
+    const cpuOf = () => ({ api: cpuMs(api.pid!), workers: workers.reduce((sum, w) => sum + cpuMs(w.pid!), 0), self: process.cpuUsage() });
+    let cpuAtStart = cpuOf();
     const started = Date.now();
     let drainStarted: number | undefined;
     const send = async () => {
@@ -136,11 +139,15 @@ async function main() {
     if (DRAIN) {
       // The backlog is queued: from here on only the workers run, and the rate counts from their start.
       workers.push(...(await startWorkers()));
+      cpuAtStart = cpuOf();
       drainStarted = Date.now();
     }
     const deadline = Date.now() + 300_000;
     while (emulator.comments.length < DELIVERIES && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
     const elapsedS = (Date.now() - (drainStarted ?? started)) / 1000;
+    const cpuAtEnd = cpuOf();
+    const cpuPerDecision = (before: number, after: number) => ((after - before) / Math.max(emulator.comments.length, 1)).toFixed(2);
+    const selfMs = (usage: NodeJS.CpuUsage) => (usage.user + usage.system) / 1000;
     const latencies = emulator.comments.map((c) => Date.parse(c.at) - sentAt.get(c.taskId)!).sort((a, b) => a - b);
     // Where the rate goes: in a full run the worker shares the cores with the api while the webhooks arrive.
     const perSecond = (times: number[]) => {
@@ -166,6 +173,7 @@ async function main() {
         `  decisions per second       : ${rate.toFixed(0)}   (target >= 300)`,
         ...(DRAIN ? [] : [`  webhooks sent each second  : ${perSecond([...sentAt.values()])}`]),
         `  decisions each second      : ${perSecond(emulator.comments.map((c) => Date.parse(c.at)))}`,
+        `  CPU per decision           : api ${cpuPerDecision(cpuAtStart.api, cpuAtEnd.api)} ms, worker${WORKERS > 1 ? 's' : ''} ${cpuPerDecision(cpuAtStart.workers, cpuAtEnd.workers)} ms, this process (sender and emulator) ${cpuPerDecision(selfMs(cpuAtStart.self), selfMs(cpuAtEnd.self))} ms`,
         `  webhook to decision comment: p50 ${latencies.length ? percentile(latencies, 50) : NaN} ms, p99 ${latencies.length ? percentile(latencies, 99) : NaN} ms`,
         `  peak RSS                   : api ${rss.api.toFixed(0)} MB, worker ${rss.worker.toFixed(0)} MB (the largest)   (target <= 250 MB each)`,
       ].join('\n') + '\n',
