@@ -8,9 +8,9 @@ describe('limitHeapGrowth', () => {
   const record = (f: string) => flags.push(f);
   beforeEach(() => (flags = []));
 
-  it('lets the old generation grow 30% past the live heap by default', () => {
+  it('lets the old generation grow to twice the live heap by default', () => {
     limitHeapGrowth({}, record);
-    expect(flags).toEqual(['--heap-growing-percent=30']);
+    expect(flags).toEqual(['--heap-growing-percent=100']);
   });
 
   it('takes HEAP_GROWTH_PERCENT, and leaves V8 alone at 0', () => {
