@@ -38,6 +38,13 @@ function fire(port: number, template: Record<string, any>, firstTaskId: number) 
   });
 }
 
+/** `fire`, and the CPU the answering process spent per request: steadier than req/s on a shared machine. */
+async function fireMeasured(pid: number, port: number, template: Record<string, any>, firstTaskId: number) {
+  const before = cpuMs(pid);
+  const result = await fire(port, template, firstTaskId);
+  return { result, cpuUs: ((cpuMs(pid) - before) * 1000) / result.requests.total };
+}
+
 async function main() {
   const stores = await openBenchStores(QUEUE_PREFIX);
   const { db, queue } = stores;
@@ -59,13 +66,8 @@ async function main() {
     await db.query('TRUNCATE processed_tasks, deliveries CASCADE');
     await queue.obliterate({ force: true });
 
-    // CPU per request is steadier than req/s on a shared machine: it says how much work each side does per request.
-    const bareCpuBefore = cpuMs(bare.pid!);
-    const bareResult = await fire(BARE_PORT, template, 1);
-    const bareCpuUs = ((cpuMs(bare.pid!) - bareCpuBefore) * 1000) / bareResult.requests.total;
-    const apiCpuBefore = cpuMs(api.pid!);
-    const apiResult = await fire(API_PORT, template, 1);
-    const apiCpuUs = ((cpuMs(api.pid!) - apiCpuBefore) * 1000) / apiResult.requests.total;
+    const { result: bareResult, cpuUs: bareCpuUs } = await fireMeasured(bare.pid!, BARE_PORT, template, 1);
+    const { result: apiResult, cpuUs: apiCpuUs } = await fireMeasured(api.pid!, API_PORT, template, 1);
 
     const acknowledged = apiResult['2xx'];
     const [{ count: stored }] = (await db.query(`SELECT count(*)::int AS count FROM deliveries WHERE bot = 'auto-reply'`)).rows;
