@@ -3,20 +3,16 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import { BotConfig } from '@app/config';
 import { Delivery, prepared } from '@app/database';
-import { BotHookRequest, botVoteOnCurrentStep, lastCommentId, PyrusCaller, PyrusClient } from '@app/pyrus';
+import { BotHookRequest, PyrusCaller, PyrusClient } from '@app/pyrus';
 import { BotContext, BotDecision } from './bot-handler';
 import { BotRegistry } from './bot-registry.service';
+import { claimTaken, DecisionClaims, decisionClaims } from './decision-claim';
 import { PaymentHistory } from './payments/payment-history';
 
-/** Runs on every delivery: prepared, so Postgres plans it once per connection. */
-const DECISION_ON_SAME_VERSION = prepared(
-  `SELECT p.delivery_id FROM processed_tasks p JOIN deliveries d ON d.id = p.delivery_id
-   WHERE p.bot = $1 AND p.task_id = $2 AND p.delivery_id <> $3 AND p.outcome IN ('posting', 'posted')
-     AND coalesce(d.payload->'task'->>'current_step', '') = $4
-     AND coalesce(d.payload->'task'->>'last_modified_date', '') = $5
-     AND coalesce((SELECT max((c->>'id')::bigint) FROM jsonb_array_elements(
-           CASE WHEN jsonb_typeof(d.payload->'task'->'comments') = 'array' THEN d.payload->'task'->'comments' ELSE '[]'::jsonb END) c)::text, '') = $6
-   LIMIT 1`,
+/** The claims other deliveries of a task hold (posting or posted decisions); the worker reads them with the delivery. */
+const HELD_CLAIMS = prepared(
+  `SELECT claim_key FROM processed_tasks
+   WHERE bot = $1 AND task_id = $2 AND delivery_id <> $3 AND claim_key IS NOT NULL AND outcome IN ('posting', 'posted')`,
 );
 
 /**
@@ -32,17 +28,21 @@ export class DecisionMaker {
   ) {}
 
   /**
-   * Why this delivery needs no decision, or undefined when the handler should decide. `otherDecisions: false`, when the
-   * caller has read that no other delivery of the task was decided, spares the same-version query.
+   * Why this delivery needs no decision, or undefined when the handler should decide: the bot's vote is no longer
+   * awaited, or another delivery of the task holds the claim this one would take. `heldClaims`, when the caller read
+   * them with the delivery, spares the query.
    */
-  async reasonToSkip(delivery: Delivery, known: { otherDecisions?: boolean } = {}): Promise<string | undefined> {
+  async reasonToSkip(delivery: Delivery, known: { heldClaims?: string[] } = {}): Promise<string | undefined> {
+    const claims = this.claimsOf(delivery);
+    if (claims.closed) return claims.closed;
+    const held = known.heldClaims ?? (await this.heldClaims(delivery));
+    return claimTaken(claims, held);
+  }
+
+  /** The claims a decision on this delivery may take (see decisionClaims). */
+  claimsOf(delivery: Delivery): DecisionClaims {
     const payload = delivery.payload as unknown as BotHookRequest;
-    const vote = botVoteOnCurrentStep(payload.task, payload.user_id);
-    if (vote !== undefined && vote !== 'waiting') return `the bot's vote on the current step is already "${vote}"`;
-    if (known.otherDecisions === false) return undefined;
-    const earlier = await this.decisionOnSameVersion(delivery, payload);
-    if (earlier) return `already decided on this version of the task (delivery ${earlier})`;
-    return undefined;
+    return decisionClaims(payload.task, payload.user_id, delivery.event);
   }
 
   /** The handler's decision, reading the payment history through `em` (the caller's transaction). */
@@ -64,18 +64,8 @@ export class DecisionMaker {
     };
   }
 
-  /**
-   * Another delivery of the same version of the task (same step, same last comment, same last change) that was
-   * already decided: Pyrus and the inbox sweep can both bring one version, under keys that differ when the task
-   * has no comments. A later comment, or the task sent back to the bot, is a new version.
-   */
-  private async decisionOnSameVersion(delivery: Delivery, payload: BotHookRequest): Promise<string | undefined> {
-    const task = payload.task;
-    const lastComment = lastCommentId(task);
-    const rows: Array<{ delivery_id: string }> = await this.db.query(
-      DECISION_ON_SAME_VERSION,
-      [delivery.bot, delivery.taskId, delivery.id, String(task.current_step ?? ''), task.last_modified_date ?? '', lastComment === undefined ? '' : String(lastComment)],
-    );
-    return rows[0]?.delivery_id;
+  private async heldClaims(delivery: Delivery): Promise<string[]> {
+    const rows: Array<{ claim_key: string }> = await this.db.query(HELD_CLAIMS, [delivery.bot, delivery.taskId, delivery.id]);
+    return rows.map((r) => r.claim_key);
   }
 }

@@ -13,8 +13,10 @@ export interface AppConfiguration {
     backoffMs: number;
     concurrency: number;
     addTimeoutMs: number;
-    sweepIntervalMs: number;
-    sweepMinAgeMs: number;
+    /** How often a worker looks for unfinished deliveries whose job is not in Redis. */
+    reconcileIntervalMs: number;
+    /** How old an unfinished delivery must be before the reconciliation looks at its job. */
+    reconcileMinAgeMs: number;
     /** 0: the worker never reads the inboxes. */
     inboxSweepIntervalMs: number;
   };
@@ -93,8 +95,8 @@ export function buildConfiguration(env: Record<string, string | undefined> = pro
       backoffMs: vars.JOB_BACKOFF_MS,
       concurrency: vars.WORKER_CONCURRENCY,
       addTimeoutMs: vars.QUEUE_ADD_TIMEOUT_MS,
-      sweepIntervalMs: vars.SWEEP_INTERVAL_MS,
-      sweepMinAgeMs: vars.SWEEP_MIN_AGE_MS,
+      reconcileIntervalMs: vars.RECONCILE_INTERVAL_MS,
+      reconcileMinAgeMs: vars.RECONCILE_MIN_AGE_MS,
       inboxSweepIntervalMs: vars.INBOX_SWEEP_INTERVAL_MS,
     },
     pyrus: {

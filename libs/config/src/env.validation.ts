@@ -79,13 +79,19 @@ export class EnvironmentVariables {
   @Transform(toInt) @IsInt() @Min(0) @Max(1000)
   HEAP_GROWTH_PERCENT = 100;
 
-  /** How often the worker looks for stored deliveries that never reached the queue. */
+  /**
+   * How often a worker reconciles PostgreSQL with Redis: unfinished deliveries whose Bull job is gone (never queued,
+   * or lost with Redis's data) are queued again under the same job id.
+   */
   @Transform(toInt) @IsInt() @Min(100)
-  SWEEP_INTERVAL_MS = 30000;
+  RECONCILE_INTERVAL_MS = 30000;
 
-  /** How old an unqueued delivery must be before the sweeper takes it (the api may still be queueing it). */
+  /**
+   * How old an unfinished delivery must be before the reconciliation looks at its job: longer than the api takes to
+   * store and queue one (QUEUE_ADD_TIMEOUT_MS). A re-add under the same job id is harmless either way.
+   */
   @Transform(toInt) @IsInt() @Min(0)
-  SWEEP_MIN_AGE_MS = 10000;
+  RECONCILE_MIN_AGE_MS = 30000;
 
   /** How often the worker reads each bot's inbox for tasks whose webhook never arrived; 0 turns it off. */
   @Transform(toInt) @ValidateIf((o: EnvironmentVariables) => o.INBOX_SWEEP_INTERVAL_MS !== 0) @IsInt()

@@ -12,6 +12,9 @@ export interface NewDelivery {
   payload: unknown;
   /** Copies of the same key folded into this row by the caller (the api's group commit); 0 by default. */
   repeats?: number;
+  /** Set when characters were replaced in `payload` (see toStorablePayload). */
+  bodySha256?: string;
+  replacedChars?: number;
 }
 
 export interface StoredDeliveryRow {
@@ -37,7 +40,7 @@ export interface SqlRunner {
   query(sql: string, params?: unknown[]): Promise<unknown>;
 }
 
-const COLUMNS = 9;
+const COLUMNS = 11;
 
 /**
  * One INSERT ... ON CONFLICT on the natural key for every record, so a webhook and the inbox sweep that find the
@@ -48,16 +51,19 @@ export async function insertDeliveries(db: SqlRunner, records: NewDelivery[], op
   if (records.length === 0) return [];
   const params: unknown[] = [];
   const values = records.map((r, n) => {
-    params.push(r.bot, r.taskId, r.event, r.dedupeKey, r.retryHeader, r.userAgent, r.requestId, r.bodyBytes, JSON.stringify(r.payload));
+    params.push(
+      r.bot, r.taskId, r.event, r.dedupeKey, r.retryHeader, r.userAgent, r.requestId, r.bodyBytes, JSON.stringify(r.payload),
+      r.bodySha256 ?? null, r.replacedChars ?? 0,
+    );
     const p = (k: number) => `$${n * COLUMNS + k}`;
-    return `(${p(1)}, ${p(2)}, ${p(3)}, ${p(4)}, ${p(5)}, ${p(6)}, ${p(7)}, ${p(8)}, ${p(9)}::jsonb, ${Math.max(0, Math.floor(r.repeats ?? 0))})`;
+    return `(${p(1)}, ${p(2)}, ${p(3)}, ${p(4)}, ${p(5)}, ${p(6)}, ${p(7)}, ${p(8)}, ${p(9)}::jsonb, ${p(10)}, ${p(11)}::int, ${Math.max(0, Math.floor(r.repeats ?? 0))})`;
   });
   // DO UPDATE (not DO NOTHING) so RETURNING also gives the row that was already there.
   const onConflict = options.countRepeats === false
     ? 'repeat_count = deliveries.repeat_count'
     : 'repeat_count = deliveries.repeat_count + EXCLUDED.repeat_count + 1';
   const rows = (await db.query(
-    `INSERT INTO deliveries (bot, task_id, event, dedupe_key, retry_header, user_agent, request_id, body_bytes, payload, repeat_count)
+    `INSERT INTO deliveries (bot, task_id, event, dedupe_key, retry_header, user_agent, request_id, body_bytes, payload, body_sha256, replaced_chars, repeat_count)
      VALUES ${values.join(', ')}
      ON CONFLICT (bot, task_id, dedupe_key) DO UPDATE SET ${onConflict}
      RETURNING id, bot, task_id, dedupe_key, queued_at, (xmax = 0) AS inserted`,

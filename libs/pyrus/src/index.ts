@@ -12,3 +12,4 @@ export * from './redact';
 export * from './signature';
 export * from './task-helpers';
 export * from './webhook-payload';
+export * from './storable-payload';

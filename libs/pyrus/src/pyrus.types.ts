@@ -23,6 +23,10 @@ export interface PyrusComment {
   create_date?: string;
   author?: PyrusPerson;
   approval_choice?: ApprovalChoice;
+  /** In a task read or a webhook: the step this comment moved the task to. */
+  changed_step?: number;
+  /** In a task read or a webhook: set when this comment sent the task back to an earlier step. */
+  reset_to_step?: number;
   [key: string]: unknown;
 }
 

@@ -5,11 +5,11 @@ import { redactWebhookBody } from './redact';
 export class InvalidPayloadError extends Error {}
 
 /** Parses and checks a webhook body; the message of an InvalidPayloadError says what is wrong. */
-export function parseBotHookRequest(rawBody: Buffer): BotHookRequest {
-  if (rawBody.length === 0) throw new InvalidPayloadError('Body is empty; expected a JSON object');
+export function parseBotHookRequest(raw: Buffer | string): BotHookRequest {
+  if (raw.length === 0) throw new InvalidPayloadError('Body is empty; expected a JSON object');
   let parsed: unknown;
   try {
-    parsed = JSON.parse(rawBody.toString('utf8'));
+    parsed = JSON.parse(typeof raw === 'string' ? raw : raw.toString('utf8'));
   } catch (err) {
     throw new InvalidPayloadError(`Body is not valid JSON: ${(err as Error).message}`);
   }

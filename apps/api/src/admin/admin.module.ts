@@ -6,6 +6,7 @@ import { ConfigService } from '@nestjs/config';
 import { ThrottlerModule } from '@nestjs/throttler';
 import { AppConfiguration } from '@app/config';
 import { BotsModule } from '@app/bots';
+import { DeliveryJourneyModule } from '@app/deliveries';
 import { DELIVERIES_QUEUE, FOLLOWUPS_QUEUE, QueueModule, RedisService } from '@app/queue';
 import { AuditLogController } from './audit/audit-log.controller';
 import { AuditLogService } from './audit/audit-log.service';
@@ -34,6 +35,7 @@ export const BULL_BOARD_ROUTE = '/admin/queues/ui';
     AdminAuthModule,
     BotsModule,
     QueueModule,
+    DeliveryJourneyModule,
     ThrottlerModule.forRootAsync({
       imports: [QueueModule],
       inject: [ConfigService, RedisService],

@@ -2,7 +2,7 @@ import { BadRequestException, Body, Controller, Headers, HttpCode, Param, Post, 
 import { Request } from 'express';
 import { BotRegistry } from '@app/bots';
 import { MetricsService, noteOnLogLine, WebhookOutcome } from '@app/observability';
-import { InvalidPayloadError, parseBotHookRequest } from '@app/pyrus';
+import { InvalidPayloadError, parseBotHookRequest, StorablePayload, toStorablePayload, UnstorablePayloadError } from '@app/pyrus';
 import { RECEIVED_AT, TimedRequest } from './raw-body.middleware';
 import { SignatureGuard } from './signature.guard';
 import { WebhookIntakeService } from './webhook-intake.service';
@@ -28,8 +28,9 @@ export class WebhooksController {
   ) {
     const bot = this.bots.get(botName);
     try {
-      const payload = parsePayload(rawBody);
-      const accepted = await this.intake.accept(bot.name, payload, {
+      const storable = this.storablePayload(bot.name, rawBody, req);
+      const payload = storable.payload;
+      const accepted = await this.intake.accept(bot.name, storable, {
         bodyBytes: rawBody.length,
         retryHeader: retryHeader ?? null,
         userAgent: userAgent ?? null,
@@ -42,8 +43,29 @@ export class WebhooksController {
       noteOnLogLine(req, { bot: bot.name, taskId: payload.task_id, deliveryId: accepted.deliveryId, repeated: !accepted.inserted });
       return bot.ackText ? { text: bot.ackText } : {};
     } catch (err) {
-      this.count(req, bot.name, err instanceof BadRequestException ? 'invalid_payload' : err instanceof ServiceUnavailableException ? 'unavailable' : 'error');
+      this.count(req, bot.name, outcomeOf(err));
       throw err;
+    }
+  }
+
+  /**
+   * The payload as PostgreSQL can hold it. What never can (nesting too deep) is refused with a 400 and one log line,
+   * since Pyrus's retries would only bring the same bytes again.
+   */
+  private storablePayload(bot: string, rawBody: Buffer, req: Request & { id?: string }): StorablePayload {
+    const text = rawBody.toString('utf8');
+    const payload = parsePayload(text);
+    try {
+      const storable = toStorablePayload(payload, { text, bytes: rawBody });
+      if (storable.replacedChars > 0) {
+        this.metrics.webhookPayloadsRepaired.inc({ bot });
+        noteOnLogLine(req, { replacedChars: storable.replacedChars, bodySha256: storable.rawSha256 });
+      }
+      return storable;
+    } catch (err) {
+      if (!(err instanceof UnstorablePayloadError)) throw err;
+      noteOnLogLine(req, { bot, taskId: payload.task_id, refused: err.code });
+      throw new BadRequestException({ code: err.code, message: err.message });
     }
   }
 
@@ -56,9 +78,16 @@ export class WebhooksController {
   }
 }
 
-function parsePayload(rawBody: Buffer) {
+function outcomeOf(err: unknown): WebhookOutcome {
+  if (err instanceof ServiceUnavailableException) return 'unavailable';
+  if (!(err instanceof BadRequestException)) return 'error';
+  const code = (err.getResponse() as { code?: string }).code;
+  return code === 'PAYLOAD_TOO_DEEP' || code === 'PAYLOAD_REFUSED' ? 'refused' : 'invalid_payload';
+}
+
+function parsePayload(text: string) {
   try {
-    return parseBotHookRequest(rawBody);
+    return parseBotHookRequest(text);
   } catch (err) {
     if (err instanceof InvalidPayloadError) throw new BadRequestException({ code: 'PAYLOAD_INVALID', message: err.message });
     throw err;

@@ -1,7 +1,7 @@
 import { MiddlewareConsumer, Module, NestModule, RequestMethod } from '@nestjs/common';
 import { AccessLogMiddleware, HttpRoute } from '@app/observability';
 import { BotsModule } from '@app/bots';
-import { QueueModule } from '@app/queue';
+import { DeliveryJourneyModule } from '@app/deliveries';
 import { RawBodyMiddleware } from './raw-body.middleware';
 import { SignatureGuard } from './signature.guard';
 import { WebhookIntakeService } from './webhook-intake.service';
@@ -11,7 +11,7 @@ import { WebhooksController } from './webhooks.controller';
 export const WEBHOOK_ROUTE: HttpRoute = { path: 'bots/:bot/webhook', method: RequestMethod.POST };
 
 @Module({
-  imports: [BotsModule, QueueModule],
+  imports: [BotsModule, DeliveryJourneyModule],
   controllers: [WebhooksController],
   providers: [WebhookIntakeService, SignatureGuard],
 })

@@ -5,6 +5,7 @@ import { BotsModule } from '@app/bots';
 import { Delivery, ProcessedTask } from '@app/database';
 import { PyrusModule } from '@app/pyrus';
 import { QueueModule } from '@app/queue';
+import { DeliveryJourneyModule } from '@app/deliveries';
 import { IntegrationsModule } from '@app/integrations';
 import { FollowUpProcessor } from '../followups/follow-up.processor';
 import { FollowUpService } from '../followups/follow-up.service';
@@ -12,11 +13,11 @@ import { BotsSignInHealthIndicator } from './bots-sign-in.health';
 import { DeliveryProcessor } from './delivery.processor';
 import { DeliveryService } from './delivery.service';
 import { TaskLockService } from './task-lock.service';
-import { UnqueuedDeliverySweeper } from './unqueued-delivery.sweeper';
+import { DeliveryReconciler } from './delivery.reconciler';
 
 @Module({
-  imports: [TypeOrmModule.forFeature([Delivery, ProcessedTask]), BotsModule, PyrusModule, QueueModule, TerminusModule, IntegrationsModule],
-  providers: [DeliveryProcessor, DeliveryService, TaskLockService, UnqueuedDeliverySweeper, BotsSignInHealthIndicator, FollowUpProcessor, FollowUpService],
-  exports: [DeliveryService, UnqueuedDeliverySweeper, BotsSignInHealthIndicator],
+  imports: [TypeOrmModule.forFeature([Delivery, ProcessedTask]), BotsModule, PyrusModule, QueueModule, DeliveryJourneyModule, TerminusModule, IntegrationsModule],
+  providers: [DeliveryProcessor, DeliveryService, TaskLockService, DeliveryReconciler, BotsSignInHealthIndicator, FollowUpProcessor, FollowUpService],
+  exports: [DeliveryService, DeliveryReconciler, BotsSignInHealthIndicator],
 })
 export class DeliveriesModule {}

@@ -3,7 +3,7 @@ import { InjectRepository } from '@nestjs/typeorm';
 import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager, Repository } from 'typeorm';
-import { BotDecision, botCredentials, BotRegistry, DecisionMaker } from '@app/bots';
+import { BotDecision, botCredentials, BotRegistry, claimOf, DecisionMaker } from '@app/bots';
 import { BotConfig } from '@app/config';
 import { Delivery, DeliveryStatus, hydrate, prepared, ProcessedOutcome, ProcessedTask, selectColumns } from '@app/database';
 import { BotHookRequest, findPostedComment, PyrusApiError, PyrusCaller, PyrusClient, TaskCommentRequest } from '@app/pyrus';
@@ -14,16 +14,19 @@ import { errorMessage } from '@app/observability';
 
 // The outbox row: the decision and the comment to post, written before the call. Keyed by delivery, so a delivery
 // decided afresh (a failed or skipped one replayed) overwrites its earlier record.
+// The claim (uq_processed_tasks_claim) is taken by this same row: a second decision on the claim fails with 23505.
 const outboxUpsert = (first: number) => {
   const $ = (n: number) => `$${first + n}`;
-  return `INSERT INTO processed_tasks (delivery_id, bot, task_id, handler, outcome, reason, comment, received_at, started_at, attempts)
-   VALUES (${$(0)}, ${$(1)}, ${$(2)}, ${$(3)}, 'posting', ${$(4)}, ${$(5)}, ${$(6)}, ${$(7)}, ${$(8)})
+  return `INSERT INTO processed_tasks (delivery_id, bot, task_id, handler, outcome, reason, comment, received_at, started_at, attempts, claim_key)
+   VALUES (${$(0)}, ${$(1)}, ${$(2)}, ${$(3)}, 'posting', ${$(4)}, ${$(5)}, ${$(6)}, ${$(7)}, ${$(8)}, ${$(9)})
    ON CONFLICT (delivery_id) DO UPDATE SET
      bot = EXCLUDED.bot, task_id = EXCLUDED.task_id, handler = EXCLUDED.handler, outcome = EXCLUDED.outcome,
      reason = EXCLUDED.reason, comment = EXCLUDED.comment, received_at = EXCLUDED.received_at,
-     started_at = EXCLUDED.started_at, attempts = EXCLUDED.attempts, error = NULL, pyrus_status = NULL, finished_at = NULL
+     started_at = EXCLUDED.started_at, attempts = EXCLUDED.attempts, claim_key = EXCLUDED.claim_key,
+     error = NULL, pyrus_status = NULL, finished_at = NULL
    RETURNING id`;
 };
+const CLAIM_INDEX = 'uq_processed_tasks_claim';
 // One payment row per task and bot: a task sent back to the bot's step updates it with the new decision.
 const PAYMENT_UPSERT = `INSERT INTO payments (bot, task_id, form_id, supplier_key, supplier_name, invoice_number, invoice_number_norm,
                          invoice_date, amount, currency, cost_centre, status, decision_reason, vendor_email, vendor_phone, decided_at)
@@ -97,18 +100,15 @@ export class DeliveryService {
     this.logger.warn({ deliveryId: job.deliveryId, requestId: job.requestId }, 'Job for a delivery that does not exist');
   }
 
-  /**
-   * The delivery, what was done with it so far, and whether another delivery of its task was decided (the usual answer,
-   * no, spares the same-version check its own round trip), in one round trip.
-   */
+  /** The delivery, what was done with it so far, and the claims other deliveries of its task hold, in one round trip. */
   private async deliveryWithRecord(id: string): Promise<ReadDelivery | null> {
     const deliveries = this.deliveries.metadata;
     const records = this.processed.metadata;
     // Written once from the entities' metadata and prepared: TypeORM's query builder wrote it anew on every job.
     this.readDeliverySql ??= prepared(
       `SELECT ${selectColumns(deliveries, 'd')}, ${selectColumns(records, 'p')},
-              EXISTS (SELECT 1 FROM processed_tasks o WHERE o.bot = d.bot AND o.task_id = d.task_id AND o.delivery_id <> d.id
-                        AND o.outcome IN ('posting', 'posted')) AS other_decisions
+              ARRAY(SELECT o.claim_key FROM processed_tasks o WHERE o.bot = d.bot AND o.task_id = d.task_id AND o.delivery_id <> d.id
+                      AND o.claim_key IS NOT NULL AND o.outcome IN ('posting', 'posted')) AS held_claims
        FROM deliveries d LEFT JOIN processed_tasks p ON p.delivery_id = d.id
        WHERE d.id = $1`,
     );
@@ -116,7 +116,7 @@ export class DeliveryService {
     if (!row) return null;
     const delivery = hydrate<Delivery>(this.db, deliveries, row, 'd');
     const record = row.p_id === null ? undefined : hydrate<ProcessedTask>(this.db, records, row, 'p');
-    return Object.assign(delivery, { record, otherDecisions: row.other_decisions as boolean });
+    return Object.assign(delivery, { record, heldClaims: row.held_claims as string[] });
   }
 
   /** Marks the delivery failed for good (a 4xx, or the last retry spent). */
@@ -149,22 +149,29 @@ export class DeliveryService {
     // and the history may have changed since, and a failed approval went back to pending.
     if (!earlier || earlier.outcome === ProcessedOutcome.Failed || earlier.outcome === ProcessedOutcome.Skipped) {
       const earlierRecordId = earlier?.id;
-      const skipReason = await this.decisions.reasonToSkip(delivery, { otherDecisions: delivery.otherDecisions });
+      const skipReason = await this.decisions.reasonToSkip(delivery, { heldClaims: delivery.heldClaims });
       if (skipReason) {
         await this.finishSkipped(delivery, bot, skipReason, earlierRecordId);
         log.info({ ...ids, reason: skipReason }, 'Skipped: no decision needed');
         return;
       }
-      // Decision, payment row and outbox row commit together: locks a handler takes (a supplier's budget) cover all three.
-      const outcome = await this.db.transaction(async (em) => {
-        const decision = await this.decisions.decide(bot, delivery, em, this.callerFor(bot, job, delivery));
-        if (decision.kind === 'skip') return decision;
-        // Kept from a failed earlier decision: its comment may have reached Pyrus after all, and is looked for on the
-        // task from this time on before posting again. The attempt counted is the one after the commit, so a crash
-        // before the call still means "look first".
-        const outbox = { startedAt: earlier?.startedAt ?? new Date(), attempts: attemptsBefore + 1 };
-        return this.recordDecision(em, delivery, bot, decision, outbox);
-      });
+      // Decision, payment row and outbox row (with its claim) commit together: locks a handler takes (a supplier's
+      // budget) cover all three, and a claim taken meanwhile by another delivery rolls back all three.
+      const claims = this.decisions.claimsOf(delivery);
+      const outcome = await this.db
+        .transaction(async (em) => {
+          const decision = await this.decisions.decide(bot, delivery, em, this.callerFor(bot, job, delivery));
+          if (decision.kind === 'skip') return decision;
+          // Kept from a failed earlier decision: its comment may have reached Pyrus after all, and is looked for on the
+          // task from this time on before posting again. The attempt counted is the one after the commit, so a crash
+          // before the call still means "look first".
+          const outbox = { startedAt: earlier?.startedAt ?? new Date(), attempts: attemptsBefore + 1 };
+          return this.recordDecision(em, delivery, bot, decision, outbox, claimOf(decision.comment, claims));
+        })
+        .catch((err: unknown) => {
+          if (!isClaimTaken(err)) throw err;
+          return { kind: 'skip' as const, reason: 'another delivery took the claim of this decision meanwhile' };
+        });
       if ('kind' in outcome) {
         await this.finishSkipped(delivery, bot, outcome.reason, earlierRecordId);
         log.info({ ...ids, reason: outcome.reason }, 'Skipped by the handler');
@@ -213,8 +220,9 @@ export class DeliveryService {
     bot: BotConfig,
     decision: CommentDecision,
     outbox: Pick<ProcessedTask, 'startedAt' | 'attempts'>,
+    claimKey: string,
   ): Promise<Outbox> {
-    const outboxParams = [delivery.id, bot.name, delivery.taskId, bot.handler, decision.reason, JSON.stringify(decision.comment), delivery.receivedAt, outbox.startedAt, outbox.attempts];
+    const outboxParams = [delivery.id, bot.name, delivery.taskId, bot.handler, decision.reason, JSON.stringify(decision.comment), delivery.receivedAt, outbox.startedAt, outbox.attempts, claimKey];
     const p = decision.payment;
     const rows: Array<{ id: string }> = p
       ? await em.query(RECORD_DECISION_AND_PAYMENT, [
@@ -262,7 +270,7 @@ export class DeliveryService {
 }
 
 /** A delivery as the worker reads it under the task lock. */
-type ReadDelivery = Delivery & { record?: ProcessedTask; otherDecisions: boolean };
+type ReadDelivery = Delivery & { record?: ProcessedTask; heldClaims: string[] };
 
 /** What posting a decision needs of its outbox row. */
 type Outbox = Pick<ProcessedTask, 'id' | 'comment' | 'startedAt' | 'attempts'>;
@@ -276,6 +284,11 @@ export class PermanentDeliveryError extends Error {
 
 export class RetryableDeliveryError extends Error {
   readonly retryable = true;
+}
+
+function isClaimTaken(err: unknown): boolean {
+  const e = err as { code?: string; constraint?: string; driverError?: { constraint?: string } };
+  return e.code === '23505' && (e.constraint ?? e.driverError?.constraint) === CLAIM_INDEX;
 }
 
 /** Retry network errors, 5xx, 429 and our own transient failures; never a 4xx. */

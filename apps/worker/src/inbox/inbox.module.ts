@@ -1,12 +1,12 @@
 import { Module } from '@nestjs/common';
 import { BotsModule } from '@app/bots';
 import { PyrusModule } from '@app/pyrus';
-import { QueueModule } from '@app/queue';
+import { DeliveryJourneyModule } from '@app/deliveries';
 import { InboxSweeper } from './inbox.sweeper';
 
 /** Catch-up: reads the bots' inboxes for tasks whose webhook never arrived. */
 @Module({
-  imports: [BotsModule, PyrusModule, QueueModule],
+  imports: [BotsModule, PyrusModule, DeliveryJourneyModule],
   providers: [InboxSweeper],
   exports: [InboxSweeper],
 })

@@ -1,16 +1,14 @@
 import { randomUUID } from 'node:crypto';
-import { InjectQueue } from '@nestjs/bull';
 import { BeforeApplicationShutdown, Injectable, OnApplicationBootstrap } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { Queue } from 'bull';
 import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
 import { DataSource, QueryRunner } from 'typeorm';
 import { botCredentials, BotRegistry } from '@app/bots';
 import { AppConfiguration, BotConfig } from '@app/config';
-import { insertDeliveries, withTryAdvisoryLock } from '@app/database';
-import { BotHookRequest, deliveryDedupeKey, PyrusCaller, PyrusClient, PyrusTask, redactWebhookBody } from '@app/pyrus';
-import { DELIVERIES_QUEUE, PROCESS_DELIVERY_JOB, ProcessDeliveryJob } from '@app/queue';
+import { withTryAdvisoryLock } from '@app/database';
+import { DeliveryJourney } from '@app/deliveries';
+import { BotHookRequest, PyrusCaller, PyrusClient, PyrusTask, StorablePayload, toStorablePayload, UnstorablePayloadError } from '@app/pyrus';
 import { PeriodicRun } from '../periodic-run';
 import { commentIdOfKey, LatestDelivery, needsFullRead, reasonToLeave, StoredFacts } from './inbox-candidates';
 import { errorMessage, MetricsService } from '@app/observability';
@@ -55,7 +53,7 @@ export class InboxSweeper implements OnApplicationBootstrap, BeforeApplicationSh
 
   constructor(
     @InjectDataSource() private readonly db: DataSource,
-    @InjectQueue(DELIVERIES_QUEUE) private readonly queue: Queue<ProcessDeliveryJob>,
+    private readonly journey: DeliveryJourney,
     private readonly bots: BotRegistry,
     private readonly pyrus: PyrusClient,
     private readonly metrics: MetricsService,
@@ -103,6 +101,8 @@ export class InboxSweeper implements OnApplicationBootstrap, BeforeApplicationSh
     const caller: PyrusCaller = { bot: botCredentials(bot), context: { bot: bot.name } };
     try {
       const userId = await this.botUserId(bot, caller);
+      // Without the bot's person id its vote cannot be read, and a task is not decided on a guess.
+      if (userId === undefined) throw new Error("the bot's Pyrus profile could not be read, so its votes cannot be checked");
       const inbox = (await this.pyrus.getInbox(caller, { itemCount: INBOX_ITEM_COUNT })).tasks ?? [];
       result.found = inbox.length;
       if (inbox.length >= INBOX_ITEM_COUNT) this.logger.warn({ bot: bot.name, found: inbox.length }, 'The inbox may hold more tasks than one read returns');
@@ -129,8 +129,12 @@ export class InboxSweeper implements OnApplicationBootstrap, BeforeApplicationSh
     return result;
   }
 
-  /** Reads the task and, when the bot has something to decide that no delivery covers, stores and queues it. */
-  private async catchUp(runner: QueryRunner, bot: BotConfig, caller: PyrusCaller, taskId: number, userId: number | undefined): Promise<boolean> {
+  /**
+   * Reads the task and, when the bot has something to decide that no delivery covers, stores and queues it through
+   * the delivery journey, as a webhook would be. A task whose payload can never be stored is recorded as a failed
+   * delivery, so later sweeps leave it until it changes.
+   */
+  private async catchUp(runner: QueryRunner, bot: BotConfig, caller: PyrusCaller, taskId: number, userId: number): Promise<boolean> {
     const task = await this.pyrus.getTask(caller, taskId);
     const reason = reasonToLeave(task, userId, await this.storedFacts(runner, bot.name, taskId));
     if (reason) {
@@ -139,28 +143,20 @@ export class InboxSweeper implements OnApplicationBootstrap, BeforeApplicationSh
     }
     const payload = syntheticPayload(task, userId);
     const requestId = randomUUID();
-    const [row] = await insertDeliveries(
-      runner,
-      [
-        {
-          bot: bot.name,
-          taskId: task.id,
-          event: payload.event!,
-          dedupeKey: deliveryDedupeKey(payload),
-          retryHeader: null,
-          userAgent: INBOX_SWEEP_USER_AGENT,
-          requestId,
-          bodyBytes: Buffer.byteLength(JSON.stringify(payload)),
-          payload: redactWebhookBody(payload),
-        },
-      ],
-      { countRepeats: false },
-    );
-    // A webhook stored the same event meanwhile: queueing it is the api's job (or the unqueued-delivery sweep's).
-    if (!row.inserted) return false;
-    await this.queue.add(PROCESS_DELIVERY_JOB, { deliveryId: row.id, requestId, bot: bot.name, taskId: task.id }, { jobId: row.id });
-    await runner.query('UPDATE deliveries SET queued_at = now() WHERE id = $1 AND queued_at IS NULL', [row.id]);
-    this.logger.info({ bot: bot.name, taskId: task.id, deliveryId: row.id, requestId }, 'Inbox sweep queued a task');
+    const meta = { retryHeader: null, userAgent: INBOX_SWEEP_USER_AGENT, requestId, bodyBytes: 0 };
+    let storable: StorablePayload;
+    try {
+      storable = toStorablePayload(payload);
+    } catch (err) {
+      if (!(err instanceof UnstorablePayloadError)) throw err;
+      await this.journey.recordRefused({ bot: bot.name, payload, ...meta }, err.message);
+      this.logger.warn({ bot: bot.name, taskId, err: err.message }, 'Inbox sweep cannot handle the task; recorded it and goes on');
+      return false;
+    }
+    const admitted = await this.journey.admit({ bot: bot.name, storable, ...meta }, { countRepeats: false });
+    // A webhook stored the same event meanwhile: it is that delivery's to decide.
+    if (!admitted.inserted) return false;
+    this.logger.info({ bot: bot.name, taskId: task.id, deliveryId: admitted.deliveryId, requestId }, 'Inbox sweep queued a task');
     return true;
   }
 

@@ -63,4 +63,12 @@ export class Delivery {
 
   @Column({ type: 'jsonb' })
   payload: Record<string, unknown>;
+
+  /** SHA-256 of the body as received, kept when characters PostgreSQL cannot hold were replaced in `payload`. */
+  @Column({ name: 'body_sha256', type: 'text', nullable: true })
+  bodySha256: string | null;
+
+  /** NUL characters and lone surrogates replaced by U+FFFD before storing; 0 for an untouched payload. */
+  @Column({ name: 'replaced_chars', type: 'int', default: 0 })
+  replacedChars: number;
 }

@@ -49,6 +49,13 @@ export class ProcessedTask {
   @Column({ name: 'pyrus_comment_id', type: 'bigint', nullable: true, transformer: bigintToNumber })
   pyrusCommentId: number | null;
 
+  /**
+   * What this decision claimed: `step:<n>:round:<comment id>` for a bot voting on a step, `event:<key>` for one that
+   * only comments. One posting or posted decision per (bot, task, claim).
+   */
+  @Column({ name: 'claim_key', type: 'text', nullable: true })
+  claimKey: string | null;
+
   @Column({ type: 'int', default: 0 })
   attempts: number;
 

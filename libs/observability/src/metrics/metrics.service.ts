@@ -7,7 +7,7 @@ import { withTimeout } from '../redis.health';
 export const UNKNOWN_BOT_LABEL = '_unknown';
 
 /** What the api answered a webhook, as the `outcome` label of the deliveries counter and the ack histogram. */
-export type WebhookOutcome = 'accepted' | 'duplicate' | 'invalid_payload' | 'too_large' | 'unreadable' | 'unavailable' | 'error';
+export type WebhookOutcome = 'accepted' | 'duplicate' | 'invalid_payload' | 'refused' | 'too_large' | 'unreadable' | 'unavailable' | 'error';
 export type SignatureRejection = 'missing' | 'invalid' | 'unknown_bot';
 export type QueueState = 'waiting' | 'active' | 'delayed' | 'failed';
 export const QUEUE_STATES: readonly QueueState[] = ['waiting', 'active', 'delayed', 'failed'];
@@ -53,7 +53,7 @@ export class MetricsService {
 
   readonly webhookDeliveries = new Counter({
     name: 'pyrus_bots_webhook_deliveries_total',
-    help: 'Webhook deliveries answered by the api, by bot and outcome (accepted, duplicate, invalid_payload, too_large, unreadable, unavailable, error)',
+    help: 'Webhook deliveries answered by the api, by bot and outcome (accepted, duplicate, invalid_payload, refused: verified but never storable, too_large, unreadable, unavailable, error)',
     labelNames: ['bot', 'outcome'] as const,
     registers: [this.registry],
   });
@@ -68,6 +68,13 @@ export class MetricsService {
   readonly webhookDuplicates = new Counter({
     name: 'pyrus_bots_webhook_duplicates_total',
     help: 'Repeated deliveries (Pyrus retries) answered 200 without queueing a job',
+    labelNames: ['bot'] as const,
+    registers: [this.registry],
+  });
+
+  readonly webhookPayloadsRepaired = new Counter({
+    name: 'pyrus_bots_webhook_payloads_repaired_total',
+    help: 'Deliveries stored with characters PostgreSQL cannot hold (NUL, lone surrogates) replaced by U+FFFD, by bot',
     labelNames: ['bot'] as const,
     registers: [this.registry],
   });
@@ -88,6 +95,12 @@ export class MetricsService {
     labelNames: ['queue', 'state'] as const,
     registers: [this.registry],
     collect: () => this.collectQueues(),
+  });
+
+  readonly deliveriesRequeued = new Counter({
+    name: 'pyrus_bots_deliveries_requeued_total',
+    help: 'Unfinished deliveries queued again by the reconciliation because their job was not in Redis (never added, or lost)',
+    registers: [this.registry],
   });
 
   readonly jobFailedAttempts = new Counter({

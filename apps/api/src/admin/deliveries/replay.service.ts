@@ -1,14 +1,11 @@
-import { InjectQueue } from '@nestjs/bull';
 import { ConflictException, Injectable, NotFoundException, ServiceUnavailableException } from '@nestjs/common';
-import { ConfigService } from '@nestjs/config';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { Queue } from 'bull';
 import { DataSource } from 'typeorm';
 import { botCredentials, BotDecision, BotRegistry, DecisionMaker } from '@app/bots';
-import { AppConfiguration, BotConfig } from '@app/config';
+import { BotConfig } from '@app/config';
+import { DeliveryJourney } from '@app/deliveries';
 import { Delivery, DeliveryStatus } from '@app/database';
-import { errorMessage, withTimeout } from '@app/observability';
-import { DELIVERIES_QUEUE, PROCESS_DELIVERY_JOB, ProcessDeliveryJob } from '@app/queue';
+import { errorMessage } from '@app/observability';
 
 export interface DryRunResult {
   dryRun: true;
@@ -33,16 +30,15 @@ class DryRunRollback extends Error {
 /**
  * Runs a stored delivery through its bot's handler again. The dry run shows the decision and keeps nothing: the
  * handler reads (the history, the form register) inside a transaction that is rolled back, and nothing is posted.
- * A real replay hands the delivery back to the worker, as a new job.
+ * A real replay hands the delivery back to the worker through the delivery journey, under its own job id.
  */
 @Injectable()
 export class ReplayService {
   constructor(
     @InjectDataSource() private readonly db: DataSource,
-    @InjectQueue(DELIVERIES_QUEUE) private readonly queue: Queue<ProcessDeliveryJob>,
+    private readonly journey: DeliveryJourney,
     private readonly bots: BotRegistry,
     private readonly decisions: DecisionMaker,
-    private readonly config: ConfigService<AppConfiguration, true>,
   ) {}
 
   async dryRun(id: string): Promise<DryRunResult> {
@@ -75,18 +71,14 @@ export class ReplayService {
       });
     }
     const previous = delivery.status;
-    const [, reset] = await this.db.query(`UPDATE deliveries SET status = 'received', last_error = NULL WHERE id = $1 AND status = $2`, [id, previous]);
-    if (!reset) throw new ConflictException({ code: 'IN_PROGRESS', message: `Delivery ${id} changed meanwhile; look again` });
-    // A fresh job id: Bull ignores an add whose id it still holds (the delivery's first job, completed or failed).
-    const jobId = `${id}:replay:${Date.now()}`;
+    let reopened: boolean;
     try {
-      // Bull waits for Redis indefinitely; the operator gets an answer within the same bound as a webhook.
-      const { addTimeoutMs } = this.config.get('queue', { infer: true });
-      await withTimeout(this.queue.add(PROCESS_DELIVERY_JOB, { deliveryId: id, requestId: delivery.requestId, bot: delivery.bot, taskId: delivery.taskId }, { jobId }), addTimeoutMs);
+      reopened = await this.journey.reopen({ deliveryId: id, requestId: delivery.requestId, bot: delivery.bot, taskId: delivery.taskId }, previous);
     } catch (err) {
-      await this.db.query(`UPDATE deliveries SET status = $2 WHERE id = $1 AND status = 'received'`, [id, previous]);
       throw new ServiceUnavailableException({ code: 'QUEUE_UNAVAILABLE', message: `The queue did not take the job (${errorMessage(err)}); nothing changed, try again` });
     }
+    if (!reopened) throw new ConflictException({ code: 'IN_PROGRESS', message: `Delivery ${id} changed meanwhile; look again` });
+    const jobId = id;
     return { dryRun: false, deliveryId: id, previousStatus: previous, jobId };
   }
 

@@ -1,0 +1,326 @@
+import { InjectQueue } from '@nestjs/bull';
+import { Injectable } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { Job, Queue } from 'bull';
+import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
+import { DataSource } from 'typeorm';
+import { AppConfiguration } from '@app/config';
+import { insertDeliveries, naturalKey, NewDelivery, SqlRunner, StoredDeliveryRow } from '@app/database';
+import { errorMessage, withTimeout } from '@app/observability';
+import { BotHookRequest, deliveryDedupeKey, redactWebhookBody, StorablePayload } from '@app/pyrus';
+import { DELIVERIES_QUEUE, PROCESS_DELIVERY_JOB, ProcessDeliveryJob } from '@app/queue';
+import { Batcher } from './batcher';
+
+/** A verified delivery to store and queue: from a webhook, or made up by the inbox sweep from a task it read. */
+export interface Admission {
+  bot: string;
+  /** Already made storable (toStorablePayload); the access token is redacted here, before storing. */
+  storable: StorablePayload;
+  retryHeader: string | null;
+  userAgent: string | null;
+  requestId: string;
+  bodyBytes: number;
+}
+
+export interface Admitted {
+  deliveryId: string;
+  /** False for a repeat (Pyrus's retry, or the sweep finding what a webhook stored) of a delivery already stored. */
+  inserted: boolean;
+  /** False when the delivery was already queued earlier, so nothing was added. */
+  queuedNow: boolean;
+}
+
+/** Why one admission was not taken. `retryable` tells the caller whether a retry (Pyrus's, the sweep's) can help. */
+export class AdmissionError extends Error {
+  constructor(
+    readonly code: 'DATABASE_UNAVAILABLE' | 'QUEUE_UNAVAILABLE' | 'PAYLOAD_REFUSED',
+    message: string,
+    readonly retryable: boolean,
+  ) {
+    super(message);
+  }
+}
+
+export interface ReconcileResult {
+  /** Unfinished deliveries old enough to look at. */
+  checked: number;
+  /** Of those, queued again because their job was missing or will never run. */
+  requeued: number;
+}
+
+/** Rows one flush may write; 11 parameters each, far below PostgreSQL's 65535. */
+const MAX_BATCH = 500;
+/** Bull states in which a job still runs by itself; any other (gone, completed, failed, stuck) never will. */
+const LIVE_JOB_STATES = new Set(['waiting', 'active', 'delayed', 'paused']);
+/**
+ * SQLSTATE classes of a statement PostgreSQL refused for its content: data exceptions (22: a character it cannot
+ * hold, a number out of range), program limits (54: too deep, too large). A retry of the same row fails the same way.
+ */
+const REFUSED_CONTENT = /^(22|54)/;
+
+interface Incoming extends Admission {
+  dedupeKey: string;
+  countRepeats: boolean;
+}
+
+/**
+ * The one owner of a delivery's way from stored to queued: the api's intake, the inbox sweep, the reconciliation and
+ * the admin replay all go through here, so "in PostgreSQL, then in Bull under the delivery's id" holds for every
+ * path. Concurrent admissions share one INSERT, one Redis round trip and one UPDATE (group commit).
+ */
+@Injectable()
+export class DeliveryJourney {
+  private readonly addTimeoutMs: number;
+  private readonly admissions = new Batcher<Incoming, Admitted>((items) => this.admitBatch(items), MAX_BATCH);
+  /** The queued marks of batches queued while one UPDATE runs go together in the next one. */
+  private readonly queuedMarks = new Batcher<string[], void>(async (marks) => {
+    await this.markQueued(marks.flat());
+    return marks.map(() => undefined);
+  }, MAX_BATCH);
+
+  constructor(
+    @InjectDataSource() private readonly db: DataSource,
+    @InjectQueue(DELIVERIES_QUEUE) private readonly queue: Queue<ProcessDeliveryJob>,
+    @InjectPinoLogger(DeliveryJourney.name) private readonly logger: PinoLogger,
+    config: ConfigService<AppConfiguration, true>,
+  ) {
+    this.addTimeoutMs = config.get('queue', { infer: true }).addTimeoutMs;
+  }
+
+  /**
+   * Resolves once the delivery is in PostgreSQL and its job in Redis; rejects with an AdmissionError otherwise. A
+   * repeat of a stored delivery queues nothing new unless the first never reached the queue. `countRepeats: false`
+   * for a caller that is not Pyrus (the inbox sweep), so repeat_count keeps meaning "Pyrus's retries".
+   */
+  admit(admission: Admission, options: { countRepeats?: boolean } = {}): Promise<Admitted> {
+    const dedupeKey = deliveryDedupeKey(admission.storable.payload);
+    return this.admissions.submit({ ...admission, dedupeKey, countRepeats: options.countRepeats ?? true });
+  }
+
+  private async admitBatch(items: Incoming[]): Promise<Array<Admitted | Error>> {
+    // Postgres counts a repeat through ON CONFLICT only within one statement's own flavour of it.
+    const counted = items.filter((i) => i.countRepeats);
+    const uncounted = items.filter((i) => !i.countRepeats);
+    const results = new Map<Incoming, Admitted | Error>();
+    for (const [group, countRepeats] of [[counted, true], [uncounted, false]] as const) {
+      if (group.length === 0) continue;
+      const stored = await this.store(group, countRepeats);
+      const queued = await this.queueNew(stored.filter((s): s is StoredItem => !(s instanceof Error)));
+      group.forEach((item, i) => results.set(item, stored[i] instanceof Error ? (stored[i] as Error) : queued.get(stored[i] as StoredItem)!));
+    }
+    return items.map((item) => results.get(item)!);
+  }
+
+  /**
+   * One INSERT for the batch; repeats (in the table or within the batch) only bump repeat_count. When PostgreSQL
+   * refuses the batch for one row's content, each row is stored on its own, so only that row fails.
+   */
+  private async store(items: Incoming[], countRepeats: boolean): Promise<Array<StoredItem | AdmissionError>> {
+    const keyOf = (i: Incoming) => naturalKey(i.bot, i.storable.payload.task_id, i.dedupeKey);
+    const firstOf = new Map<string, { index: number; repeats: number }>();
+    items.forEach((item, index) => {
+      const seen = firstOf.get(keyOf(item));
+      if (seen) seen.repeats += 1;
+      else firstOf.set(keyOf(item), { index, repeats: 0 });
+    });
+    const unique = [...firstOf.values()].map(({ index, repeats }) => toRow(items[index], repeats));
+    let rows: Array<StoredDeliveryRow | AdmissionError>;
+    try {
+      rows = await insertDeliveries(this.db, unique, { countRepeats });
+    } catch (err) {
+      if (!refusedForContent(err) || unique.length === 1) {
+        rows = unique.map(() => storeError(err));
+        this.logger.error({ err: errorMessage(err), deliveries: items.length }, 'Could not store deliveries');
+      } else {
+        this.logger.warn({ err: errorMessage(err), deliveries: unique.length }, 'PostgreSQL refused a batch of deliveries; storing them one by one');
+        rows = await Promise.all(unique.map((row) => insertDeliveries(this.db, [row], { countRepeats }).then(([r]) => r, storeError)));
+      }
+    }
+    const byKey = new Map<string, StoredDeliveryRow | AdmissionError>();
+    unique.forEach((row, i) => byKey.set(naturalKey(row.bot, row.taskId, row.dedupeKey), rows[i]));
+    return items.map((item, index) => {
+      const row = byKey.get(keyOf(item))!;
+      if (row instanceof AdmissionError) return row;
+      const isFirst = firstOf.get(keyOf(item))!.index === index;
+      return { item, row, inserted: row.inserted && isFirst };
+    });
+  }
+
+  /** Adds a job for each stored delivery not queued yet; when Redis does not take them, each gets a retryable error. */
+  private async queueNew(stored: StoredItem[]): Promise<Map<StoredItem, Admitted | AdmissionError>> {
+    const toQueue = [...new Map(stored.filter((s) => !s.row.queuedAt).map((s) => [s.row.id, s])).values()];
+    let queueError: AdmissionError | undefined;
+    if (toQueue.length > 0) {
+      try {
+        await this.addJobs(
+          toQueue.map((s) => ({
+            deliveryId: s.row.id,
+            bot: s.item.bot,
+            taskId: s.item.storable.payload.task_id,
+            accessToken: s.item.storable.payload.access_token,
+            requestId: s.item.requestId,
+          })),
+        );
+      } catch (err) {
+        this.logger.error({ err: errorMessage(err), deliveries: toQueue.length }, 'Deliveries stored but not queued; the reconciliation will queue them');
+        queueError = new AdmissionError('QUEUE_UNAVAILABLE', 'The delivery is stored but could not be queued; retry later', true);
+      }
+    }
+    const queuedIds = new Set(queueError ? [] : toQueue.map((s) => s.row.id));
+    if (queuedIds.size > 0) void this.queuedMarks.submit([...queuedIds]);
+    return new Map(
+      stored.map((s) => [
+        s,
+        !s.row.queuedAt && !queuedIds.has(s.row.id) && queueError
+          ? queueError
+          : { deliveryId: s.row.id, inserted: s.inserted, queuedNow: queuedIds.has(s.row.id) },
+      ]),
+    );
+  }
+
+  /** The job id is the delivery id, so a second add of the same delivery is a no-op while Bull holds the first. */
+  private async addJobs(jobs: ProcessDeliveryJob[]): Promise<void> {
+    // ioredis would buffer commands while disconnected; fail fast instead and let the caller retry.
+    if (this.queue.client.status !== 'ready') throw new Error(`Redis connection is ${this.queue.client.status}`);
+    await withTimeout(
+      this.queue.addBulk(jobs.map((data) => ({ name: PROCESS_DELIVERY_JOB, data, opts: { jobId: data.deliveryId } }))),
+      this.addTimeoutMs,
+      'Redis did not take the jobs in time',
+    );
+  }
+
+  /** Not awaited by the answer: the jobs are in Redis, and queued_at is for the audit, not for the reconciliation. */
+  private async markQueued(ids: string[], runner: SqlRunner = this.db): Promise<void> {
+    try {
+      await runner.query('UPDATE deliveries SET queued_at = now() WHERE id = ANY($1::uuid[]) AND queued_at IS NULL', [ids]);
+    } catch (err) {
+      this.logger.warn({ err: errorMessage(err), deliveries: ids.length }, 'Queued, but could not record it');
+    }
+  }
+
+  /**
+   * Records, as a failed delivery, a task the inbox sweep read but can never store (its JSON too deep): the audit shows
+   * it, and the sweep's next passes leave the task until it changes. One row per version of the task.
+   */
+  async recordRefused(refused: Omit<Admission, 'storable'> & { payload: BotHookRequest }, reason: string): Promise<void> {
+    const { payload } = refused;
+    const event = payload.event ?? 'comment';
+    await this.db.query(
+      `INSERT INTO deliveries (bot, task_id, event, dedupe_key, retry_header, user_agent, request_id, body_bytes, payload, status, last_error)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb, 'failed', $10)
+       ON CONFLICT (bot, task_id, dedupe_key) DO NOTHING`,
+      [
+        refused.bot, payload.task_id, event, `${event}:refused:${payload.task?.last_modified_date ?? new Date().toISOString()}`,
+        refused.retryHeader, refused.userAgent, refused.requestId, refused.bodyBytes,
+        JSON.stringify({ task_id: payload.task_id, event, refused: true }), reason,
+      ],
+    );
+  }
+
+  /**
+   * Finds deliveries still 'received' after `minAgeMs` whose Bull job is gone (never added, or lost with Redis's data)
+   * or will never run again (completed or failed while the delivery is unfinished), and queues each again under its
+   * own id. Runs in pages of `pageSize`, oldest first. Jobs added again carry no webhook token: the worker signs in as
+   * the bot.
+   */
+  async reconcile(minAgeMs: number, runner: SqlRunner = this.db, pageSize = 500): Promise<ReconcileResult> {
+    const result: ReconcileResult = { checked: 0, requeued: 0 };
+    let after: { receivedAt: Date; id: string } | undefined;
+    for (;;) {
+      const rows = (await runner.query(
+        `SELECT id, request_id, bot, task_id, received_at FROM deliveries
+         WHERE status = 'received' AND received_at < now() - make_interval(secs => $1::float8 / 1000)
+           AND ($2::timestamptz IS NULL OR (received_at, id) > ($2::timestamptz, $3::uuid))
+         ORDER BY received_at, id LIMIT $4`,
+        [minAgeMs, after?.receivedAt ?? null, after?.id ?? null, pageSize],
+      )) as Array<{ id: string; request_id: string; bot: string; task_id: string; received_at: Date }>;
+      result.checked += rows.length;
+      const jobs = rows.map((r) => ({ deliveryId: r.id, requestId: r.request_id, bot: r.bot, taskId: Number(r.task_id) }));
+      const requeued = await this.requeueUnlessLive(jobs);
+      result.requeued += requeued.length;
+      if (requeued.length > 0) {
+        this.logger.warn({ deliveries: requeued.length }, 'Queued again unfinished deliveries whose job was not in Redis');
+        await this.markQueued(requeued, runner);
+      }
+      if (rows.length < pageSize) return result;
+      const last = rows[rows.length - 1];
+      after = { receivedAt: last.received_at, id: last.id };
+    }
+  }
+
+  /**
+   * Hands a delivery that ended (failed or skipped) back to the worker: 'received' again and queued under its own id.
+   * False when it was not in `from` any more (someone else moved it). When Redis does not take the job, the status
+   * goes back and the error is thrown.
+   */
+  async reopen(job: ProcessDeliveryJob, from: string): Promise<boolean> {
+    const [, reset] = await this.db.query(`UPDATE deliveries SET status = 'received', last_error = NULL WHERE id = $1 AND status = $2`, [job.deliveryId, from]);
+    if (!reset) return false;
+    try {
+      await withTimeout(this.requeueUnlessLive([job]), this.addTimeoutMs, 'Redis did not take the job in time');
+    } catch (err) {
+      await this.db.query(`UPDATE deliveries SET status = $2 WHERE id = $1 AND status = 'received'`, [job.deliveryId, from]);
+      throw err;
+    }
+    return true;
+  }
+
+  /**
+   * Adds each job again unless Bull holds a live one under the delivery's id; a finished job under that id is removed
+   * first, since Bull ignores an add whose id it still holds. Returns the ids added.
+   */
+  private async requeueUnlessLive(jobs: ProcessDeliveryJob[]): Promise<string[]> {
+    const added: string[] = [];
+    const existing = await Promise.all(jobs.map((j) => this.queue.getJob(j.deliveryId)));
+    for (const [i, data] of jobs.entries()) {
+      const job = existing[i];
+      if (job) {
+        if (LIVE_JOB_STATES.has(await job.getState())) continue;
+        await removeFinished(job);
+      }
+      await this.queue.add(PROCESS_DELIVERY_JOB, data, { jobId: data.deliveryId });
+      added.push(data.deliveryId);
+    }
+    return added;
+  }
+}
+
+interface StoredItem {
+  item: Incoming;
+  row: StoredDeliveryRow;
+  inserted: boolean;
+}
+
+function toRow(item: Incoming, repeats: number): NewDelivery {
+  const { payload, replacedChars, rawSha256 } = item.storable;
+  return {
+    bot: item.bot,
+    taskId: payload.task_id,
+    event: payload.event ?? 'comment',
+    dedupeKey: item.dedupeKey,
+    retryHeader: item.retryHeader,
+    userAgent: item.userAgent,
+    requestId: item.requestId,
+    bodyBytes: item.bodyBytes,
+    payload: redactWebhookBody(payload as BotHookRequest),
+    repeats,
+    replacedChars,
+    bodySha256: rawSha256,
+  };
+}
+
+function refusedForContent(err: unknown): boolean {
+  return REFUSED_CONTENT.test(String((err as { code?: unknown }).code ?? ''));
+}
+
+function storeError(err: unknown): AdmissionError {
+  return refusedForContent(err)
+    ? new AdmissionError('PAYLOAD_REFUSED', `PostgreSQL cannot store this delivery: ${errorMessage(err)}`, false)
+    : new AdmissionError('DATABASE_UNAVAILABLE', 'The delivery could not be stored; retry later', true);
+}
+
+/** A job that another process removes or retries meanwhile is not ours to fail over. */
+async function removeFinished(job: Job): Promise<void> {
+  await job.remove().catch(() => undefined);
+}

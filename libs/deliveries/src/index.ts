@@ -1,0 +1,3 @@
+export * from './batcher';
+export * from './delivery-journey.module';
+export * from './delivery-journey.service';
