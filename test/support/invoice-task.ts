@@ -1,4 +1,4 @@
-import { PyrusTask } from '@app/pyrus';
+import { PyrusApproval, PyrusTask } from '@app/pyrus';
 import { MANAGER_USER_ID, PAYMENTS_BOT_USER_ID } from './test-emulator';
 
 /** What an invoice-approval form holds; a field left out is missing from the task. */
@@ -11,8 +11,17 @@ export interface Invoice {
   currency?: string;
 }
 
-/** An invoice task on form 2001 that a manager approved at step 1 and that now waits for the payments bot at step 2. */
-export function invoiceTask(id: number, invoice: Invoice): PyrusTask {
+/** Where the task stands in its route: the approvals of each step (index 0 = step 1) and the current step. */
+export interface RouteState {
+  approvals: PyrusApproval[][];
+  currentStep: number;
+}
+
+/**
+ * An invoice task on form 2001. By default a manager approved it at step 1 and it now waits for the payments bot at
+ * step 2; `route` puts it elsewhere.
+ */
+export function invoiceTask(id: number, invoice: Invoice, route?: RouteState): PyrusTask {
   const values: Array<[number, string, string, unknown]> = [
     [1, 'text', 'supplier', invoice.supplier],
     [2, 'text', 'inn', invoice.inn],
@@ -24,10 +33,10 @@ export function invoiceTask(id: number, invoice: Invoice): PyrusTask {
   return {
     id,
     form_id: 2001,
-    current_step: 2,
+    current_step: route?.currentStep ?? 2,
     author: { id: 77, email: 'accountant@example.org' },
     fields: values.map(([fid, type, code, value]) => ({ id: fid, type, code, name: code, ...(value === undefined ? {} : { value }) })),
-    approvals: [
+    approvals: route?.approvals ?? [
       [{ person: { id: MANAGER_USER_ID, type: 'user' }, approval_choice: 'approved' }],
       [{ person: { id: PAYMENTS_BOT_USER_ID, type: 'bot' }, approval_choice: 'waiting' }],
     ],

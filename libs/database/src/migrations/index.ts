@@ -8,6 +8,7 @@ import { PaymentsDecidedAtRequired1795600000000 } from './1795600000000-Payments
 import { PaymentTotalsByPeriod1795700000000 } from './1795700000000-PaymentTotalsByPeriod';
 import { DeliveriesQueuedInPlace1795800000000 } from './1795800000000-DeliveriesQueuedInPlace';
 import { PaymentChecksFunction1795900000000 } from './1795900000000-PaymentChecksFunction';
+import { PaymentChecksBudgetPeriods1796000000000 } from './1796000000000-PaymentChecksBudgetPeriods';
 import { DecisionClaims1796500000000 } from './1796500000000-DecisionClaims';
 
 /** Every migration, oldest first; listed rather than globbed so the build and ts-node see the same set. */
@@ -22,5 +23,6 @@ export const migrations = [
   PaymentTotalsByPeriod1795700000000,
   DeliveriesQueuedInPlace1795800000000,
   PaymentChecksFunction1795900000000,
+  PaymentChecksBudgetPeriods1796000000000,
   DecisionClaims1796500000000,
 ];
