@@ -6,3 +6,4 @@ export * from './decision-maker';
 export * from './handlers/auto-reply.handler';
 export * from './handlers/payment-approval.handler';
 export * from './payments/payment-history';
+export * from './payments/normalise';

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { BudgetPeriod, BudgetScope } from '@app/database';
 import { FieldSelector, findField, FormRegisterRequest, PersonRef, PyrusField, PyrusTask, readDate, readFieldValue, readMoney, TaskCommentRequest } from '@app/pyrus';
 import { BotContext, BotDecision, BotHandler, PaymentDraft, RegisterSearch } from '../bot-handler';
+import { normaliseInvoiceNumber, normaliseName, normaliseTaxId } from '../payments/normalise';
 import { PastPayment, PaymentHistory } from '../payments/payment-history';
 
 /** Form fields the handler reads, each by code (preferred), id or name. */
@@ -126,8 +127,14 @@ export class PaymentApprovalHandler implements BotHandler {
   }
 
   /**
-   * The supplier's requests in the form register that the history does not know, compared here (the register's
-   * own filters cannot normalise invoice numbers). Rejected ones do not count.
+   * The supplier's requests in the form register that the history does not know, compared here in normalised form:
+   * the register's own filters compare values as typed, so none of them can tell that `ООО "Луч"` is `ООО «Луч»`.
+   * Two searches, whose results are compared locally, find them however they were typed:
+   * - by the supplier: its tax id as digits (a number-like value compares as a number, so `7701000002` finds
+   *   `7701000002`) or as typed, or else its name as typed: a same-invoice request from any date;
+   * - by the amount and the invoice date within the window: numbers and dates, which no spelling changes, so this
+   *   finds the probable duplicates, and the exact ones of the same invoice, whatever the supplier's spelling.
+   * Rejected ones do not count.
    */
   private async registerDuplicates(
     task: PyrusTask,
@@ -137,11 +144,22 @@ export class PaymentApprovalHandler implements BotHandler {
     payments: PaymentHistory,
     windowDays: number,
   ): Promise<Array<PastPayment & { exact: boolean }>> {
-    const byTaxId = invoice.supplierKey.startsWith('tax:') && settings.fields.supplierTaxId !== undefined;
-    const filterField = findField(task, byTaxId ? settings.fields.supplierTaxId! : settings.fields.supplier)?.field;
-    if (!filterField || !task.form_id) return [];
-    const value = readLabel(filterField)!;
-    const tasks = (await search({ [`fld${filterField.id}`]: value, item_count: 500 } as FormRegisterRequest)).filter((t) => t.id !== task.id);
+    if (!task.form_id) return [];
+    const searches: FormRegisterRequest[] = [];
+    const bySupplier = supplierFilter(task, invoice, settings);
+    if (bySupplier) searches.push({ ...bySupplier, item_count: 500 } as FormRegisterRequest);
+    const amountField = findField(task, settings.fields.amount)?.field;
+    const dateField = findField(task, settings.fields.invoiceDate)?.field;
+    if (amountField && dateField) {
+      // A day wider on each side: whether Pyrus's gt/lt include their bound is unconfirmed; the window is checked here.
+      const dates = `gt${shiftDate(invoice.invoiceDate, -windowDays - 1)},lt${shiftDate(invoice.invoiceDate, windowDays + 1)}`;
+      searches.push({ [`fld${amountField.id}`]: invoice.amount, [`fld${dateField.id}`]: dates, item_count: 500 } as FormRegisterRequest);
+    }
+    const found = new Map<number, PyrusTask>();
+    for (const tasks of await Promise.all(searches.map((request) => search(request)))) {
+      for (const t of tasks) if (t.id !== task.id) found.set(t.id, t);
+    }
+    const tasks = [...found.values()].sort((a, b) => a.id - b.id);
     const known = new Set(await payments.knownTaskIds(tasks.map((t) => t.id)));
     const matches: Array<PastPayment & { exact: boolean }> = [];
     for (const other of tasks) {
@@ -192,7 +210,7 @@ export function readInvoice(task: PyrusTask, settings: PaymentApprovalSettings):
   const missing = REQUIRED.filter(([key]) => isEmpty(key === 'amount' ? readMoney(field(key)) : readLabel(field(key)))).map(([, label]) => label);
   if (missing.length) return { missing };
   const supplierName = readLabel(field('supplier'))!;
-  const taxId = readLabel(field('supplierTaxId'))?.replace(/\D/g, '');
+  const taxId = normaliseTaxId(readLabel(field('supplierTaxId')) ?? '');
   const invoiceNumber = readLabel(field('invoiceNumber'))!;
   return {
     missing,
@@ -224,22 +242,35 @@ function readLabel(field: PyrusField | undefined): string | undefined {
   return undefined;
 }
 
+/**
+ * The register filter that finds the supplier's requests: the tax id as digits, or as typed too when that differs (an
+ * in-list filter, each compared whole), or else the name as typed (compared by prefix).
+ */
+function supplierFilter(task: PyrusTask, invoice: Invoice, settings: PaymentApprovalSettings): Record<string, string> | undefined {
+  if (invoice.supplierKey.startsWith('tax:') && settings.fields.supplierTaxId !== undefined) {
+    const field = findField(task, settings.fields.supplierTaxId)?.field;
+    const typed = readLabel(field);
+    if (!field || !typed) return undefined;
+    const digits = invoice.supplierKey.slice('tax:'.length);
+    const spellings = typed === digits || typed.includes(',') ? [digits] : [digits, typed];
+    return { [`fld${field.id}`]: spellings.join(',') };
+  }
+  const field = findField(task, settings.fields.supplier)?.field;
+  const typed = readLabel(field);
+  return field && typed ? { [`fld${field.id}`]: typed } : undefined;
+}
+
+/** "2024-03-01" plus `days` (negative: minus), as a date. */
+function shiftDate(day: string, days: number): string {
+  return new Date(Date.parse(`${day}T00:00:00Z`) + days * 86_400_000).toISOString().slice(0, 10);
+}
+
 const isEmpty = (v: unknown) => v === undefined || v === null || v === '';
 
 const wasRejected = (task: PyrusTask) => (task.approvals ?? []).some((step) => step.some((a) => a.approval_choice === 'rejected'));
 
 function daysApart(a: string, b: string): number {
   return Math.abs(Date.parse(a) - Date.parse(b)) / 86_400_000;
-}
-
-/** "INV-2024/001", "inv 2024 001" and "Inv.2024-001" are one invoice number. */
-export function normaliseInvoiceNumber(value: string): string {
-  return value.toUpperCase().replace(/[\s\-_/\\.#№]/g, '');
-}
-
-/** Case, quotes, punctuation and legal-form noise do not make another supplier. */
-export function normaliseName(value: string): string {
-  return value.toLowerCase().replace(/["«»'`.,]/g, ' ').replace(/\s+/g, ' ').trim();
 }
 
 /** 1234567.5 -> "1 234 567.50" */

@@ -9,6 +9,7 @@ import { PaymentTotalsByPeriod1795700000000 } from './1795700000000-PaymentTotal
 import { DeliveriesQueuedInPlace1795800000000 } from './1795800000000-DeliveriesQueuedInPlace';
 import { PaymentChecksFunction1795900000000 } from './1795900000000-PaymentChecksFunction';
 import { PaymentChecksBudgetPeriods1796000000000 } from './1796000000000-PaymentChecksBudgetPeriods';
+import { RenormalisePaymentKeys1796100000000 } from './1796100000000-RenormalisePaymentKeys';
 import { DecisionClaims1796500000000 } from './1796500000000-DecisionClaims';
 
 /** Every migration, oldest first; listed rather than globbed so the build and ts-node see the same set. */
@@ -24,5 +25,6 @@ export const migrations = [
   DeliveriesQueuedInPlace1795800000000,
   PaymentChecksFunction1795900000000,
   PaymentChecksBudgetPeriods1796000000000,
+  RenormalisePaymentKeys1796100000000,
   DecisionClaims1796500000000,
 ];
