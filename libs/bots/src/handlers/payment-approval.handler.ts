@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { BudgetPeriod, BudgetScope } from '@app/database';
-import { FieldSelector, findField, FormRegisterRequest, PersonRef, PyrusField, PyrusTask, readDate, readFieldValue, readMoney, TaskCommentRequest } from '@app/pyrus';
+import { FieldSelector, findField, FormRegisterRequest, PersonRef, PyrusField, PyrusPerson, PyrusTask, readDate, readFieldValue, readMoney, TaskCommentRequest } from '@app/pyrus';
 import { BotContext, BotDecision, BotHandler, PaymentDraft, RegisterSearch } from '../bot-handler';
 import { normaliseInvoiceNumber, normaliseName, normaliseTaxId } from '../payments/normalise';
 import { PastPayment, PaymentHistory } from '../payments/payment-history';
@@ -28,10 +28,12 @@ export interface PaymentApprovalSettings {
   duplicateWindowDays?: number;
   budget?: { scope: BudgetScope; period: BudgetPeriod };
   /**
-   * How a request goes back: `reject` votes "rejected"; `rerequest-previous-step` asks the previous step's approvers
-   * again (protocol section 3.1 leaves open which one a form needs).
+   * How a request that fails a check (a duplicate, the budget) goes back. `previous-step`, the default, asks the
+   * persons of the nearest earlier step with a person on it to approve again (`approvals_rerequested`, protocol
+   * section 3.1); on the first step, where there is none, the bot rejects. `reject` votes "rejected".
+   * `rerequest-previous-step`, the earlier name of `previous-step`, is still accepted.
    */
-  returnTo?: 'reject' | 'rerequest-previous-step';
+  returnTo?: 'previous-step' | 'reject' | 'rerequest-previous-step';
   texts?: { approved?: string; returned?: string; missingFields?: string };
   /** After an approval: create the payment order in the ERP, then tell the task (and fill `documentField`). */
   erp?: { enabled: boolean; documentField?: FieldSelector; createdText?: string; delayedText?: string };
@@ -72,13 +74,13 @@ export class PaymentApprovalHandler implements BotHandler {
     }
     if (settings.notify?.email && !settings.fields?.vendorEmail) problems.push('fields.vendorEmail is required for e-mail notifications');
     if (settings.notify?.sms && !settings.fields?.vendorPhone) problems.push('fields.vendorPhone is required for SMS notifications');
-    if (settings.returnTo && !['reject', 'rerequest-previous-step'].includes(settings.returnTo)) {
-      problems.push('returnTo must be "reject" or "rerequest-previous-step"');
+    if (settings.returnTo !== undefined && !['previous-step', 'reject', 'rerequest-previous-step'].includes(settings.returnTo)) {
+      problems.push('returnTo must be "previous-step" (the default) or "reject"');
     }
     return problems;
   }
 
-  async decide({ task, settings: raw, payments, registerSearch }: BotContext): Promise<BotDecision> {
+  async decide({ task, botUserId, settings: raw, payments, registerSearch }: BotContext): Promise<BotDecision> {
     const settings = raw as unknown as PaymentApprovalSettings;
     const { invoice, missing } = readInvoice(task, settings);
     if (!invoice) {
@@ -109,7 +111,7 @@ export class PaymentApprovalHandler implements BotHandler {
       ];
       const kind = exact.length || registerExact.length ? 'a duplicate' : 'a probable duplicate';
       const ids = [...exact, ...probable, ...inRegister].map((p) => p.taskId).join(', ');
-      return this.sendBack(task, settings, `This request looks like ${kind} of an earlier one:\n${lines.join('\n')}`, draft, `duplicate of ${ids}`);
+      return this.sendBack(task, settings, `This request looks like ${kind} of an earlier one:\n${lines.join('\n')}`, draft, `duplicate of ${ids}`, botUserId);
     }
 
     let budgetNote = '';
@@ -118,7 +120,7 @@ export class PaymentApprovalHandler implements BotHandler {
       const where = `${scope === 'supplier' ? `supplier ${supplierName}` : `cost centre ${costCentre}`}, ${periodName(period, invoiceDate)}`;
       const figures = `limit ${money(standing.limit)} ${currency}, already approved ${money(standing.used)}, this request ${money(amount)}`;
       if (standing.over) {
-        return this.sendBack(task, settings, `Budget exceeded for ${where}: ${figures}; over by ${money(standing.over)} ${currency}.`, draft, `budget exceeded by ${standing.over} ${currency}`);
+        return this.sendBack(task, settings, `Budget exceeded for ${where}: ${figures}; over by ${money(standing.over)} ${currency}.`, draft, `budget exceeded by ${standing.over} ${currency}`, botUserId);
       }
       budgetNote = ` Budget for ${where}: ${figures}.`;
     }
@@ -175,20 +177,52 @@ export class PaymentApprovalHandler implements BotHandler {
     return matches;
   }
 
-  /** Rejects, or asks the previous step again, with the reason as the comment. */
-  private sendBack(task: PyrusTask, settings: PaymentApprovalSettings, why: string, draft: PaymentDraft, reason: string): BotDecision {
-    const text = `${why}${settings.texts?.returned ? `\n${settings.texts.returned}` : ''}`;
+  /**
+   * Sends the request back with the reason as the comment: to the previous stage (the default, as Pyrus describes its
+   * budget bot: it "reports this and returns the request to the previous stage"), or rejected (`returnTo: "reject"`).
+   * The previous stage is the nearest earlier step with a person on it, asked again for approval; a step of bots only
+   * is passed over, since a bot would only decide the same again. With no such step (the bot is on the first step)
+   * the request is rejected and the comment says why.
+   */
+  private sendBack(task: PyrusTask, settings: PaymentApprovalSettings, why: string, draft: PaymentDraft, reason: string, botUserId?: number): BotDecision {
+    const returned = settings.texts?.returned ? `\n${settings.texts.returned}` : '';
     const payment: PaymentDraft = { ...draft, status: 'rejected' };
-    const step = task.current_step ?? 1;
-    const previous = task.approvals?.[step - 2];
-    if (settings.returnTo === 'rerequest-previous-step' && step > 1 && previous?.length) {
-      const rerequested: PersonRef[][] = Array.from({ length: step - 1 }, () => []);
-      rerequested[step - 2] = previous.map((a) => ({ id: a.person.id }));
-      return { kind: 'comment', comment: { text, approvals_rerequested: rerequested }, reason, payment };
+    if (returnToOf(settings) === 'previous-step') {
+      const previous = previousPersonStep(task, botUserId);
+      if (previous) {
+        const rerequested: PersonRef[][] = Array.from({ length: previous.step }, () => []);
+        rerequested[previous.step - 1] = previous.people.map((p) => ({ id: p.id }));
+        const text = `${why}\nReturned to step ${previous.step} (${previous.people.map(personName).join(', ')}).${returned}`;
+        return { kind: 'comment', comment: { text, approvals_rerequested: rerequested }, reason: `${reason}; returned to step ${previous.step}`, payment };
+      }
+      const text = `${why}\nRejected: there is no earlier stage to return this request to.${returned}`;
+      return { kind: 'comment', comment: { text, approval_choice: 'rejected' }, reason: `${reason}; no earlier stage, rejected`, payment };
     }
-    const comment: TaskCommentRequest = { text, approval_choice: 'rejected' };
+    const comment: TaskCommentRequest = { text: `${why}${returned}`, approval_choice: 'rejected' };
     return { kind: 'comment', comment, reason, payment };
   }
+}
+
+/** `returnTo` as one of its two meanings; "rerequest-previous-step", its earlier name, means "previous-step". */
+function returnToOf(settings: PaymentApprovalSettings): 'previous-step' | 'reject' {
+  return settings.returnTo === 'reject' ? 'reject' : 'previous-step';
+}
+
+/** The nearest step before the current one with a person (not a bot, not this bot) on it, and those persons. */
+export function previousPersonStep(task: PyrusTask, botUserId?: number): { step: number; people: PyrusPerson[] } | undefined {
+  const current = task.current_step ?? 1;
+  for (let step = current - 1; step >= 1; step -= 1) {
+    const people = (task.approvals?.[step - 1] ?? [])
+      .map((a) => a.person)
+      .filter((p) => p && p.type !== 'bot' && p.id !== botUserId);
+    if (people.length) return { step, people };
+  }
+  return undefined;
+}
+
+function personName(person: PyrusPerson): string {
+  const name = [person.first_name, person.last_name].filter(Boolean).join(' ');
+  return name || `user ${person.id}`;
 }
 
 export interface Invoice {
