@@ -6,7 +6,7 @@ import { Job, Queue } from 'bull';
 import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
 import { DataSource } from 'typeorm';
 import { AppConfiguration } from '@app/config';
-import { insertDeliveries, naturalKey, NewDelivery, SqlRunner, StoredDeliveryRow } from '@app/database';
+import { Delivery, insertDeliveries, naturalKey, NewDelivery, prepared, SqlRunner, StoredDeliveryRow } from '@app/database';
 import { errorMessage, withTimeout } from '@app/observability';
 import { BotHookRequest, deliveryDedupeKey, redactWebhookBody, StorablePayload } from '@app/pyrus';
 import { DELIVERIES_QUEUE, PROCESS_DELIVERY_JOB, ProcessDeliveryJob } from '@app/queue';
@@ -49,6 +49,26 @@ export interface ReconcileResult {
   requeued: number;
 }
 
+// The record and the delivery in one statement: one round trip, and never one without the other.
+const FINISH_POSTED = prepared(
+  `WITH posted AS (
+     UPDATE processed_tasks SET outcome = 'posted', pyrus_status = 200, pyrus_comment_id = $3, posted_at = now(), finished_at = now(), error = NULL
+      WHERE id = $2)
+   UPDATE deliveries SET status = 'processed', last_error = NULL WHERE id = $1`,
+);
+// A skipped delivery's record replaces an earlier one of the same delivery (a failed or skipped one decided afresh).
+const FINISH_SKIPPED = `WITH skipped AS (
+     INSERT INTO processed_tasks (delivery_id, bot, task_id, handler, outcome, reason, received_at, started_at, finished_at)
+     VALUES ($1, $2, $3, $4, 'skipped', $5, $6, now(), now())
+     ON CONFLICT (delivery_id) DO UPDATE SET
+       bot = EXCLUDED.bot, task_id = EXCLUDED.task_id, handler = EXCLUDED.handler, outcome = 'skipped', reason = EXCLUDED.reason,
+       comment = NULL, claim_key = NULL, error = NULL, pyrus_status = NULL, started_at = now(), finished_at = now())
+   UPDATE deliveries SET status = 'skipped' WHERE id = $1`;
+// Gives the claim back too: the outcome leaves the claim index's 'posting'/'posted'.
+const MARK_FAILED = `WITH failed AS (
+     UPDATE processed_tasks SET outcome = 'failed', error = $2, finished_at = now() WHERE delivery_id = $1 AND outcome = 'posting')
+   UPDATE deliveries SET status = 'failed', last_error = $2 WHERE id = $1 AND status = 'received'`;
+
 /** Rows one flush may write; 11 parameters each, far below PostgreSQL's 65535. */
 const MAX_BATCH = 500;
 /** Bull states in which a job still runs by itself; any other (gone, completed, failed, stuck) never will. */
@@ -65,9 +85,9 @@ interface Incoming extends Admission {
 }
 
 /**
- * The one owner of a delivery's way from stored to queued: the api's intake, the inbox sweep, the reconciliation and
- * the admin replay all go through here, so "in PostgreSQL, then in Bull under the delivery's id" holds for every
- * path. Concurrent admissions share one INSERT, one Redis round trip and one UPDATE (group commit).
+ * The one owner of a delivery's way from stored to queued to decided: the api's intake, the inbox sweep, the
+ * reconciliation, the admin replay and the worker all go through here, so "in PostgreSQL, then in Bull under the
+ * delivery's id" holds for every path, and a status changes in one place. Concurrent admissions share one INSERT, one Redis round trip and one UPDATE (group commit).
  */
 @Injectable()
 export class DeliveryJourney {
@@ -197,6 +217,26 @@ export class DeliveryJourney {
     } catch (err) {
       this.logger.warn({ err: errorMessage(err), deliveries: ids.length }, 'Queued, but could not record it');
     }
+  }
+
+  /** Decided and on the task: the record says which comment, the delivery is done. */
+  async finishPosted(deliveryId: string, recordId: string, commentId: number | null): Promise<void> {
+    await this.db.query(FINISH_POSTED, [deliveryId, recordId, commentId]);
+  }
+
+  /** Nothing to post: the vote is no longer awaited, the claim is another delivery's, or the handler stays silent. */
+  async finishSkipped(delivery: Pick<Delivery, 'id' | 'bot' | 'taskId' | 'receivedAt'>, handler: string, reason: string): Promise<void> {
+    await this.db.query(FINISH_SKIPPED, [delivery.id, delivery.bot, delivery.taskId, handler, reason, delivery.receivedAt]);
+  }
+
+  /** Given up (a 4xx, or the last retry spent): the delivery and its decision fail, and the decision's claim is freed. */
+  async markFailed(deliveryId: string, reason: string): Promise<void> {
+    await this.db.query(MARK_FAILED, [deliveryId, reason]);
+  }
+
+  /** A failed delivery whose job someone retried by hand (Bull Board): 'received' again, to be decided afresh. */
+  async reopenForRetry(deliveryId: string): Promise<void> {
+    await this.db.query(`UPDATE deliveries SET status = 'received', last_error = NULL WHERE id = $1 AND status = 'failed'`, [deliveryId]);
   }
 
   /**

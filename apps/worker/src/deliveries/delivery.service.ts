@@ -8,6 +8,7 @@ import { BotConfig } from '@app/config';
 import { Delivery, DeliveryStatus, hydrate, prepared, ProcessedOutcome, ProcessedTask, selectColumns } from '@app/database';
 import { BotHookRequest, findPostedComment, PyrusApiError, PyrusCaller, PyrusClient, TaskCommentRequest } from '@app/pyrus';
 import { ProcessDeliveryJob } from '@app/queue';
+import { DeliveryJourney } from '@app/deliveries';
 import { FollowUpService } from '../followups/follow-up.service';
 import { TaskLockService } from './task-lock.service';
 import { errorMessage } from '@app/observability';
@@ -41,13 +42,6 @@ const PAYMENT_UPSERT = `INSERT INTO payments (bot, task_id, form_id, supplier_ke
 // data-modifying WITH runs whether or not the rest reads it).
 const RECORD_DECISION = prepared(outboxUpsert(1));
 const RECORD_DECISION_AND_PAYMENT = prepared(`WITH payment AS (${PAYMENT_UPSERT}) ${outboxUpsert(16)}`);
-// The record and the delivery in one statement: one round trip, and never one without the other.
-const FINISH_POSTED = prepared(
-  `WITH posted AS (
-     UPDATE processed_tasks SET outcome = $3, pyrus_status = 200, pyrus_comment_id = $4, posted_at = now(), finished_at = now(), error = NULL
-      WHERE id = $2)
-   UPDATE deliveries SET status = $5, last_error = NULL WHERE id = $1`,
-);
 
 /** Runs one stored delivery through its bot's handler and posts the decision to Pyrus, exactly once. */
 @Injectable()
@@ -63,6 +57,7 @@ export class DeliveryService {
     private readonly pyrus: PyrusClient,
     private readonly taskLock: TaskLockService,
     private readonly followUps: FollowUpService,
+    private readonly journey: DeliveryJourney,
     @InjectPinoLogger(DeliveryService.name) private readonly logger: PinoLogger,
   ) {}
 
@@ -88,7 +83,7 @@ export class DeliveryService {
       if (delivery.status === DeliveryStatus.Failed) {
         // Bull runs a failed delivery's job again only when someone retried it by hand (the admin API, Bull Board):
         // decide it afresh.
-        await this.deliveries.update({ id: delivery.id, status: DeliveryStatus.Failed }, { status: DeliveryStatus.Received, lastError: null });
+        await this.journey.reopenForRetry(delivery.id);
         delivery.status = DeliveryStatus.Received;
       }
       if (delivery.status !== DeliveryStatus.Received) return;
@@ -122,11 +117,7 @@ export class DeliveryService {
   /** Marks the delivery failed for good (a 4xx, or the last retry spent). */
   async markFailed(deliveryId: string, error: unknown): Promise<void> {
     const reason = errorMessage(error);
-    await this.deliveries.update({ id: deliveryId, status: DeliveryStatus.Received }, { status: DeliveryStatus.Failed, lastError: reason });
-    await this.processed.update(
-      { deliveryId, outcome: ProcessedOutcome.Posting },
-      { outcome: ProcessedOutcome.Failed, error: reason, finishedAt: new Date() },
-    );
+    await this.journey.markFailed(deliveryId, reason);
     // An approval Pyrus never received must not hold budget: back to pending, decided again when the task returns.
     await this.db.query(
       `UPDATE payments p SET status = 'pending', decision_reason = $2, updated_at = now()
@@ -148,10 +139,9 @@ export class DeliveryService {
     // A failed or skipped delivery that an operator replays (or a failed job retried) is decided afresh: the budget
     // and the history may have changed since, and a failed approval went back to pending.
     if (!earlier || earlier.outcome === ProcessedOutcome.Failed || earlier.outcome === ProcessedOutcome.Skipped) {
-      const earlierRecordId = earlier?.id;
       const skipReason = await this.decisions.reasonToSkip(delivery, { heldClaims: delivery.heldClaims });
       if (skipReason) {
-        await this.finishSkipped(delivery, bot, skipReason, earlierRecordId);
+        await this.journey.finishSkipped(delivery, bot.handler, skipReason);
         log.info({ ...ids, reason: skipReason }, 'Skipped: no decision needed');
         return;
       }
@@ -173,7 +163,7 @@ export class DeliveryService {
           return { kind: 'skip' as const, reason: 'another delivery took the claim of this decision meanwhile' };
         });
       if ('kind' in outcome) {
-        await this.finishSkipped(delivery, bot, outcome.reason, earlierRecordId);
+        await this.journey.finishSkipped(delivery, bot.handler, outcome.reason);
         log.info({ ...ids, reason: outcome.reason }, 'Skipped by the handler');
         return;
       }
@@ -243,29 +233,7 @@ export class DeliveryService {
   private async finishPosted(delivery: Delivery, record: Outbox, commentId: number | null) {
     // Before the decision counts as posted: if queueing fails, the job's retry finds the comment and queues again.
     await this.followUps.queueAfterDecision(this.bots.get(delivery.bot), delivery.taskId, delivery.requestId);
-    await this.db.query(
-      FINISH_POSTED,
-      [delivery.id, record.id, ProcessedOutcome.Posted, commentId, DeliveryStatus.Processed],
-    );
-  }
-
-  private async finishSkipped(delivery: Delivery, bot: BotConfig, reason: string, earlierRecordId?: string) {
-    const now = new Date();
-    await this.processed.save(
-      this.processed.create({
-        id: earlierRecordId,
-        deliveryId: delivery.id,
-        bot: bot.name,
-        taskId: delivery.taskId,
-        handler: bot.handler,
-        outcome: ProcessedOutcome.Skipped,
-        reason,
-        receivedAt: delivery.receivedAt,
-        startedAt: now,
-        finishedAt: now,
-      }),
-    );
-    await this.deliveries.update({ id: delivery.id }, { status: DeliveryStatus.Skipped });
+    await this.journey.finishPosted(delivery.id, record.id, commentId);
   }
 }
 
