@@ -4,7 +4,7 @@ import { PyrusTask } from '@app/pyrus';
 import { PyrusEmulator } from '../apps/pyrus-emulator/src';
 import { ServiceUnderTest, startServiceWithEmulator, waitFor } from './support/stack';
 import { Invoice, invoiceTask as makeInvoiceTask } from './support/invoice-task';
-import { addPaymentBotsTo, deliverTo, PaymentBot, paymentBotsFile } from './support/payment-bots';
+import { addPaymentBotsTo, deliverTo, freshTaxIds, PaymentBot, paymentBotsFile } from './support/payment-bots';
 import { MANAGER_USER_ID } from './support/test-emulator';
 
 const FIRST_TASK = 910000;
@@ -51,16 +51,9 @@ describe('payment bot budgets by period', () => {
   let db: Client;
   let service: ServiceUnderTest;
   let nextTask = FIRST_TASK;
-  let nextInn = 1;
-  const runTag = String(Date.now() % 1_000_000).padStart(6, '0');
-  const taxIds: string[] = [];
-
-  /** A tax id no other test (or earlier run) uses, so the budget counts only what this test approved. */
-  const freshInn = () => {
-    const inn = `78${runTag}${String(nextInn++).padStart(3, '0')}`;
-    taxIds.push(`tax:${inn}`);
-    return inn;
-  };
+  /** Tax ids of this run's own, so the budget counts only what this test approved. */
+  const taxIds = freshTaxIds('78');
+  const freshInn = () => taxIds.next();
 
   const botComments = (taskId: number) => pyrus.comments.filter((c) => c.taskId === taskId).map((c) => c.request as Record<string, any>);
 
@@ -86,7 +79,7 @@ describe('payment bot budgets by period', () => {
   });
 
   afterAll(async () => {
-    await db?.query('DELETE FROM budget_limits WHERE scope_key = ANY($1::text[])', [taxIds]);
+    await db?.query('DELETE FROM budget_limits WHERE scope_key = ANY($1::text[])', [taxIds.budgetKeys]);
     await service?.close();
   });
 

@@ -10,6 +10,7 @@ import { sendSigned, ServiceUnderTest, startServiceWithEmulator, waitFor } from 
 import { Invoice, invoiceTask as makeInvoiceTask } from './support/invoice-task';
 import { PAYMENTS_BOT_USER_ID } from './support/test-emulator';
 import { TEST_DATABASE_URL } from './support/test-env';
+import { freshTaxIds } from './support/payment-bots';
 
 const KEY = 'payments-key';
 const FIRST_TASK = 920000;
@@ -26,11 +27,11 @@ describe('payment bot: duplicates despite the spelling', () => {
   let db: Client;
   let service: ServiceUnderTest;
   let nextTask = FIRST_TASK;
-  let nextInn = 1;
-  const runTag = String(Date.now() % 1_000_000).padStart(6, '0');
+  const taxIds = freshTaxIds('79', 2);
+  const runTag = taxIds.runTag;
 
   /** A tax id no other test (or earlier run) uses, so the history holds only what this test made. */
-  const freshInn = () => `79${runTag}${String(nextInn++).padStart(2, '0')}`;
+  const freshInn = () => taxIds.next();
   /** The same tax id as people type it too: "7912 345 601". */
   const spaced = (inn: string) => `${inn.slice(0, 4)} ${inn.slice(4, 7)} ${inn.slice(7)}`;
   /** A supplier name no other test (or earlier run) uses. */

@@ -4,7 +4,7 @@ import { PyrusApproval, PyrusTask } from '@app/pyrus';
 import { PyrusEmulator } from '../apps/pyrus-emulator/src';
 import { ServiceUnderTest, startServiceWithEmulator, waitFor } from './support/stack';
 import { Invoice, invoiceTask as makeInvoiceTask } from './support/invoice-task';
-import { addPaymentBotsTo, deliverTo, PaymentBot, paymentBotsFile } from './support/payment-bots';
+import { addPaymentBotsTo, deliverTo, freshTaxIds, PaymentBot, paymentBotsFile } from './support/payment-bots';
 import { MANAGER_USER_ID, PAYMENTS_ERP_BOT_USER_ID } from './support/test-emulator';
 
 const FIRST_TASK = 930000;
@@ -37,16 +37,14 @@ describe('payment bot: returning a request to the previous stage', () => {
   let db: Client;
   let service: ServiceUnderTest;
   let nextTask = FIRST_TASK;
-  let nextInn = 1;
-  const runTag = String(Date.now() % 1_000_000).padStart(6, '0');
-  const taxIds: string[] = [];
+  const taxIds = freshTaxIds('76');
+  const runTag = taxIds.runTag;
 
   /** A supplier of its own with a monthly limit of 1,000.00 RUB, so a 1,500.00 request is over it. */
   async function supplierOverBudget(): Promise<Invoice> {
-    const inn = `76${runTag}${String(nextInn++).padStart(3, '0')}`;
-    taxIds.push(`tax:${inn}`);
+    const inn = taxIds.next();
     await db.query(`INSERT INTO budget_limits (scope, scope_key, period, currency, amount) VALUES ('supplier', $1, 'month', 'RUB', 1000)`, [`tax:${inn}`]);
-    return { supplier: `Supplier ${inn}`, inn, invoiceNo: `R-${nextInn}`, date: '2024-05-10', amount: 1500, currency: 'RUB' };
+    return { supplier: `Supplier ${inn}`, inn, invoiceNo: `R-${inn.slice(-3)}`, date: '2024-05-10', amount: 1500, currency: 'RUB' };
   }
 
   function routedTask(invoice: Invoice, approvals: PyrusApproval[][], currentStep: number): PyrusTask {
@@ -70,7 +68,7 @@ describe('payment bot: returning a request to the previous stage', () => {
   });
 
   afterAll(async () => {
-    await db?.query('DELETE FROM budget_limits WHERE scope_key = ANY($1::text[])', [taxIds]);
+    await db?.query('DELETE FROM budget_limits WHERE scope_key = ANY($1::text[])', [taxIds.budgetKeys]);
     await service?.close();
   });
 

@@ -54,3 +54,23 @@ export function deliverTo(api: INestApplication, pyrus: PyrusEmulator, bot: Paym
   const body = JSON.stringify({ event: 'comment', access_token: pyrus.issueToken(bot.name), task_id: task.id, user_id: bot.userId, task });
   return sendSigned(api, bot.name, body, keyOf(bot)).expect(200);
 }
+
+/**
+ * Tax ids no other test (or earlier run) uses, so a budget or the history counts only what one test made: a prefix of
+ * the spec's own, the run's tag, and a counter. `budgetKeys` lists the budget scope keys of those handed out, for the
+ * spec's clean-up.
+ */
+export function freshTaxIds(prefix: string, digits = 3) {
+  const runTag = String(Date.now() % 1_000_000).padStart(6, '0');
+  let next = 1;
+  const budgetKeys: string[] = [];
+  return {
+    runTag,
+    budgetKeys,
+    next(): string {
+      const inn = `${prefix}${runTag}${String(next++).padStart(digits, '0')}`;
+      budgetKeys.push(`tax:${inn}`);
+      return inn;
+    },
+  };
+}
