@@ -102,6 +102,20 @@ export class EnvironmentVariables {
   @Transform(toInt) @IsInt() @Min(50)
   QUEUE_ADD_TIMEOUT_MS = 2000;
 
+  /**
+   * How long a worker's hold on an active job lasts without renewal (Bull's lockDuration; renewed every half of it).
+   * A worker that dies (SIGKILL, OOM, lost host) leaves its job locked this long before another worker may take it.
+   * Shorter means faster recovery, but a worker whose event loop stalls longer than this (a long GC, a blocked loop)
+   * loses its job to another one and the job runs twice: safe (the task lock and the outbox), but it costs a second
+   * Pyrus read and, after two such stalls, the job fails. Bull's default, 30 s.
+   */
+  @Transform(toInt) @IsInt() @Min(1000)
+  QUEUE_LOCK_DURATION_MS = 30000;
+
+  /** How often each worker looks for active jobs whose lock expired and puts them back in the queue (Bull's stalledInterval). */
+  @Transform(toInt) @IsInt() @Min(1000)
+  QUEUE_STALLED_INTERVAL_MS = 30000;
+
   // ERP payment orders (libs/integrations). Without ERP_URL the connector is off.
 
   /** Base URL of the ERP's HTTP API; ERP_PATH is appended. */

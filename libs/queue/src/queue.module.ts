@@ -15,6 +15,17 @@ import { RedisService } from './redis.service';
         return {
           redis: config.get('redis', { infer: true }).url,
           prefix: queue.prefix,
+          settings: {
+            // A dead worker's job is taken up again once its lock has expired and a stalled check has seen it: at most
+            // about lockDuration + stalledInterval after the crash (see QUEUE_LOCK_DURATION_MS).
+            lockDuration: queue.lockDurationMs,
+            // Bull's own rule, written out: the lock survives one missed renewal.
+            lockRenewTime: queue.lockDurationMs / 2,
+            stalledInterval: queue.stalledIntervalMs,
+            // Bull's default. A job whose lock runs out a second time fails instead of going back to the queue: a job
+            // that kills its worker (out of memory) cannot take every worker down in turn. An operator retries it.
+            maxStalledCount: 1,
+          },
           defaultJobOptions: {
             attempts: queue.attempts,
             backoff: { type: 'exponential', delay: queue.backoffMs },
