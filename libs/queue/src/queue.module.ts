@@ -13,7 +13,10 @@ import { RedisService } from './redis.service';
       useFactory: (config: ConfigService<AppConfiguration, true>) => {
         const queue = config.get('queue', { infer: true });
         return {
-          redis: config.get('redis', { infer: true }).url,
+          url: config.get('redis', { infer: true }).url,
+          // Bull's own reconnect delay grows to 20 s, so jobs would sit up to 20 s after Redis is back; 2 s at most, as
+          // ioredis does by default for the shared client.
+          redis: { retryStrategy: (times: number) => Math.min(times * 100, 2000) },
           prefix: queue.prefix,
           settings: {
             // A dead worker's job is taken up again once its lock has expired and a stalled check has seen it: at most

@@ -2,6 +2,7 @@ import { Injectable, OnApplicationShutdown } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import Redis from 'ioredis';
 import { AppConfiguration } from '@app/config';
+import { RedisConnectionMonitor, redisAddress } from './redis-connection.monitor';
 
 /**
  * One plain Redis connection per process for state that all processes share (Pyrus tokens, the quota), beside
@@ -13,7 +14,11 @@ export class RedisService implements OnApplicationShutdown {
   readonly keyPrefix: string;
 
   constructor(config: ConfigService<AppConfiguration, true>) {
-    this.client = new Redis(config.get('redis', { infer: true }).url, { maxRetriesPerRequest: 3, lazyConnect: false });
+    const { url } = config.get('redis', { infer: true });
+    this.client = new Redis(url, { maxRetriesPerRequest: 3, lazyConnect: false });
+    // The one warning when Redis goes and the one line when it is back, for the whole process: Bull's connections
+    // report their errors to their queue, which ignores them, so this client speaks for all of them.
+    new RedisConnectionMonitor(redisAddress(url)).watch(this.client);
     this.keyPrefix = config.get('queue', { infer: true }).prefix;
   }
 
