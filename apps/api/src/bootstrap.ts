@@ -6,6 +6,7 @@ import { json, NextFunction, Request, Response } from 'express';
 import helmet from 'helmet';
 import { Logger } from 'nestjs-pino';
 import { AppConfiguration } from '@app/config';
+import { QUIET_BOOT } from '@app/observability';
 import { BULL_BOARD_ROUTE } from './admin/admin.module';
 import { setUpOpenApi } from './admin/openapi';
 import { ApiModule } from './api.module';
@@ -15,9 +16,10 @@ export async function createApiApp(env: Record<string, string | undefined> = pro
   const app = await NestFactory.create<NestExpressApplication>(ApiModule.forRoot(env), {
     // The webhook route reads its own raw body; no global parser may consume the stream first.
     bodyParser: false,
-    bufferLogs: true,
+    ...QUIET_BOOT,
   });
   app.useLogger(app.get(Logger));
+  app.flushLogs();
   const { trustProxy } = app.get<ConfigService<AppConfiguration, true>>(ConfigService).get('admin', { infer: true });
   // Whether X-Forwarded-For names the client (req.ip): for the admin rate limit and the audit log.
   app.set('trust proxy', trustProxy);

@@ -1,13 +1,15 @@
 import 'reflect-metadata';
-import { Logger } from '@nestjs/common';
+import { INestApplication, Logger } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { AppConfiguration, limitHeapGrowth } from '@app/config';
+import { exitAfterBootFailure } from '@app/observability';
 import { createApiApp } from './bootstrap';
-import { errorMessage } from '@app/observability';
+
+let app: INestApplication | undefined;
 
 async function main() {
   limitHeapGrowth();
-  const app = await createApiApp();
+  app = await createApiApp();
   const logger = new Logger('api');
   const config = app.get<ConfigService<AppConfiguration, true>>(ConfigService);
   const { port } = config.get('app', { infer: true });
@@ -20,7 +22,4 @@ async function main() {
   logger.log(`api listening on port ${port}`);
 }
 
-main().catch((err) => {
-  new Logger('api').error(errorMessage(err));
-  process.exit(1);
-});
+main().catch((err) => exitAfterBootFailure({ name: 'api', portVariable: 'PORT' }, err, app));

@@ -7,3 +7,4 @@ export * from './health.controller';
 export * from './error-message';
 export * from './dependency-failure';
 export * from './metrics';
+export * from './boot-failure';
