@@ -165,9 +165,10 @@ function sameHost(address: string, host: string): boolean {
   return address === host || (loopback(address) && loopback(host));
 }
 
-/** Takes out the password of every URL the service is given, and the user:password part of any URL in the text. */
+/** Takes out the password of every URL the service is given, the auth header values, and the password of any URL in the text. */
 export function redactSecrets(text: string, env: Record<string, string | undefined> = process.env): string {
-  let out = text.replace(/([a-z][a-z0-9+.-]*:\/\/)([^\s/@:]*):([^\s/@]*)@/gi, '$1$2:[REDACTED]@');
+  let out = text;
+  // The known passwords first: one holding "@" would defeat the pattern below.
   for (const key of ['DATABASE_URL', 'REDIS_URL', 'SMTP_URL']) {
     const value = env[key];
     if (!value) continue;
@@ -178,5 +179,9 @@ export function redactSecrets(text: string, env: Record<string, string | undefin
       // Not a URL: nothing to take out.
     }
   }
-  return out;
+  for (const key of ['ERP_AUTH_VALUE', 'SMS_AUTH_VALUE']) {
+    const value = env[key];
+    if (value && value.length >= 6) out = out.split(value).join('[REDACTED]');
+  }
+  return out.replace(/([a-z][a-z0-9+.-]*:\/\/)([^\s/@:]*):([^\s/@]*)@/gi, '$1$2:[REDACTED]@');
 }
