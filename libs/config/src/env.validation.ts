@@ -104,15 +104,21 @@ export class EnvironmentVariables {
 
   /**
    * How long a worker's hold on an active job lasts without renewal (Bull's lockDuration; renewed every half of it).
-   * A worker that dies (SIGKILL, OOM, lost host) leaves its job locked this long before another worker may take it.
-   * Shorter means faster recovery, but a worker whose event loop stalls longer than this (a long GC, a blocked loop)
-   * loses its job to another one and the job runs twice: safe (the task lock and the outbox), but it costs a second
-   * Pyrus read and, after two such stalls, the job fails. Bull's default, 30 s.
+   * A worker that dies (SIGKILL, out of memory, host lost) leaves its job locked this long before another worker may
+   * take it. Shorter recovers sooner, but a worker whose event loop stalls for more than half of it (a long GC, a
+   * blocked loop) loses a job it is still running and another worker runs it too: safe (the task's advisory lock and
+   * the outbox), but the second run waits on the task lock, reads the task again, and a job that stalls twice fails.
+   * Bull's default, 30 s.
    */
   @Transform(toInt) @IsInt() @Min(1000)
   QUEUE_LOCK_DURATION_MS = 30000;
 
-  /** How often each worker looks for active jobs whose lock expired and puts them back in the queue (Bull's stalledInterval). */
+  /**
+   * How often the workers look for active jobs whose lock ran out and put them back in the queue (Bull's
+   * stalledInterval). One check per interval across all workers, and one worker alone often skips every other one
+   * (its own previous check's marker lives exactly an interval): a dead worker's job waits up to about the lock plus
+   * three intervals, 90 s with the defaults. Cheap to shorten (one Lua script per queue per check); Bull's default, 30 s.
+   */
   @Transform(toInt) @IsInt() @Min(1000)
   QUEUE_STALLED_INTERVAL_MS = 30000;
 
