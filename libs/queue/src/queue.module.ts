@@ -19,10 +19,12 @@ import { RedisService } from './redis.service';
           redis: { retryStrategy: (times: number) => Math.min(times * 100, 2000) },
           prefix: queue.prefix,
           settings: {
-            // A dead worker's job is taken up again once its lock has expired and a stalled check has seen it: at most
-            // about lockDuration + stalledInterval after the crash (see QUEUE_LOCK_DURATION_MS).
+            // A dead worker's job is taken up again once its lock has run out and two stalled checks have seen it:
+            // about the lock plus up to three intervals after the crash (see QUEUE_LOCK_DURATION_MS and
+            // QUEUE_STALLED_INTERVAL_MS).
             lockDuration: queue.lockDurationMs,
-            // Bull's own rule, written out: the lock survives one missed renewal.
+            // Bull's own rule, written out: renewed at half its life, so a renewal may come up to half the lock late
+            // (an event loop held up by a GC or a blocking call) before another worker can take the job.
             lockRenewTime: queue.lockDurationMs / 2,
             stalledInterval: queue.stalledIntervalMs,
             // Bull's default. A job whose lock runs out a second time fails instead of going back to the queue: a job
