@@ -56,8 +56,6 @@ describe('Inbox sweep: tasks whose webhook never arrived (real Postgres, Redis a
   beforeAll(async () => {
     service = await startServiceWithEmulator([FIRST_TASK_ID, LAST_TASK_ID], {
       INBOX_SWEEP_INTERVAL_MS: '0',
-      // The unqueued-delivery sweep would queue other files' rows here; this file does not need it.
-      RECONCILE_INTERVAL_MS: '3600000',
     });
     ({ pyrus, env, db, api, worker } = service);
   });

@@ -40,8 +40,6 @@ describe('metrics and the call log', () => {
       ERP_AUTH_VALUE: ERP_SECRET,
       ERP_RETRIES: '0',
       ERP_BREAKER_THRESHOLD: '100',
-      // The unqueued-delivery sweep could pick up other files' rows and move the counters this file reads.
-      RECONCILE_INTERVAL_MS: '3600000',
     });
     ({ pyrus, api, worker, db } = service);
   });

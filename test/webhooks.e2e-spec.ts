@@ -40,7 +40,8 @@ describe('POST /bots/:bot/webhook (real Postgres, Redis and the Pyrus emulator)'
   const callsFor = (taskId: number) => pyrus.calls.filter((c) => c.path.startsWith(`/v4/tasks/${taskId}`)).map((c) => `${c.method} ${c.status}`);
 
   beforeAll(async () => {
-    service = await startServiceWithEmulator([700000, 799999]);
+    // The reconciliation queues what the api stored while Redis was down.
+    service = await startServiceWithEmulator([700000, 799999], { RECONCILE_INTERVAL_MS: '300' });
     ({ pyrus, env, db, api, worker } = service);
   });
 
