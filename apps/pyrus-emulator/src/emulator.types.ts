@@ -135,6 +135,11 @@ export interface SendDeliveryRequest {
   url?: string;
   /** Overrides the access_token put in the body (default: a fresh token of the bot). */
   accessToken?: string;
+  /**
+   * The exact body to send (signed as it is), instead of the JSON the emulator would write: hostile payloads such as
+   * JSON nested deeper than JSON.stringify goes. The task (`taskId`) must be known for the bot to comment on it.
+   */
+  body?: string;
 }
 
 export interface PyrusEmulatorOptions {

@@ -272,7 +272,7 @@ export class PyrusEmulator {
     const taskId = request.taskId ?? task.id;
     const accessToken = request.accessToken ?? (this.bots.has(bot.name) ? this.tokens.issue(bot.name, false) : 'emulator-token');
     const payload = { event, access_token: accessToken, task_id: taskId, user_id: bot.userId, bot_settings: bot.settings, task };
-    return this.sender.send({ bot, taskId, event, url, payload });
+    return this.sender.send({ bot, taskId, event, url, payload, body: request.body });
   }
 
   /** Resolves when every delivery under way (including automatic ones) has finished. */

@@ -157,6 +157,21 @@ describe('webhook sender', () => {
     expect(api.status).toBe(200);
   });
 
+  it('sends a given body as its exact bytes, signed, and retries it the same as any other', async () => {
+    const fake = await startBot([{ status: 500 }, { status: 400 }]);
+    // Nested deeper than JSON.stringify goes, with an escaped NUL and a lone surrogate: only a raw body can carry it.
+    const body = `{"event":"comment","task_id":1002,"task":{"id":1002,"text":"a\\u0000b\\ud800","deep":${'['.repeat(10_000)}${']'.repeat(10_000)}}}`;
+    const record = await emulator.sendDelivery({ bot: 'payments', taskId: 1002, body });
+
+    expect(record.outcome).toBe('failed');
+    expect(fake.received).toHaveLength(3);
+    for (const req of fake.received) {
+      expect(req.raw.toString('utf8')).toBe(body);
+      expect(verifyPyrusSignature(req.raw, req.headers['x-pyrus-sig'] as string, [PAYMENTS_KEY])).toBe(true);
+    }
+    expect(record.attempts.map((a) => a.status)).toEqual([500, 400, 400]);
+  });
+
   it('sends a delivery by itself when a comment moves the task to a step waiting on a bot, and applies the answer as a comment', async () => {
     const fake = await startBot([{ status: 200, body: JSON.stringify({ text: 'Оплачено', approval_choice: 'approved' }) }]);
     emulator.addTask({

@@ -17,6 +17,8 @@ export interface DeliveryParams {
   url: string;
   /** The whole body object: {event, access_token, task_id, user_id, bot_settings, task}. */
   payload: Record<string, unknown>;
+  /** These exact bytes (as UTF-8) instead of the payload's JSON, signed as they are: for bodies JSON.stringify cannot make. */
+  body?: string;
 }
 
 export interface WebhookSenderOptions {
@@ -44,7 +46,7 @@ export class WebhookSender {
   }
 
   send(params: DeliveryParams): Promise<DeliveryRecord> {
-    const body = JSON.stringify(params.payload);
+    const body = params.body ?? JSON.stringify(params.payload);
     const record: DeliveryRecord = {
       id: this.nextId++,
       bot: params.bot.name,
