@@ -1,35 +1,11 @@
-import { ChildProcess, execSync, fork } from 'node:child_process';
+import { execSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
 import Queue from 'bull';
 import { Client } from 'pg';
 import { prepareDatabase } from '../../libs/database/src/schema-setup';
 
-export const ROOT = resolve(__dirname, '../..');
-
-/** Starts a built app (or a .ts file through ts-node) as a child process and waits for its port to answer. */
-export async function startProcess(script: string, env: Record<string, string>, healthUrl: string): Promise<ChildProcess> {
-  const child = fork(script, [], {
-    cwd: ROOT,
-    env: { ...process.env, ...env },
-    // BENCH_NODE_ARGS (say "--cpu-prof --cpu-prof-dir=/tmp/prof") reaches the service processes, for profiling them.
-    execArgv: [
-      ...(script.endsWith('.ts') ? ['-r', 'ts-node/register/transpile-only', '-r', 'tsconfig-paths/register'] : []),
-      ...(process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? []),
-    ],
-    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
-  });
-  for (let i = 0; i < 300; i++) {
-    if (child.exitCode !== null) throw new Error(`${script} exited with ${child.exitCode}`);
-    try {
-      await fetch(healthUrl);
-      return child; // any answer, even a 404, means it listens
-    } catch {
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
-  throw new Error(`${healthUrl} did not come up`);
-}
+// Shared with the chaos run (test/chaos), which starts and restarts the same processes.
+export { ROOT, startProcess, stopProcesses } from '../support/child-processes';
 
 const CLOCK_TICKS = Number(execSync('getconf CLK_TCK').toString().trim()) || 100;
 /** CPU time (user + system) a process has used, in ms; 0 once it is gone. */
@@ -47,20 +23,6 @@ export function cpuMs(pid: number): number {
 export function peakRssMb(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   return Number(/VmHWM:\s+(\d+) kB/.exec(status)![1]) / 1024;
-}
-
-export function stopProcesses(...children: Array<ChildProcess | undefined>): Promise<void[]> {
-  return Promise.all(
-    children.map(
-      (child) =>
-        new Promise<void>((done) => {
-          if (!child || child.exitCode !== null) return done();
-          child.once('exit', () => done());
-          child.kill('SIGTERM');
-          setTimeout(() => child.kill('SIGKILL'), 15000).unref();
-        }),
-    ),
-  );
 }
 
 export const BENCH_DATABASE_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/pyrus_bots_bench';
