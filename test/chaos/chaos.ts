@@ -189,12 +189,13 @@ interface FaultPlan {
   inject: Injection;
 }
 
-const SLOW_COMMENTS: FaultSpec = { kind: 'slow', delayMs: 1000, method: 'POST', path: '/v4/tasks/*/comments' };
+/** Pyrus answering comments late keeps jobs active (a 1 s delay) or also waiting (3 s: more than 20 slots' worth). */
+const slowComments = (delayMs: number): FaultSpec => ({ kind: 'slow', delayMs, method: 'POST', path: '/v4/tasks/*/comments' });
 const jobsKey = (state: string) => `${QUEUE_PREFIX}:${DELIVERIES_QUEUE}:${state}`;
 
 const FAULTS: Record<FaultName, FaultPlan> = {
   redis: {
-    background: [SLOW_COMMENTS],
+    background: [slowComments(3000)],
     async inject({ redis }, row) {
       const [waiting, active] = [await redis.listLength(jobsKey('wait')), await redis.listLength(jobsKey('active'))];
       await redis.command('FLUSHALL');
@@ -212,7 +213,7 @@ const FAULTS: Record<FaultName, FaultPlan> = {
     },
   },
   'worker-kill': {
-    background: [SLOW_COMMENTS],
+    background: [slowComments(1000)],
     async inject({ redis, workers }, row) {
       const active = await redis.listLength(jobsKey('active'));
       await workers[0].kill();
@@ -371,10 +372,12 @@ async function main(): Promise<number> {
     teardownNow();
   };
   process.once('exit', teardownNow);
+  // At once and synchronously: the row under way must not go on restarting what is being stopped.
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.once(signal, () => {
       say(`${signal}: stopping what this run started`);
-      teardown().finally(() => process.exit(130));
+      teardownNow();
+      process.exit(130);
     });
   }
 

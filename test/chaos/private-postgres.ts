@@ -80,11 +80,17 @@ export class PrivatePostgres {
     await this.run('pg_ctl', ['-D', this.dataDir, '-m', 'immediate', '-w', 'stop'], false);
   }
 
-  /** For the exit path, where nothing can be awaited. */
+  /** For the exit path, where nothing can be awaited; a postmaster pg_ctl could not stop is killed. */
   stopNow(): void {
     if (!this.running) return;
     this.running = false;
-    spawnSync(join(this.binDir, 'pg_ctl'), ['-D', this.dataDir, '-m', 'immediate', '-w', 'stop'], { cwd: this.dir, timeout: 20_000, ...this.asAccount() });
+    spawnSync(join(this.binDir, 'pg_ctl'), ['-D', this.dataDir, '-m', 'immediate', '-w', '-t', '10', 'stop'], { cwd: this.dir, timeout: 15_000, ...this.asAccount() });
+    try {
+      const pid = Number(readFileSync(join(this.dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
+      if (pid > 0) process.kill(pid, 'SIGKILL');
+    } catch {
+      // no pid file: it stopped
+    }
   }
 
   private pgCtl(action: 'start' | 'restart', extra: string[] = []): Promise<void> {
@@ -93,10 +99,15 @@ export class PrivatePostgres {
     return this.run('pg_ctl', ['-D', this.dataDir, '-o', options, '-l', this.logFile, '-w', '-t', '30', ...extra, action]);
   }
 
-  /** Asynchronous: the emulator shares this process, and a blocked event loop would pause Pyrus too. */
+  /**
+   * Asynchronous: the emulator shares this process, and a blocked event loop would pause Pyrus too. Detached: a
+   * Ctrl-C in the terminal reaches the run, which stops the server in its turn, not the server half-way through a
+   * restart.
+   */
   private run(program: string, args: string[], check = true): Promise<void> {
     return new Promise((resolve, reject) => {
-      execFile(join(this.binDir, program), args, { cwd: this.dir, encoding: 'utf8', timeout: 60_000, ...this.asAccount() }, (err, stdout, stderr) => {
+      const options = { cwd: this.dir, encoding: 'utf8' as const, timeout: 60_000, detached: true, ...this.asAccount() };
+      execFile(join(this.binDir, program), args, options, (err, stdout, stderr) => {
         if (err && check) reject(new Error(`${program} ${args.at(-1)} failed: ${(stderr || stdout || err.message).trim()}`));
         else resolve();
       });

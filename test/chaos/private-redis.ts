@@ -26,7 +26,8 @@ export class PrivateRedis {
     const child = spawn(
       this.binary,
       ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--daemonize', 'no', '--logfile', this.logFile],
-      { stdio: 'ignore' },
+      // Its own process group: a Ctrl-C reaches the run, which stops Redis itself.
+      { stdio: 'ignore', detached: true },
     );
     this.child = child;
     const deadline = Date.now() + 10_000;
