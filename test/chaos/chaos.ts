@@ -8,14 +8,16 @@
  *   npm run chaos                                   every fault, 150 tasks each
  *   npm run chaos -- --faults redis,postgres --tasks 100
  *   npm run chaos -- --strict                       exit 1 when any task was lost or doubled
+ *   npm run chaos -- --keep-logs                    copy the services' logs out before the run's directory goes
+ *   npm run chaos -- --time-scale 0.1               Pyrus's retry schedule (61 s, 122 s, 60 s timeout) times this
  *
  * Exit 0 when the run completed (it is a report), 1 on --strict with losses or doubles or when the run broke, 2 when
  * redis-server or PostgreSQL's initdb/pg_ctl are missing.
  */
 import { ChildProcess } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DeliveryRecord, FaultSpec, PyrusEmulator } from '../../apps/pyrus-emulator/src';
 import { WEBHOOK_BODY_LIMIT_BYTES } from '../../apps/api/src/webhooks/raw-body.middleware';
@@ -39,12 +41,16 @@ const SEND_WINDOW_MS = 10_000;
 const FAULT_AT = 0.4;
 /** How long the Pyrus 5xx faults and the spread of hostile payloads last. */
 const FAULT_WINDOW_MS = 3_000;
-/** After the fault (and the last send), every acknowledged task gets this long to be decided. */
-const RECOVERY_BOUND_MS = 60_000;
+/**
+ * After the fault (and the last send), every acknowledged task gets this long to be decided: Bull's default stalled
+ * check needs two 30 s rounds to take back a killed worker's jobs.
+ */
+const RECOVERY_BOUND_MS = 90_000;
 /** After the last decision, a wait for late second decisions (a stalled job run again, a reconciliation). */
 const SETTLE_MS = 8_000;
-/** The whole run stops starting rows past this (rows take well under a minute each). */
-const RUN_BUDGET_MS = 9 * 60_000;
+/** A row is started only while it would end, at its longest, within this much of the run's start. */
+const RUN_BUDGET_MS = 9.5 * 60_000;
+const LONGEST_ROW_MS = SEND_WINDOW_MS + RECOVERY_BOUND_MS + SETTLE_MS + 10_000;
 const QUEUE_PREFIX = 'chaos';
 const DATABASE = 'pyrus_bots_chaos';
 const BOTS = ['auto-reply', 'payments'] as const;
@@ -54,6 +60,7 @@ interface Options {
   tasks: number;
   strict: boolean;
   timeScale: number;
+  keepLogs: boolean;
 }
 
 function parseOptions(argv: string[]): Options {
@@ -64,6 +71,7 @@ function parseOptions(argv: string[]): Options {
       tasks: { type: 'string' },
       strict: { type: 'boolean', default: false },
       'time-scale': { type: 'string' },
+      'keep-logs': { type: 'boolean', default: false },
     },
   });
   const faults = (values.faults ?? FAULT_NAMES.join(',')).split(',').map((f) => f.trim()).filter(Boolean);
@@ -73,7 +81,7 @@ function parseOptions(argv: string[]): Options {
   if (!Number.isInteger(tasks) || tasks < 1 || tasks > 500) throw new UsageError('--tasks takes a whole number from 1 to 500');
   const timeScale = Number(values['time-scale'] ?? 0.1);
   if (!(timeScale >= 0.01 && timeScale <= 1)) throw new UsageError('--time-scale takes a number from 0.01 to 1');
-  return { faults: faults as FaultName[], tasks, strict: values.strict ?? false, timeScale };
+  return { faults: faults as FaultName[], tasks, strict: values.strict ?? false, timeScale, keepLogs: values['keep-logs'] ?? false };
 }
 
 class UsageError extends Error {}
@@ -321,6 +329,15 @@ async function reviveServices(stack: Stack, row: RowPlan): Promise<void> {
   }
 }
 
+/** --keep-logs: the services', Redis's and PostgreSQL's logs are copied out before the run's directory goes. */
+function keepLogs(dir: string): void {
+  const target = mkdtempSync(join(tmpdir(), 'pyrus-chaos-logs-'));
+  for (const file of [...readdirSync(dir).map((f) => join(dir, f)), join(dir, 'pg', 'postgres.log')]) {
+    if (file.endsWith('.log') && existsSync(file)) copyFileSync(file, join(target, basename(file)));
+  }
+  say(`logs kept in ${target}`);
+}
+
 async function main(): Promise<number> {
   let options: Options;
   try {
@@ -360,6 +377,7 @@ async function main(): Promise<number> {
     services.forEach((s) => s.killNow());
     redis?.killNow();
     postgres?.stopNow();
+    if (options.keepLogs) keepLogs(dir);
     rmSync(dir, { recursive: true, force: true });
   };
   const teardown = async () => {
@@ -433,7 +451,7 @@ async function main(): Promise<number> {
     const plans: RowPlan[] = [];
     const skipped: string[] = [];
     for (const [index, fault] of options.faults.entries()) {
-      if (Date.now() - runStarted > RUN_BUDGET_MS) {
+      if (Date.now() - runStarted + LONGEST_ROW_MS > RUN_BUDGET_MS) {
         skipped.push(fault);
         continue;
       }
