@@ -426,16 +426,9 @@ async function main(): Promise<number> {
       LOG_LEVEL: 'warn',
       PYRUS_AUTH_URL: emulator.authUrl,
       PYRUS_API_URL: emulator.apiUrl,
-      // Short, so that a run takes minutes: a stalled job (its worker killed) is taken back in seconds ...
-      QUEUE_LOCK_DURATION_MS: '5000',
-      QUEUE_STALLED_INTERVAL_MS: '2000',
-      // ... deliveries whose job Redis lost are queued again ...
-      RECONCILE_MIN_AGE_MS: '5000',
-      RECONCILE_INTERVAL_MS: '2000',
-      // ... and so are stored deliveries that never reached Redis, and tasks Pyrus gave up delivering.
-      SWEEP_INTERVAL_MS: '2000',
-      SWEEP_MIN_AGE_MS: '5000',
-      INBOX_SWEEP_INTERVAL_MS: '5000',
+      // Everything else at its default, so the table says what a deployment gets: a killed worker's job is taken back
+      // after QUEUE_LOCK_DURATION_MS and the stalled checks, and a delivery whose job Redis lost is queued again within
+      // RECONCILE_MIN_AGE_MS + RECONCILE_INTERVAL_MS.
     };
     for (const [i, port] of apiPorts.entries()) {
       services.push(new ServiceProcess(`api ${i + 1}`, 'dist/apps/api/src/main.js', { ...env, PORT: String(port) }, port, join(dir, `api-${i + 1}.log`)));
