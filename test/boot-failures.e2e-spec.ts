@@ -1,5 +1,6 @@
 import { createServer, Server } from 'node:net';
-import { AppProcess, buildAppsOnce, freePort } from './support/app-process';
+import { AppProcess, buildAppsOnce } from './support/app-process';
+import { freePort } from './support/child-processes';
 import { testEnv } from './support/stack';
 
 /**

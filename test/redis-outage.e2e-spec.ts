@@ -1,4 +1,6 @@
-import { AppProcess, buildAppsOnce, freePort, PrivateRedis } from './support/app-process';
+import { AppProcess, buildAppsOnce } from './support/app-process';
+import { freePort } from './support/child-processes';
+import { PrivateRedis } from './support/private-redis';
 import { sleep, testEnv, waitFor } from './support/stack';
 
 const GONE = /^Redis at 127\.0\.0\.1:\d+ is unreachable \(.+\); retrying until it is back/;
@@ -19,7 +21,7 @@ describe('Redis outage', () => {
   }, 180000);
 
   beforeEach(async () => {
-    redis = new PrivateRedis(await freePort());
+    redis = new PrivateRedis({ port: await freePort() });
   });
 
   afterEach(async () => {

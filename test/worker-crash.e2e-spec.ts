@@ -1,7 +1,8 @@
 import { INestApplication } from '@nestjs/common';
 import { Client } from 'pg';
 import { PyrusEmulator } from '../apps/pyrus-emulator/src';
-import { AppProcess, buildAppsOnce, freePort } from './support/app-process';
+import { AppProcess, buildAppsOnce } from './support/app-process';
+import { freePort } from './support/child-processes';
 import { clearTaskRange, fixtureEvent, sendSigned, sleep, startApi, testDb, testEnv, waitFor } from './support/stack';
 import { startTestEmulator } from './support/test-emulator';
 import { TEST_BOT_KEY } from './support/test-env';

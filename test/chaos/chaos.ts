@@ -26,11 +26,11 @@ import type { PyrusTask } from '../../libs/pyrus/src';
 import { DELIVERIES_QUEUE } from '../../libs/queue/src';
 import { freePort, ROOT, startProcess, stopProcesses } from '../support/child-processes';
 import { invoiceTask } from '../support/invoice-task';
+import { PrivateRedis } from '../support/private-redis';
 import { FIXTURE_BOT_USER_ID, startTestEmulator } from '../support/test-emulator';
 import { TEST_BOT_KEY, TEST_BOTS_FILE } from '../support/test-env';
 import { renderReport, RowFigures, RowPlan, tallyRow } from './chaos-report';
 import { findPostgresBinaries, onPath, postgresAccount, PrivatePostgres } from './private-postgres';
-import { PrivateRedis } from './private-redis';
 import { RoundRobinFront } from './round-robin-front';
 
 const FAULT_NAMES = ['redis', 'postgres', 'worker-kill', 'api-rolling', 'pyrus-5xx-before', 'pyrus-5xx-after', 'hostile'] as const;
@@ -401,7 +401,7 @@ async function main(): Promise<number> {
 
   try {
     say(`starting a private redis-server and PostgreSQL cluster in ${dir}`);
-    redis = new PrivateRedis(redisServer, await freePort(), join(dir, 'redis.log'));
+    redis = new PrivateRedis({ binary: redisServer, logFile: join(dir, 'redis.log') });
     await redis.start();
     postgres = new PrivatePostgres(pgBin, join(dir, 'pg'), await freePort(), account);
     await postgres.init();

@@ -1,6 +1,5 @@
 import { ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { AddressInfo, createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 
 const ROOT = resolve(__dirname, '../..');
@@ -34,15 +33,6 @@ function isAlive(pid: number): boolean {
   } catch {
     return false;
   }
-}
-
-/** A port nothing listens on right now (bound, then released). */
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((done) => server.close(() => done()));
-  return port;
 }
 
 /** The api or the worker run as `node <build>/apps/<name>/src/main.js`, as `npm run start:<name>` does. */
@@ -106,48 +96,5 @@ export class AppProcess {
     if (this.child.exitCode !== null || this.child.signalCode !== null) return;
     this.child.kill('SIGKILL');
     await this.exited;
-  }
-}
-
-/** A redis-server of the test's own, on its own port, that the test may kill and start again. */
-export class PrivateRedis {
-  private child?: ChildProcess;
-
-  constructor(readonly port: number) {}
-
-  get url(): string {
-    return `redis://127.0.0.1:${this.port}`;
-  }
-
-  async start(): Promise<void> {
-    const child = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--daemonize', 'no'], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    this.child = child;
-    let output = '';
-    await new Promise<void>((done, fail) => {
-      const timer = setTimeout(() => fail(new Error(`redis-server on port ${this.port} did not start: ${output}`)), 10000);
-      child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
-        output += chunk;
-        if (output.includes('Ready to accept connections')) {
-          clearTimeout(timer);
-          done();
-        }
-      });
-      child.once('exit', (code) => {
-        clearTimeout(timer);
-        fail(new Error(`redis-server on port ${this.port} exited (${code}): ${output}`));
-      });
-    });
-  }
-
-  /** SIGKILL: the server is gone at once, as in a crash. */
-  async kill(): Promise<void> {
-    const child = this.child;
-    this.child = undefined;
-    if (!child || child.exitCode !== null || child.signalCode !== null) return;
-    const exited = new Promise((done) => child.once('exit', done));
-    child.kill('SIGKILL');
-    await exited;
   }
 }
