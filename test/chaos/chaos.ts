@@ -401,7 +401,7 @@ async function main(): Promise<number> {
 
   try {
     say(`starting a private redis-server and PostgreSQL cluster in ${dir}`);
-    redis = new PrivateRedis({ binary: redisServer, logFile: join(dir, 'redis.log') });
+    redis = new PrivateRedis({ binary: redisServer, logFile: join(dir, 'redis.log'), detached: true });
     await redis.start();
     postgres = new PrivatePostgres(pgBin, join(dir, 'pg'), await freePort(), account);
     await postgres.init();

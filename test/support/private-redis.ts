@@ -9,6 +9,11 @@ export interface PrivateRedisOptions {
   binary?: string;
   /** Where redis-server writes its log; by default it is dropped. */
   logFile?: string;
+  /**
+   * Its own process group, so a terminal's Ctrl-C reaches only the owner, which then stops Redis itself (the chaos
+   * run). A test leaves it in jest's group, so an interrupted run takes its Redis with it.
+   */
+  detached?: boolean;
 }
 
 /**
@@ -20,9 +25,11 @@ export class PrivateRedis {
   private currentPort: number;
   private readonly binary: string;
   private readonly logFile?: string;
+  private readonly detached: boolean;
 
   constructor(options: PrivateRedisOptions = {}) {
     this.currentPort = options.port ?? 0;
+    this.detached = options.detached ?? false;
     this.binary = options.binary ?? 'redis-server';
     this.logFile = options.logFile;
   }
@@ -44,8 +51,7 @@ export class PrivateRedis {
     this.currentPort ||= await freePort();
     const args = ['--port', String(this.currentPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--daemonize', 'no'];
     if (this.logFile) args.push('--logfile', this.logFile);
-    // Its own process group: a terminal's Ctrl-C reaches the owner, which stops Redis itself.
-    const child = spawn(this.binary, args, { stdio: 'ignore', detached: true });
+    const child = spawn(this.binary, args, { stdio: 'ignore', detached: this.detached });
     this.child = child;
     let spawnError: Error | undefined;
     // Without a listener a missing binary's 'error' event would crash the process.
