@@ -139,7 +139,9 @@ describe('admin API', () => {
       let cursor: string | null = null;
       let pages = 0;
       do {
-        const res: request.Response = await auditor().get(`/admin/deliveries?${query}&limit=${limit}${cursor ? `&cursor=${cursor}` : ''}`).expect(200);
+        const res: request.Response = await auditor()
+          .get(`/admin/deliveries?${query}&limit=${limit}${cursor ? `&cursor=${cursor}` : ''}`)
+          .expect(200);
         seen.push(...res.body.items);
         cursor = res.body.nextCursor;
         pages += 1;
@@ -163,19 +165,36 @@ describe('admin API', () => {
       const { seen } = await allPages(`${window}&status=failed`, 20);
       expect(seen).toHaveLength(SEEDED / 4);
       expect(seen.every((d) => d.status === 'failed')).toBe(true);
-      const narrow = await auditor().get(`/admin/deliveries?receivedFrom=2001-03-01T00:00:10Z&receivedTo=2001-03-01T00:00:20Z&bot=auto-reply`).expect(200);
+      const narrow = await auditor()
+        .get(`/admin/deliveries?receivedFrom=2001-03-01T00:00:10Z&receivedTo=2001-03-01T00:00:20Z&bot=auto-reply`)
+        .expect(200);
       expect(narrow.body.items).toHaveLength(30);
-      const one = await auditor().get(`/admin/deliveries?taskId=${SEED_FROM + 7}`).expect(200);
+      const one = await auditor()
+        .get(`/admin/deliveries?taskId=${SEED_FROM + 7}`)
+        .expect(200);
       expect(one.body.items.map((d: { taskId: number }) => d.taskId)).toEqual([SEED_FROM + 7]);
-      expect((await auditor().get(`/admin/deliveries?taskId=${SEED_FROM + 7}&bot=polite`).expect(200)).body.items).toEqual([]);
+      expect(
+        (
+          await auditor()
+            .get(`/admin/deliveries?taskId=${SEED_FROM + 7}&bot=polite`)
+            .expect(200)
+        ).body.items,
+      ).toEqual([]);
     });
 
     it('names the bad filter in a 400, refuses unknown ones and forged cursors', async () => {
       const bad = await auditor().get('/admin/deliveries?status=lost').expect(400);
-      expect(bad.body).toMatchObject({ statusCode: 400, error: 'INVALID_REQUEST', message: expect.stringContaining('status must be one of'), requestId: expect.any(String) });
+      expect(bad.body).toMatchObject({
+        statusCode: 400,
+        error: 'INVALID_REQUEST',
+        message: expect.stringContaining('status must be one of'),
+        requestId: expect.any(String),
+      });
       expect((await auditor().get('/admin/deliveries?receivedFrom=yesterday').expect(400)).body.message).toContain('receivedFrom');
       expect((await auditor().get('/admin/deliveries?limit=100000').expect(400)).body.message).toContain('limit');
-      expect((await auditor().get('/admin/deliveries?stauts=failed').expect(400)).body.message).toContain('property stauts should not exist');
+      expect((await auditor().get('/admin/deliveries?stauts=failed').expect(400)).body.message).toContain(
+        'property stauts should not exist',
+      );
       const forged = Buffer.from(JSON.stringify(["2001-01-01'; DROP TABLE deliveries; --", 'x'])).toString('base64url');
       expect((await auditor().get(`/admin/deliveries?cursor=${forged}`).expect(400)).body.error).toBe('INVALID_CURSOR');
       expect((await auditor().get('/admin/deliveries/not-a-uuid').expect(400)).body.statusCode).toBe(400);
@@ -211,13 +230,15 @@ describe('admin API', () => {
       month: Math.floor(g / 20) + 1,
     }));
 
-    it('lists a supplier\'s approved payments of a quarter, across pages, with nothing missing or repeated', async () => {
+    it("lists a supplier's approved payments of a quarter, across pages, with nothing missing or repeated", async () => {
       const expected = seeded.filter((p) => p.supplierKey === supplier(1) && p.status === 'approved' && p.month >= 7 && p.month <= 9);
       const seen: Array<{ taskId: number; status: string }> = [];
       let cursor: string | null = null;
       do {
         const res: request.Response = await auditor()
-          .get(`/admin/payments?supplier=8900000001&status=approved&from=2001-07-01&to=2001-10-01&limit=4${cursor ? `&cursor=${cursor}` : ''}`)
+          .get(
+            `/admin/payments?supplier=8900000001&status=approved&from=2001-07-01&to=2001-10-01&limit=4${cursor ? `&cursor=${cursor}` : ''}`,
+          )
           .expect(200);
         seen.push(...res.body.items);
         cursor = res.body.nextCursor;
@@ -234,7 +255,9 @@ describe('admin API', () => {
     });
 
     it('totals per supplier and quarter match the payments', async () => {
-      const res = await auditor().get('/admin/payments/totals?from=2001-01&to=2001-12&groupBy=quarter&status=approved&supplier=8900000002').expect(200);
+      const res = await auditor()
+        .get('/admin/payments/totals?from=2001-01&to=2001-12&groupBy=quarter&status=approved&supplier=8900000002')
+        .expect(200);
       const expected = new Map<string, { payments: number; amount: number }>();
       for (const p of seeded.filter((x) => x.supplierKey === supplier(2) && x.status === 'approved')) {
         const key = `2001-Q${Math.ceil(p.month / 3)}`;
@@ -244,7 +267,9 @@ describe('admin API', () => {
       expect(res.body.items.map((t: Record<string, unknown>) => [t.period, t.supplierKey, t.payments, Number(t.amount)])).toEqual(
         [...expected].map(([period, t]) => [period, supplier(2), t.payments, Number(t.amount.toFixed(2))]),
       );
-      expect((await auditor().get('/admin/payments/totals?from=2001-13&to=2001-12').expect(400)).body.message).toContain('from must be a month');
+      expect((await auditor().get('/admin/payments/totals?from=2001-13&to=2001-12').expect(400)).body.message).toContain(
+        'from must be a month',
+      );
     });
 
     it('totals of part-periods count only the months asked for, and page through with the cursor to the one-page answer', async () => {
@@ -268,7 +293,9 @@ describe('admin API', () => {
         const paged: unknown[] = [];
         let cursor: string | null = null;
         do {
-          const page: request.Response = await auditor().get(`${path}&limit=3${cursor ? `&cursor=${cursor}` : ''}`).expect(200);
+          const page: request.Response = await auditor()
+            .get(`${path}&limit=3${cursor ? `&cursor=${cursor}` : ''}`)
+            .expect(200);
           paged.push(...page.body.items);
           cursor = page.body.nextCursor;
         } while (cursor);
@@ -292,7 +319,9 @@ describe('admin API', () => {
       const res = await auditor().get('/admin/payments/export.csv?from=2001-01-01&to=2001-02-01').expect(200);
       expect(res.headers['content-type']).toMatch(/^text\/csv/);
       const lines = res.text.trim().split('\n');
-      expect(lines[0]).toBe('id,bot,taskId,supplierKey,supplierName,invoiceNumber,invoiceDate,amount,currency,costCentre,status,decisionReason,decidedAt,erpDocumentId,source');
+      expect(lines[0]).toBe(
+        'id,bot,taskId,supplierKey,supplierName,invoiceNumber,invoiceDate,amount,currency,costCentre,status,decisionReason,decidedAt,erpDocumentId,source',
+      );
       expect(lines).toHaveLength(1 + 20);
       expect(res.text).toContain(`"'=HYPERLINK(""http://evil"")"`);
       expect(res.text).not.toMatch(/,=HYPERLINK/);
@@ -302,21 +331,29 @@ describe('admin API', () => {
   describe('budget limits', () => {
     it('an operator creates, changes and deletes a limit; every change is in the audit log', async () => {
       const key = `admin-e2e:${Date.now()}`;
-      const created = await operator().post('/admin/budget-limits', { scope: 'supplier', scopeKey: key, period: 'month', currency: 'rub', amount: 1000 }).expect(201);
+      const created = await operator()
+        .post('/admin/budget-limits', { scope: 'supplier', scopeKey: key, period: 'month', currency: 'rub', amount: 1000 })
+        .expect(201);
       expect(created.body).toMatchObject({ scopeKey: key, currency: 'RUB', amount: '1000.00' });
-      const again = await operator().post('/admin/budget-limits', { scope: 'supplier', scopeKey: key, period: 'month', currency: 'RUB', amount: '5' }).expect(409);
+      const again = await operator()
+        .post('/admin/budget-limits', { scope: 'supplier', scopeKey: key, period: 'month', currency: 'RUB', amount: '5' })
+        .expect(409);
       expect(again.body.error).toBe('CONFLICT');
       const changed = await operator().patch(`/admin/budget-limits/${created.body.id}`, { amount: '2500.50' }).expect(200);
       expect(changed.body.amount).toBe('2500.50');
       expect((await db.query('SELECT amount::text FROM budget_limits WHERE id = $1', [created.body.id])).rows[0].amount).toBe('2500.50');
       await auditor().patch(`/admin/budget-limits/${created.body.id}`, { amount: '1' }).expect(403);
-      const bad = await operator().post('/admin/budget-limits', { scope: 'team', scopeKey: key, period: 'week', currency: 'rubles', amount: -1 }).expect(400);
+      const bad = await operator()
+        .post('/admin/budget-limits', { scope: 'team', scopeKey: key, period: 'week', currency: 'rubles', amount: -1 })
+        .expect(400);
       for (const field of ['scope', 'period', 'currency', 'amount']) expect(bad.body.message).toContain(field);
       await operator().delete(`/admin/budget-limits/${created.body.id}`).expect(204);
       await operator().delete(`/admin/budget-limits/${created.body.id}`).expect(404);
 
       const log = await auditor().get('/admin/audit-log?limit=20').expect(200);
-      const mine = log.body.items.filter((e: { target: string | null; details: any }) => e.target === created.body.id || e.details?.body?.scopeKey === key);
+      const mine = log.body.items.filter(
+        (e: { target: string | null; details: any }) => e.target === created.body.id || e.details?.body?.scopeKey === key,
+      );
       expect(mine.map((e: Record<string, unknown>) => [e.action, e.actor, e.outcome, e.status])).toEqual([
         ['delete-budget-limit', 'olga', 'failed', 404],
         ['delete-budget-limit', 'olga', 'succeeded', 204],
@@ -342,13 +379,31 @@ describe('admin API', () => {
     function invoiceTask(amount: number): PyrusTask {
       const id = nextTask++;
       const inn = `66${String(Date.now() % 1e8).padStart(8, '0')}`;
-      const task = makeInvoiceTask(id, { supplier: 'Admin Test Supplier', inn, invoiceNo: `ADM-${id}`, date: '2026-01-15', amount, currency: 'RUB' });
+      const task = makeInvoiceTask(id, {
+        supplier: 'Admin Test Supplier',
+        inn,
+        invoiceNo: `ADM-${id}`,
+        date: '2026-01-15',
+        amount,
+        currency: 'RUB',
+      });
       pyrus.addTask(structuredClone(task));
       return task;
     }
 
     const deliver = (task: PyrusTask) =>
-      sendSigned(api, 'payments', JSON.stringify({ event: 'comment', access_token: pyrus.issueToken('payments'), task_id: task.id, user_id: PAYMENTS_BOT_USER_ID, task }), 'payments-key').expect(200);
+      sendSigned(
+        api,
+        'payments',
+        JSON.stringify({
+          event: 'comment',
+          access_token: pyrus.issueToken('payments'),
+          task_id: task.id,
+          user_id: PAYMENTS_BOT_USER_ID,
+          task,
+        }),
+        'payments-key',
+      ).expect(200);
     const botComments = (taskId: number) => pyrus.comments.filter((c) => c.taskId === taskId && c.bot === 'payments');
     const deliveryOf = async (taskId: number) => (await db.query('SELECT id, status FROM deliveries WHERE task_id = $1', [taskId])).rows[0];
 
@@ -358,23 +413,43 @@ describe('admin API', () => {
       await waitFor('the decision', () => botComments(task.id).length === 1);
       await waitFor('the delivery to be processed', async () => (await deliveryOf(task.id))?.status === 'processed');
       // The worker's call log is written in batches: wait for the comment call to be in it.
-      await waitFor('the call log', async () =>
-        (await db.query(`SELECT 1 FROM outbound_calls WHERE task_id = $1 AND operation = 'POST /tasks/{id}/comments'`, [task.id])).rowCount,
+      await waitFor(
+        'the call log',
+        async () =>
+          (await db.query(`SELECT 1 FROM outbound_calls WHERE task_id = $1 AND operation = 'POST /tasks/{id}/comments'`, [task.id]))
+            .rowCount,
       );
       await waitFor('the job attempt', async () => (await db.query('SELECT 1 FROM job_attempts WHERE task_id = $1', [task.id])).rowCount);
       const res = await auditor().get(`/admin/tasks/${task.id}/timeline`).expect(200);
       const kinds = res.body.events.map((e: { kind: string }) => e.kind);
       expect(kinds).toEqual(expect.arrayContaining(['delivery', 'job-attempt', 'decision', 'pyrus-call', 'payment', 'comment-posted']));
-      expect(res.body.events.find((e: { kind: string; operation?: string }) => e.kind === 'pyrus-call' && e.operation === 'POST /tasks/{id}/comments')).toMatchObject({
+      expect(
+        res.body.events.find(
+          (e: { kind: string; operation?: string }) => e.kind === 'pyrus-call' && e.operation === 'POST /tasks/{id}/comments',
+        ),
+      ).toMatchObject({
         status: 200,
         outcome: 'ok',
         durationMs: expect.any(Number),
       });
-      expect(res.body.events.find((e: { kind: string }) => e.kind === 'job-attempt')).toMatchObject({ queue: 'deliveries', outcome: 'completed', attempt: 1 });
+      expect(res.body.events.find((e: { kind: string }) => e.kind === 'job-attempt')).toMatchObject({
+        queue: 'deliveries',
+        outcome: 'completed',
+        attempt: 1,
+      });
       expect(kinds.indexOf('delivery')).toBeLessThan(kinds.indexOf('comment-posted'));
       const decision = res.body.events.find((e: { kind: string }) => e.kind === 'decision');
-      expect(decision).toMatchObject({ bot: 'payments', outcome: 'posted', reason: expect.any(String), comment: expect.objectContaining({ approval_choice: 'approved' }) });
-      expect(res.body.events.find((e: { kind: string }) => e.kind === 'payment')).toMatchObject({ status: 'approved', amount: '1234.50', currency: 'RUB' });
+      expect(decision).toMatchObject({
+        bot: 'payments',
+        outcome: 'posted',
+        reason: expect.any(String),
+        comment: expect.objectContaining({ approval_choice: 'approved' }),
+      });
+      expect(res.body.events.find((e: { kind: string }) => e.kind === 'payment')).toMatchObject({
+        status: 'approved',
+        amount: '1234.50',
+        currency: 'RUB',
+      });
       const times = res.body.events.map((e: { at: string }) => Date.parse(e.at));
       expect(times).toEqual([...times].sort((a, b) => a - b));
 
@@ -384,7 +459,9 @@ describe('admin API', () => {
       expect(detail.body.payload.access_token).toBe('[REDACTED]');
       expect(detail.body.decision).toMatchObject({ outcome: 'posted', pyrusStatus: 200 });
       expect(detail.body.attempts).toEqual([expect.objectContaining({ queue: 'deliveries', outcome: 'completed' })]);
-      expect(detail.body.calls).toEqual(expect.arrayContaining([expect.objectContaining({ target: 'pyrus', operation: 'POST /tasks/{id}/comments', status: 200 })]));
+      expect(detail.body.calls).toEqual(
+        expect.arrayContaining([expect.objectContaining({ target: 'pyrus', operation: 'POST /tasks/{id}/comments', status: 200 })]),
+      );
       expect((await auditor().get('/admin/tasks/899998/timeline').expect(404)).body.error).toBe('NOT_FOUND');
     });
 
@@ -399,8 +476,10 @@ describe('admin API', () => {
         return Promise.all(jobs.filter((j) => j?.data?.deliveryId === deliveryId).map(async (j) => `${j.id}:${await j.getState()}`));
       };
       const snapshot = async () => ({
-        payment: (await db.query('SELECT status, decision_reason, decided_at, updated_at FROM payments WHERE task_id = $1', [task.id])).rows,
-        processed: (await db.query('SELECT outcome, reason, attempts, finished_at FROM processed_tasks WHERE task_id = $1', [task.id])).rows,
+        payment: (await db.query('SELECT status, decision_reason, decided_at, updated_at FROM payments WHERE task_id = $1', [task.id]))
+          .rows,
+        processed: (await db.query('SELECT outcome, reason, attempts, finished_at FROM processed_tasks WHERE task_id = $1', [task.id]))
+          .rows,
         delivery: (await db.query('SELECT status, last_error FROM deliveries WHERE task_id = $1', [task.id])).rows,
         // Only this delivery's jobs: other files' retries may move through the shared queue meanwhile.
         jobs: await jobsOfDelivery(id),
@@ -426,10 +505,15 @@ describe('admin API', () => {
     it('a failed delivery: listed with its reason, retried once the emulator recovers, and a replay recorded in the audit log', async () => {
       const first = invoiceTask(50);
       const second = invoiceTask(60);
-      const faults = [first, second].map((t) => pyrus.addFault({ kind: 'error', method: 'POST', path: `*/tasks/${t.id}/comments`, status: 400 }));
+      const faults = [first, second].map((t) =>
+        pyrus.addFault({ kind: 'error', method: 'POST', path: `*/tasks/${t.id}/comments`, status: 400 }),
+      );
       await deliver(first);
       await deliver(second);
-      await waitFor('both deliveries to fail', async () => (await deliveryOf(first.id))?.status === 'failed' && (await deliveryOf(second.id))?.status === 'failed');
+      await waitFor(
+        'both deliveries to fail',
+        async () => (await deliveryOf(first.id))?.status === 'failed' && (await deliveryOf(second.id))?.status === 'failed',
+      );
       expect((await db.query('SELECT status FROM payments WHERE task_id = $1', [first.id])).rows[0].status).toBe('pending');
 
       const failedJobs = await auditor().get('/admin/queues/deliveries/failed?limit=500').expect(200);
@@ -437,7 +521,9 @@ describe('admin API', () => {
       const listed = failedJobs.body.items.find((j: { data: { deliveryId: string } }) => j.data.deliveryId === firstId);
       expect(listed).toMatchObject({ name: 'process-delivery', failedReason: expect.stringContaining('400') });
       expect(listed.data.accessToken).toBeUndefined();
-      expect((await auditor().get('/admin/queues').expect(200)).body.find((q: { name: string }) => q.name === 'deliveries').counts.failed).toBeGreaterThanOrEqual(2);
+      expect(
+        (await auditor().get('/admin/queues').expect(200)).body.find((q: { name: string }) => q.name === 'deliveries').counts.failed,
+      ).toBeGreaterThanOrEqual(2);
 
       faults.forEach((f) => pyrus.removeFault(f.id));
       await operator().post(`/admin/queues/deliveries/failed/${listed.id}/retry`).expect(202);
@@ -452,7 +538,15 @@ describe('admin API', () => {
       expect(botComments(second.id)).toHaveLength(1);
 
       const log = await auditor().get('/admin/audit-log?action=replay-delivery&actor=olga&limit=5').expect(200);
-      expect(log.body.items[0]).toMatchObject({ action: 'replay-delivery', actor: 'olga', role: 'operator', target: secondId, outcome: 'succeeded', status: 202, method: 'POST' });
+      expect(log.body.items[0]).toMatchObject({
+        action: 'replay-delivery',
+        actor: 'olga',
+        role: 'operator',
+        target: secondId,
+        outcome: 'succeeded',
+        status: 202,
+        method: 'POST',
+      });
       const retried = await auditor().get('/admin/audit-log?action=retry-failed-job&limit=5').expect(200);
       expect(retried.body.items[0]).toMatchObject({ actor: 'olga', target: `deliveries/${listed.id}`, outcome: 'succeeded' });
     });
@@ -461,12 +555,16 @@ describe('admin API', () => {
   it('the OpenAPI document lists every admin route', async () => {
     const doc = await request(api.getHttpServer()).get('/docs-json').expect(200);
     const documented = new Set(
-      Object.entries(doc.body.paths as Record<string, Record<string, unknown>>).flatMap(([path, ops]) => Object.keys(ops).map((m) => `${m.toUpperCase()} ${path}`)),
+      Object.entries(doc.body.paths as Record<string, Record<string, unknown>>).flatMap(([path, ops]) =>
+        Object.keys(ops).map((m) => `${m.toUpperCase()} ${path}`),
+      ),
     );
     const router = api.getHttpAdapter().getInstance().router;
     const routes: string[] = router.stack
       .filter((layer: any) => layer.route?.path?.startsWith('/admin'))
-      .flatMap((layer: any) => Object.keys(layer.route.methods).map((m) => `${m.toUpperCase()} ${layer.route.path.replace(/:(\w+)/g, '{$1}')}`));
+      .flatMap((layer: any) =>
+        Object.keys(layer.route.methods).map((m) => `${m.toUpperCase()} ${layer.route.path.replace(/:(\w+)/g, '{$1}')}`),
+      );
     expect(routes.length).toBeGreaterThanOrEqual(14);
     for (const route of routes) expect(documented).toContain(route);
   });
@@ -506,8 +604,14 @@ describe('admin API behind a load balancer', () => {
 
   it('records the forwarded client address in the audit log', async () => {
     const ip = '192.0.2.44';
-    await request(api.getHttpServer()).post('/admin/queues/deliveries/failed/retry').set('Authorization', `Bearer ${AUDITOR}`).set('X-Forwarded-For', ip).expect(403);
-    const { rows } = await db.query(`SELECT actor, client_ip, outcome FROM admin_audit_log WHERE client_ip = $1 ORDER BY id DESC LIMIT 1`, [ip]);
+    await request(api.getHttpServer())
+      .post('/admin/queues/deliveries/failed/retry')
+      .set('Authorization', `Bearer ${AUDITOR}`)
+      .set('X-Forwarded-For', ip)
+      .expect(403);
+    const { rows } = await db.query(`SELECT actor, client_ip, outcome FROM admin_audit_log WHERE client_ip = $1 ORDER BY id DESC LIMIT 1`, [
+      ip,
+    ]);
     expect(rows[0]).toEqual({ actor: 'alice', client_ip: ip, outcome: 'denied' });
   });
 });

@@ -21,7 +21,12 @@ describe('boot failures', () => {
 
   /** Runs the app until it exits; fails the test if it is still up after a minute. */
   async function bootToExit(name: 'api' | 'worker', env: Record<string, string>) {
-    const app = new AppProcess(build, name, { ...testEnv(), PORT: String(await freePort()), WORKER_PORT: String(await freePort()), ...env });
+    const app = new AppProcess(build, name, {
+      ...testEnv(),
+      PORT: String(await freePort()),
+      WORKER_PORT: String(await freePort()),
+      ...env,
+    });
     const timer = setTimeout(() => app.kill(), 60000);
     const { code } = await app.exited;
     clearTimeout(timer);
@@ -46,14 +51,22 @@ describe('boot failures', () => {
       const closed = await freePort();
       const result = await bootToExit(name, { DATABASE_URL: `postgres://pyrus:Pg-Secret-4711@127.0.0.1:${closed}/pyrus_bots_test` });
       expect(result.code).toBe(1);
-      expect(result.stderrLines).toEqual([`${name}: cannot reach PostgreSQL at 127.0.0.1:${closed} (ECONNREFUSED); start it or fix DATABASE_URL`]);
+      expect(result.stderrLines).toEqual([
+        `${name}: cannot reach PostgreSQL at 127.0.0.1:${closed} (ECONNREFUSED); start it or fix DATABASE_URL`,
+      ]);
     }, 90000);
 
     it('says PostgreSQL refused the login, without the password', async () => {
-      const result = await bootToExit(name, { DATABASE_URL: 'postgres://no_such_role_boot_test:Pg-Secret-4711@127.0.0.1:5432/pyrus_bots_test' });
+      const result = await bootToExit(name, {
+        DATABASE_URL: 'postgres://no_such_role_boot_test:Pg-Secret-4711@127.0.0.1:5432/pyrus_bots_test',
+      });
       expect(result.code).toBe(1);
       expect(result.stderrLines).toHaveLength(1);
-      expect(result.stderrLines[0]).toMatch(new RegExp(`^${name}: PostgreSQL at 127\\.0\\.0\\.1:5432 refused the login: .*no_such_role_boot_test.*; fix the user or password in DATABASE_URL$`));
+      expect(result.stderrLines[0]).toMatch(
+        new RegExp(
+          `^${name}: PostgreSQL at 127\\.0\\.0\\.1:5432 refused the login: .*no_such_role_boot_test.*; fix the user or password in DATABASE_URL$`,
+        ),
+      );
       expect(result.stderr).not.toContain('Pg-Secret-4711');
     }, 90000);
 
@@ -61,7 +74,11 @@ describe('boot failures', () => {
       const result = await bootToExit(name, { QUEUE_LOCK_DURATION_MS: 'thirty seconds' });
       expect(result.code).toBe(1);
       expect(result.stderrLines).toHaveLength(1);
-      expect(result.stderrLines[0]).toMatch(new RegExp(`^${name}: invalid environment: QUEUE_LOCK_DURATION_MS: .*must be an integer.*; fix the variable named and start again$`));
+      expect(result.stderrLines[0]).toMatch(
+        new RegExp(
+          `^${name}: invalid environment: QUEUE_LOCK_DURATION_MS: .*must be an integer.*; fix the variable named and start again$`,
+        ),
+      );
     }, 90000);
   });
 });

@@ -43,7 +43,10 @@ describe('commands: backfill and budgets:seed', () => {
     db = await testDb();
     await clearTaskRange(db, 860000, 869999);
     await db.query(`DELETE FROM budget_limits WHERE scope_key LIKE 'seed-test:%'`);
-    app = await NestFactory.createApplicationContext(CommandsModule.forRoot(testEnv({ PYRUS_AUTH_URL: pyrus.authUrl, PYRUS_API_URL: pyrus.apiUrl })), { logger: false });
+    app = await NestFactory.createApplicationContext(
+      CommandsModule.forRoot(testEnv({ PYRUS_AUTH_URL: pyrus.authUrl, PYRUS_API_URL: pyrus.apiUrl })),
+      { logger: false },
+    );
   });
 
   afterAll(async () => {
@@ -63,7 +66,9 @@ describe('commands: backfill and budgets:seed', () => {
 
     const first = await app.get(BackfillService).backfill('payments', { formId: 2099 });
     expect(first).toEqual({ read: 4, imported: 2, known: 1, incomplete: 1 });
-    const { rows } = await db.query(`SELECT task_id::int, status, source, amount::text, currency, invoice_number_norm FROM payments WHERE task_id BETWEEN 860001 AND 860004 ORDER BY task_id`);
+    const { rows } = await db.query(
+      `SELECT task_id::int, status, source, amount::text, currency, invoice_number_norm FROM payments WHERE task_id BETWEEN 860001 AND 860004 ORDER BY task_id`,
+    );
     expect(rows).toEqual([
       { task_id: 860001, status: 'approved', source: 'backfill', amount: '1001.00', currency: 'RUB', invoice_number_norm: 'B1' },
       { task_id: 860002, status: 'rejected', source: 'backfill', amount: '1002.00', currency: 'RUB', invoice_number_norm: 'B2' },
@@ -79,14 +84,22 @@ describe('commands: backfill and budgets:seed', () => {
 
   it('loads budget limits from JSON, updating a limit that exists', async () => {
     const file = join(dir, 'limits.json');
-    writeFileSync(file, JSON.stringify([
-      { scope: 'supplier', scopeKey: 'seed-test:tax:1', period: 'month', currency: 'rub', amount: 100000 },
-      { scope: 'cost_centre', scopeKey: 'seed-test:IT', period: 'quarter', currency: 'EUR', amount: '2500.50' },
-    ]));
+    writeFileSync(
+      file,
+      JSON.stringify([
+        { scope: 'supplier', scopeKey: 'seed-test:tax:1', period: 'month', currency: 'rub', amount: 100000 },
+        { scope: 'cost_centre', scopeKey: 'seed-test:IT', period: 'quarter', currency: 'EUR', amount: '2500.50' },
+      ]),
+    );
     expect(await app.get(BudgetSeedService).seedFile(file)).toBe(2);
-    writeFileSync(file, JSON.stringify([{ scope: 'supplier', scopeKey: 'seed-test:tax:1', period: 'month', currency: 'RUB', amount: 120000 }]));
+    writeFileSync(
+      file,
+      JSON.stringify([{ scope: 'supplier', scopeKey: 'seed-test:tax:1', period: 'month', currency: 'RUB', amount: 120000 }]),
+    );
     await app.get(BudgetSeedService).seedFile(file);
-    const { rows } = await db.query(`SELECT scope, scope_key, period, currency, amount::text FROM budget_limits WHERE scope_key LIKE 'seed-test:%' ORDER BY scope_key`);
+    const { rows } = await db.query(
+      `SELECT scope, scope_key, period, currency, amount::text FROM budget_limits WHERE scope_key LIKE 'seed-test:%' ORDER BY scope_key`,
+    );
     expect(rows).toEqual([
       { scope: 'cost_centre', scope_key: 'seed-test:IT', period: 'quarter', currency: 'EUR', amount: '2500.50' },
       { scope: 'supplier', scope_key: 'seed-test:tax:1', period: 'month', currency: 'RUB', amount: '120000.00' },
@@ -95,10 +108,13 @@ describe('commands: backfill and budgets:seed', () => {
 
   it('refuses a bad limits file, naming the entry, and loads none of it', async () => {
     const file = join(dir, 'bad.json');
-    writeFileSync(file, JSON.stringify([
-      { scope: 'supplier', scopeKey: 'seed-test:tax:2', period: 'month', currency: 'RUB', amount: 1 },
-      { scope: 'supplier', scopeKey: 'seed-test:tax:3', period: 'week', currency: 'RUB', amount: 1 },
-    ]));
+    writeFileSync(
+      file,
+      JSON.stringify([
+        { scope: 'supplier', scopeKey: 'seed-test:tax:2', period: 'month', currency: 'RUB', amount: 1 },
+        { scope: 'supplier', scopeKey: 'seed-test:tax:3', period: 'week', currency: 'RUB', amount: 1 },
+      ]),
+    );
     await expect(app.get(BudgetSeedService).seedFile(file)).rejects.toThrow(/entry 1: "period"/);
     const { rows } = await db.query(`SELECT 1 FROM budget_limits WHERE scope_key = 'seed-test:tax:2'`);
     expect(rows).toHaveLength(0);

@@ -18,13 +18,32 @@ describe('entity rows', () => {
   it('hydrates a delivery and its record as TypeORM does: numbers from bigints, dates, JSON, nulls', async () => {
     const taskId = 900_000_000 + Math.floor(Math.random() * 1_000_000);
     const delivery = await db.getRepository(Delivery).save({
-      bot: 'entity-rows', taskId, event: 'comment', dedupeKey: randomUUID(), retryHeader: null, userAgent: 'Pyrus-Bot/4',
-      requestId: 'r-1', status: DeliveryStatus.Processed, bodyBytes: 42, payload: { task_id: taskId, task: { id: taskId, text: 'Счёт' } },
+      bot: 'entity-rows',
+      taskId,
+      event: 'comment',
+      dedupeKey: randomUUID(),
+      retryHeader: null,
+      userAgent: 'Pyrus-Bot/4',
+      requestId: 'r-1',
+      status: DeliveryStatus.Processed,
+      bodyBytes: 42,
+      payload: { task_id: taskId, task: { id: taskId, text: 'Счёт' } },
     });
     await db.getRepository(ProcessedTask).save({
-      deliveryId: delivery.id, bot: 'entity-rows', taskId, handler: 'auto-reply', outcome: ProcessedOutcome.Posted, reason: 'ok',
-      comment: { text: 'Hello', approval_choice: 'approved' }, pyrusStatus: 200, pyrusCommentId: 12_345_678_901, attempts: 1,
-      receivedAt: new Date('2026-12-01T10:00:00.123Z'), startedAt: new Date('2026-12-01T10:00:01Z'), postedAt: new Date(), finishedAt: new Date(),
+      deliveryId: delivery.id,
+      bot: 'entity-rows',
+      taskId,
+      handler: 'auto-reply',
+      outcome: ProcessedOutcome.Posted,
+      reason: 'ok',
+      comment: { text: 'Hello', approval_choice: 'approved' },
+      pyrusStatus: 200,
+      pyrusCommentId: 12_345_678_901,
+      attempts: 1,
+      receivedAt: new Date('2026-12-01T10:00:00.123Z'),
+      startedAt: new Date('2026-12-01T10:00:01Z'),
+      postedAt: new Date(),
+      finishedAt: new Date(),
     });
     const sql = `SELECT ${selectColumns(db.getMetadata(Delivery), 'd')}, ${selectColumns(db.getMetadata(ProcessedTask), 'p')}
                  FROM deliveries d LEFT JOIN processed_tasks p ON p.delivery_id = d.id WHERE d.id = $1`;

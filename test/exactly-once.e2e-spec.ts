@@ -8,7 +8,18 @@ import { PyrusEmulator } from '../apps/pyrus-emulator/src';
 import { DeliveryReconciler } from '../apps/worker/src/deliveries/delivery.reconciler';
 import { InboxSweeper, syntheticPayload } from '../apps/worker/src/inbox/inbox.sweeper';
 import { PrivateRedis } from './support/private-redis';
-import { clearTaskRange, deliveriesQueue, fixtureEvent, sendSigned, sleep, startApi, startWorker, testDb, testEnv, waitFor } from './support/stack';
+import {
+  clearTaskRange,
+  deliveriesQueue,
+  fixtureEvent,
+  sendSigned,
+  sleep,
+  startApi,
+  startWorker,
+  testDb,
+  testEnv,
+  waitFor,
+} from './support/stack';
 import { FIXTURE_BOT_USER_ID, MANAGER_USER_ID, startTestEmulator } from './support/test-emulator';
 import { TEST_BOT_KEY } from './support/test-env';
 
@@ -48,7 +59,8 @@ describe('Acknowledged means decided exactly once (real Postgres, a private Redi
   const commentsFor = (taskId: number) => pyrus.comments.filter((c) => c.taskId === taskId);
   const processedOf = async (taskId: number) =>
     (await db.query('SELECT outcome, reason, claim_key FROM processed_tasks WHERE task_id = $1 ORDER BY started_at', [taskId])).rows;
-  const deliveriesOf = async (taskId: number) => (await db.query('SELECT * FROM deliveries WHERE task_id = $1 ORDER BY received_at', [taskId])).rows;
+  const deliveriesOf = async (taskId: number) =>
+    (await db.query('SELECT * FROM deliveries WHERE task_id = $1 ORDER BY received_at', [taskId])).rows;
 
   /** Waits until every task has a comment, then a little longer, and says how many comments each got. */
   async function commentCounts(taskIds: number[], timeoutMs = 30000): Promise<number[]> {
@@ -97,7 +109,10 @@ describe('Acknowledged means decided exactly once (real Postgres, a private Redi
       await redis.flushAll();
       const taskIds = events.map((e) => e.task_id);
       expect(await commentCounts(taskIds)).toEqual(taskIds.map(() => 1));
-      const undecided = await db.query(`SELECT count(*)::int AS n FROM deliveries WHERE task_id = ANY($1::bigint[]) AND status <> 'processed'`, [taskIds]);
+      const undecided = await db.query(
+        `SELECT count(*)::int AS n FROM deliveries WHERE task_id = ANY($1::bigint[]) AND status <> 'processed'`,
+        [taskIds],
+      );
       expect(undecided.rows[0].n).toBe(0);
     });
 
@@ -139,10 +154,11 @@ describe('Acknowledged means decided exactly once (real Postgres, a private Redi
   });
 
   describe('the inbox sweep and a webhook on the same task', () => {
-    const sweep = () => waitFor('an inbox sweep run', async () => {
-      const result = await worker.get(InboxSweeper).sweep();
-      return result.ran ? result : undefined;
-    });
+    const sweep = () =>
+      waitFor('an inbox sweep run', async () => {
+        const result = await worker.get(InboxSweeper).sweep();
+        return result.ran ? result : undefined;
+      });
 
     /** Both deliveries stored and queued while the worker holds its jobs, then released together. */
     it('the sweep stores the task first, then the webhook comes under another key: one comment', async () => {
@@ -212,7 +228,12 @@ describe('Acknowledged means decided exactly once (real Postgres, a private Redi
       const skipped = (await deliveriesOf(event.task_id)).find((d) => d.status === 'skipped');
       expect(skipped).toBeDefined();
       const journey = api.get(DeliveryJourney);
-      expect(await journey.reopen({ deliveryId: skipped.id, requestId: skipped.request_id, bot: skipped.bot, taskId: Number(skipped.task_id) }, 'skipped')).toBe(true);
+      expect(
+        await journey.reopen(
+          { deliveryId: skipped.id, requestId: skipped.request_id, bot: skipped.bot, taskId: Number(skipped.task_id) },
+          'skipped',
+        ),
+      ).toBe(true);
       await waitFor('the replay to settle', async () => (await deliveriesOf(event.task_id)).every((d) => d.status !== 'received'));
       await sleep(500);
       expect(commentsFor(event.task_id)).toHaveLength(1);
@@ -312,10 +333,11 @@ describe('Acknowledged means decided exactly once (real Postgres, a private Redi
       for (let i = 0; i < 150; i++) nested = [nested];
       pyrus.addTask({ ...structuredClone(bad.task), deep_field: nested } as any);
       const sweeper = worker.get(InboxSweeper);
-      const run = async () => waitFor('an inbox sweep run', async () => {
-        const result = await sweeper.sweep();
-        return result.ran ? result.bots.find((b) => b.bot === 'auto-reply') : undefined;
-      });
+      const run = async () =>
+        waitFor('an inbox sweep run', async () => {
+          const result = await sweeper.sweep();
+          return result.ran ? result.bots.find((b) => b.bot === 'auto-reply') : undefined;
+        });
       const first = await run();
       expect(first).toMatchObject({ failed: 0 });
       expect(await commentCounts([good.task_id])).toEqual([1]);

@@ -82,16 +82,28 @@ describe('after an approval: the ERP payment order and the vendor e-mail', () =>
   }
 
   async function approve(task: PyrusTask) {
-    const body = JSON.stringify({ event: 'comment', access_token: service.pyrus.issueToken(BOT), task_id: task.id, user_id: PAYMENTS_ERP_BOT_USER_ID, task });
+    const body = JSON.stringify({
+      event: 'comment',
+      access_token: service.pyrus.issueToken(BOT),
+      task_id: task.id,
+      user_id: PAYMENTS_ERP_BOT_USER_ID,
+      task,
+    });
     await sendSigned(service.api, BOT, body, KEY).expect(200);
     const [payment] = await waitFor('the approved payment', async () => {
-      const { rows } = await service.db.query(`SELECT * FROM payments WHERE bot = $1 AND task_id = $2 AND status = 'approved'`, [BOT, task.id]);
+      const { rows } = await service.db.query(`SELECT * FROM payments WHERE bot = $1 AND task_id = $2 AND status = 'approved'`, [
+        BOT,
+        task.id,
+      ]);
       return rows.length ? rows : undefined;
     });
     return payment as { id: string };
   }
 
-  const botTexts = (taskId: number) => service.pyrus.comments.filter((c) => c.taskId === taskId && c.bot === BOT).map((c) => c.request as { text: string; field_updates?: unknown });
+  const botTexts = (taskId: number) =>
+    service.pyrus.comments
+      .filter((c) => c.taskId === taskId && c.bot === BOT)
+      .map((c) => c.request as { text: string; field_updates?: unknown });
   const paymentRow = async (id: string) => (await service.db.query('SELECT * FROM payments WHERE id = $1', [id])).rows[0];
 
   beforeAll(async () => {
@@ -136,7 +148,10 @@ describe('after an approval: the ERP payment order and the vendor e-mail', () =>
     expect(followUp).toEqual({ text: 'Payment order PO-1 created in the ERP.', field_updates: [{ code: 'erp_document', value: 'PO-1' }] });
     const mine = erp.calls.filter((c) => c.idempotencyKey === payment.id);
     expect(mine).toHaveLength(1);
-    expect(mine[0]).toMatchObject({ authorization: 'Bearer erp-test-token', body: { paymentId: payment.id, taskId: task.id, amount: '1500.00', currency: 'USD', invoiceNumber: 'SI-100' } });
+    expect(mine[0]).toMatchObject({
+      authorization: 'Bearer erp-test-token',
+      body: { paymentId: payment.id, taskId: task.id, amount: '1500.00', currency: 'USD', invoiceNumber: 'SI-100' },
+    });
     expect((await paymentRow(payment.id)).erp_document_id).toBe('PO-1');
 
     const mail = await waitFor('the e-mail', () => mails.find((m) => m.includes('SI-100')));

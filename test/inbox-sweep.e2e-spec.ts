@@ -78,7 +78,13 @@ describe('Inbox sweep: tasks whose webhook never arrived (real Postgres, Redis a
 
     await waitFor('the comment', () => commentsFor(event.task_id).length === 1);
     const [delivery] = await settled(event.task_id);
-    expect(delivery).toMatchObject({ bot: 'auto-reply', event: 'comment', retry_header: null, user_agent: 'inbox-sweep', status: 'processed' });
+    expect(delivery).toMatchObject({
+      bot: 'auto-reply',
+      event: 'comment',
+      retry_header: null,
+      user_agent: 'inbox-sweep',
+      status: 'processed',
+    });
     expect(delivery.dedupe_key).toBe(`comment:c${event.task.comments.at(-1).id}`);
     expect(delivery.payload).toMatchObject({ event: 'comment', task_id: event.task_id, user_id: FIXTURE_BOT_USER_ID });
     expect(delivery.payload.access_token).toBeUndefined();

@@ -152,10 +152,28 @@ describe('metrics and the call log', () => {
     // The call log: one attempt, one call, both tied to the bot, the task and the delivery.
     const delivery = await deliveryOf(event.task_id);
     expect(await rowsOf('job_attempts', event.task_id)).toHaveLength(1);
-    expect(attempt).toMatchObject({ queue: 'deliveries', job_id: delivery.id, job_name: 'process-delivery', attempt: 1, bot: 'auto-reply', delivery_id: delivery.id, payment_id: null, outcome: 'completed', error: null });
+    expect(attempt).toMatchObject({
+      queue: 'deliveries',
+      job_id: delivery.id,
+      job_name: 'process-delivery',
+      attempt: 1,
+      bot: 'auto-reply',
+      delivery_id: delivery.id,
+      payment_id: null,
+      outcome: 'completed',
+      error: null,
+    });
     expect(attempt.finished_at.getTime()).toBeGreaterThanOrEqual(attempt.started_at.getTime());
     expect(await rowsOf('outbound_calls', event.task_id)).toHaveLength(1);
-    expect(call).toMatchObject({ target: 'pyrus', operation: 'POST /tasks/{id}/comments', bot: 'auto-reply', delivery_id: delivery.id, status: 200, outcome: 'ok', error: null });
+    expect(call).toMatchObject({
+      target: 'pyrus',
+      operation: 'POST /tasks/{id}/comments',
+      bot: 'auto-reply',
+      delivery_id: delivery.id,
+      status: 200,
+      outcome: 'ok',
+      error: null,
+    });
     expect(Number(call.task_id)).toBe(event.task_id);
     expect(call.duration_ms).toBeGreaterThanOrEqual(0);
     expect(call.at.getTime()).toBeGreaterThanOrEqual(attempt.started_at.getTime());
@@ -172,19 +190,36 @@ describe('metrics and the call log', () => {
     const [call] = await waitFor('the outbound call row', () => someRowsOf('outbound_calls', event.task_id));
     const { moved } = await read();
 
-    expect(moved('worker', 'pyrus_bots_pyrus_calls_total', { bot: 'auto-reply', operation: 'POST /tasks/{id}/comments', status: '400' })).toBe(1);
+    expect(
+      moved('worker', 'pyrus_bots_pyrus_calls_total', { bot: 'auto-reply', operation: 'POST /tasks/{id}/comments', status: '400' }),
+    ).toBe(1);
     const job = { queue: 'deliveries', job_name: 'process-delivery' };
     expect(moved('worker', 'pyrus_bots_job_failed_attempts_total', job)).toBe(1);
     expect(moved('worker', 'pyrus_bots_job_duration_seconds_count', { ...job, outcome: 'failed' })).toBe(1);
     expect(moved('worker', 'pyrus_bots_queue_jobs', { queue: 'deliveries', state: 'failed' })).toBe(1);
-    expect(attempt).toMatchObject({ bot: 'auto-reply', attempt: 1, outcome: 'failed', error: expect.stringMatching(/POST \/tasks\/\d+\/comments answered 400/) });
-    expect(call).toMatchObject({ bot: 'auto-reply', operation: 'POST /tasks/{id}/comments', status: 400, outcome: 'error', error: expect.stringMatching(/answered 400/) });
+    expect(attempt).toMatchObject({
+      bot: 'auto-reply',
+      attempt: 1,
+      outcome: 'failed',
+      error: expect.stringMatching(/POST \/tasks\/\d+\/comments answered 400/),
+    });
+    expect(call).toMatchObject({
+      bot: 'auto-reply',
+      operation: 'POST /tasks/{id}/comments',
+      status: 400,
+      outcome: 'error',
+      error: expect.stringMatching(/answered 400/),
+    });
     expect(JSON.stringify([attempt, call])).not.toContain(event.access_token);
   });
 
   it('reads the queue depths from Redis at scrape time', async () => {
     const followUps = worker.get<Queue>(getQueueToken(FOLLOWUPS_QUEUE));
-    const job = await followUps.add('metrics-probe', { paymentId: '00000000-0000-0000-0000-000000000000' }, { delay: 3_600_000, jobId: 'metrics-probe' });
+    const job = await followUps.add(
+      'metrics-probe',
+      { paymentId: '00000000-0000-0000-0000-000000000000' },
+      { delay: 3_600_000, jobId: 'metrics-probe' },
+    );
     try {
       const text = await scrape(worker);
       expect(sampleValue(text, 'pyrus_bots_queue_jobs', { queue: 'followups', state: 'delayed' })).toBe(1);
@@ -200,9 +235,18 @@ describe('metrics and the call log', () => {
     erp.reply({ status: 503, body: '<h1>Service Unavailable</h1>' }).always({ status: 201, body: { id: 'PO-880' } });
     const task = invoiceTask();
     pyrus.addTask(structuredClone(task));
-    const body = JSON.stringify({ event: 'comment', access_token: pyrus.issueToken('payments-erp'), task_id: task.id, user_id: PAYMENTS_ERP_BOT_USER_ID, task });
+    const body = JSON.stringify({
+      event: 'comment',
+      access_token: pyrus.issueToken('payments-erp'),
+      task_id: task.id,
+      user_id: PAYMENTS_ERP_BOT_USER_ID,
+      task,
+    });
     await sendSigned(api, 'payments-erp', body, 'payments-erp-key').expect(200);
-    const payment = await waitFor('the payment order', async () => (await db.query(`SELECT * FROM payments WHERE task_id = $1 AND erp_reported_at IS NOT NULL`, [task.id])).rows[0]);
+    const payment = await waitFor(
+      'the payment order',
+      async () => (await db.query(`SELECT * FROM payments WHERE task_id = $1 AND erp_reported_at IS NOT NULL`, [task.id])).rows[0],
+    );
     const attempts = await waitFor('the follow-up attempts', async () => {
       const rows = (await rowsOf('job_attempts', task.id)).filter((r) => r.queue === 'followups');
       return rows.length === 3 ? rows : undefined;
@@ -214,9 +258,21 @@ describe('metrics and the call log', () => {
     const { moved } = await read();
 
     const orders = attempts.filter((r) => r.job_name === 'create-payment-order').sort((a, b) => a.attempt - b.attempt);
-    expect(orders.map((r) => [r.attempt, r.outcome])).toEqual([[1, 'failed'], [2, 'completed']]);
-    expect(orders[0]).toMatchObject({ bot: 'payments-erp', payment_id: payment.id, delivery_id: null, error: expect.stringMatching(/answered 503/) });
-    expect(attempts.find((r) => r.job_name === 'notify-vendor')).toMatchObject({ bot: 'payments-erp', payment_id: payment.id, outcome: 'completed' });
+    expect(orders.map((r) => [r.attempt, r.outcome])).toEqual([
+      [1, 'failed'],
+      [2, 'completed'],
+    ]);
+    expect(orders[0]).toMatchObject({
+      bot: 'payments-erp',
+      payment_id: payment.id,
+      delivery_id: null,
+      error: expect.stringMatching(/answered 503/),
+    });
+    expect(attempts.find((r) => r.job_name === 'notify-vendor')).toMatchObject({
+      bot: 'payments-erp',
+      payment_id: payment.id,
+      outcome: 'completed',
+    });
 
     const erpCalls = calls.filter((r) => r.target === 'erp');
     expect(erpCalls.map((r) => [r.operation, r.status, r.outcome])).toEqual([
@@ -224,13 +280,23 @@ describe('metrics and the call log', () => {
       ['create-payment-order', 201, 'ok'],
     ]);
     expect(erpCalls.every((r) => r.payment_id === payment.id && r.bot === 'payments-erp' && Number(r.task_id) === task.id)).toBe(true);
-    expect(calls.find((r) => r.target === 'pyrus' && r.payment_id)).toMatchObject({ operation: 'POST /tasks/{id}/comments', status: 200, bot: 'payments-erp' });
+    expect(calls.find((r) => r.target === 'pyrus' && r.payment_id)).toMatchObject({
+      operation: 'POST /tasks/{id}/comments',
+      status: 200,
+      bot: 'payments-erp',
+    });
     expect(JSON.stringify(calls)).not.toContain('erp-secret');
 
     expect(moved('worker', 'pyrus_bots_erp_calls_total', { operation: 'create-payment-order', outcome: 'http_5xx' })).toBe(1);
     expect(moved('worker', 'pyrus_bots_erp_calls_total', { operation: 'create-payment-order', outcome: 'ok' })).toBe(1);
     expect(moved('worker', 'pyrus_bots_job_failed_attempts_total', { queue: 'followups', job_name: 'create-payment-order' })).toBe(1);
-    expect(moved('worker', 'pyrus_bots_job_duration_seconds_count', { queue: 'followups', job_name: 'create-payment-order', outcome: 'completed' })).toBe(1);
+    expect(
+      moved('worker', 'pyrus_bots_job_duration_seconds_count', {
+        queue: 'followups',
+        job_name: 'create-payment-order',
+        outcome: 'completed',
+      }),
+    ).toBe(1);
     // No SMTP server configured: the vendor e-mail fails (for good), and is counted so.
     expect(moved('worker', 'pyrus_bots_notifications_total', { channel: 'email', outcome: 'failed' })).toBe(1);
   });
@@ -263,7 +329,16 @@ describe('metrics and the call log', () => {
     // Keep the timer out of it: only the shutdown can write this row.
     Object.assign(writer, { settings: { ...CALL_LOG_DEFAULTS, flushIntervalMs: 3_600_000 } });
     const at = new Date();
-    writer.recordCall({ target: 'pyrus', operation: 'GET /tasks/{id}', bot: 'auto-reply', taskId: LAST_TASK, status: 200, outcome: 'ok', durationMs: 1, at });
+    writer.recordCall({
+      target: 'pyrus',
+      operation: 'GET /tasks/{id}',
+      bot: 'auto-reply',
+      taskId: LAST_TASK,
+      status: 200,
+      outcome: 'ok',
+      durationMs: 1,
+      at,
+    });
     await second.close();
     const rows = await rowsOf('outbound_calls', LAST_TASK);
     expect(rows.map((r) => [r.operation, r.at.getTime()])).toEqual([['GET /tasks/{id}', at.getTime()]]);

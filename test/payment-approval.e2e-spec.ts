@@ -31,7 +31,13 @@ describe('payment-approval bot', () => {
   }
 
   function deliver(task: PyrusTask, retry = '1/3') {
-    const body = JSON.stringify({ event: 'comment', access_token: pyrus.issueToken('payments'), task_id: task.id, user_id: PAYMENTS_BOT_USER_ID, task });
+    const body = JSON.stringify({
+      event: 'comment',
+      access_token: pyrus.issueToken('payments'),
+      task_id: task.id,
+      user_id: PAYMENTS_BOT_USER_ID,
+      task,
+    });
     return sendSigned(api, 'payments', body, KEY, { 'X-Pyrus-Retry': retry }).expect(200);
   }
 
@@ -47,11 +53,24 @@ describe('payment-approval bot', () => {
   afterAll(() => service?.close());
 
   it('approves a clean invoice and records the payment', async () => {
-    const task = invoiceTask({ supplier: 'ООО «Ромашка»', inn: freshInn(), invoiceNo: 'INV-2024/001', date: '2024-03-05', amount: 1500, currency: 'RUB' });
+    const task = invoiceTask({
+      supplier: 'ООО «Ромашка»',
+      inn: freshInn(),
+      invoiceNo: 'INV-2024/001',
+      date: '2024-03-05',
+      amount: 1500,
+      currency: 'RUB',
+    });
     await deliver(task);
     expect(await decided(task.id)).toMatchObject({ approval_choice: 'approved', text: expect.stringContaining('Approved') });
     const payment = await waitFor('the payment row', () => paymentOf(task.id));
-    expect(payment).toMatchObject({ status: 'approved', amount: '1500.00', currency: 'RUB', invoice_number_norm: 'INV2024001', supplier_name: 'ООО «Ромашка»' });
+    expect(payment).toMatchObject({
+      status: 'approved',
+      amount: '1500.00',
+      currency: 'RUB',
+      invoice_number_norm: 'INV2024001',
+      supplier_name: 'ООО «Ромашка»',
+    });
   });
 
   it('rejects the same invoice from the same supplier, with a link to the first', async () => {
@@ -96,7 +115,10 @@ describe('payment-approval bot', () => {
 
   it('returns a request that would exceed the budget, with the figures', async () => {
     const inn = freshInn();
-    await db.query(`INSERT INTO budget_limits (scope, scope_key, period, currency, amount) VALUES ('supplier', $1, 'month', 'RUB', 10000)`, [`tax:${inn}`]);
+    await db.query(
+      `INSERT INTO budget_limits (scope, scope_key, period, currency, amount) VALUES ('supplier', $1, 'month', 'RUB', 10000)`,
+      [`tax:${inn}`],
+    );
     const first = invoiceTask({ supplier: 'Initech', inn, invoiceNo: 'I-1', date: '2024-06-01', amount: 8000, currency: 'RUB' });
     await deliver(first);
     expect((await decided(first.id)).text).toContain('limit 10 000.00 RUB, already approved 0.00, this request 8 000.00');
@@ -104,12 +126,17 @@ describe('payment-approval bot', () => {
     await deliver(second);
     const decision = await decided(second.id);
     expect(decision.approval_choice).toBe('rejected');
-    expect(decision.text).toContain('Budget exceeded for supplier Initech, 2024-06: limit 10 000.00 RUB, already approved 8 000.00, this request 3 000.00; over by 1 000.00 RUB');
+    expect(decision.text).toContain(
+      'Budget exceeded for supplier Initech, 2024-06: limit 10 000.00 RUB, already approved 8 000.00, this request 3 000.00; over by 1 000.00 RUB',
+    );
   });
 
   it('lets exactly one of ten concurrent requests take the last of a budget', async () => {
     const inn = freshInn();
-    await db.query(`INSERT INTO budget_limits (scope, scope_key, period, currency, amount) VALUES ('supplier', $1, 'month', 'RUB', 10000)`, [`tax:${inn}`]);
+    await db.query(
+      `INSERT INTO budget_limits (scope, scope_key, period, currency, amount) VALUES ('supplier', $1, 'month', 'RUB', 10000)`,
+      [`tax:${inn}`],
+    );
     // Different invoice numbers and amounts, so only the budget can stop them; any one fits, no two do.
     const tasks = Array.from({ length: 10 }, (_, i) =>
       invoiceTask({ supplier: 'Umbrella', inn, invoiceNo: `U-${i}`, date: '2024-07-15', amount: 6000 + i, currency: 'RUB' }),
@@ -120,8 +147,14 @@ describe('payment-approval bot', () => {
     await deliveriesQueue(worker).resume(true);
     const choices = await Promise.all(tasks.map(async (t) => (await decided(t.id)).approval_choice));
     expect(choices.filter((c) => c === 'approved')).toHaveLength(1);
-    const { rows } = await db.query(`SELECT status, count(*)::int AS n FROM payments WHERE supplier_key = $1 GROUP BY status ORDER BY status`, [`tax:${inn}`]);
-    expect(rows).toEqual([{ status: 'approved', n: 1 }, { status: 'rejected', n: 9 }]);
+    const { rows } = await db.query(
+      `SELECT status, count(*)::int AS n FROM payments WHERE supplier_key = $1 GROUP BY status ORDER BY status`,
+      [`tax:${inn}`],
+    );
+    expect(rows).toEqual([
+      { status: 'approved', n: 1 },
+      { status: 'rejected', n: 9 },
+    ]);
   });
 
   it('frees the budget of an approval that Pyrus refused to take', async () => {

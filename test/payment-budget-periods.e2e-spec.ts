@@ -18,7 +18,11 @@ const botFor = (period: Period, userId: number): PaymentBot => ({
   // rejection (returning to an earlier step is payment-return-to.e2e-spec.ts's subject).
   settings: { duplicateWindowDays: 0, budget: { scope: 'supplier', period }, returnTo: 'reject' },
 });
-const BOTS: Record<Period, PaymentBot> = { month: botFor('month', 123470), quarter: botFor('quarter', 123471), year: botFor('year', 123472) };
+const BOTS: Record<Period, PaymentBot> = {
+  month: botFor('month', 123470),
+  quarter: botFor('quarter', 123471),
+  year: botFor('year', 123472),
+};
 
 /**
  * One period's budget: the limit, the period's first and last days with the requests that fill it exactly, a day
@@ -36,12 +40,36 @@ interface PeriodCase {
 }
 
 const CASES: PeriodCase[] = [
-  { period: 'month', limit: 1000, label: '2024-02', first: ['2024-02-01', 600], last: ['2024-02-29', 400], over: ['2024-02-15', 0.01],
-    before: ['2024-01-31', 999, '2024-01'], after: ['2024-03-01', 998, '2024-03'] },
-  { period: 'quarter', limit: 10000, label: '2024-Q2', first: ['2024-04-01', 6000], last: ['2024-06-30', 4000], over: ['2024-05-15', 1],
-    before: ['2024-03-31', 9999, '2024-Q1'], after: ['2024-07-01', 9998, '2024-Q3'] },
-  { period: 'year', limit: 100000, label: '2024', first: ['2024-01-01', 60000], last: ['2024-12-31', 40000], over: ['2024-07-01', 0.5],
-    before: ['2023-12-31', 99999, '2023'], after: ['2025-01-01', 99998, '2025'] },
+  {
+    period: 'month',
+    limit: 1000,
+    label: '2024-02',
+    first: ['2024-02-01', 600],
+    last: ['2024-02-29', 400],
+    over: ['2024-02-15', 0.01],
+    before: ['2024-01-31', 999, '2024-01'],
+    after: ['2024-03-01', 998, '2024-03'],
+  },
+  {
+    period: 'quarter',
+    limit: 10000,
+    label: '2024-Q2',
+    first: ['2024-04-01', 6000],
+    last: ['2024-06-30', 4000],
+    over: ['2024-05-15', 1],
+    before: ['2024-03-31', 9999, '2024-Q1'],
+    after: ['2024-07-01', 9998, '2024-Q3'],
+  },
+  {
+    period: 'year',
+    limit: 100000,
+    label: '2024',
+    first: ['2024-01-01', 60000],
+    last: ['2024-12-31', 40000],
+    over: ['2024-07-01', 0.5],
+    before: ['2023-12-31', 99999, '2023'],
+    after: ['2025-01-01', 99998, '2025'],
+  },
 ];
 
 /** Budget limits per month, quarter and year, each decided by the payment bot end to end. */
@@ -87,20 +115,35 @@ describe('payment bot budgets by period', () => {
     const bot = BOTS[c.period];
     const inn = freshInn();
     const supplier = `Period ${c.period} ${inn}`;
-    await db.query(`INSERT INTO budget_limits (scope, scope_key, period, currency, amount) VALUES ('supplier', $1, $2, 'RUB', $3)`, [`tax:${inn}`, c.period, c.limit]);
-    const invoice = (no: string, [date, amount]: [string, number, string?]): Invoice => ({ supplier, inn, invoiceNo: no, date, amount, currency: 'RUB' });
+    await db.query(`INSERT INTO budget_limits (scope, scope_key, period, currency, amount) VALUES ('supplier', $1, $2, 'RUB', $3)`, [
+      `tax:${inn}`,
+      c.period,
+      c.limit,
+    ]);
+    const invoice = (no: string, [date, amount]: [string, number, string?]): Invoice => ({
+      supplier,
+      inn,
+      invoiceNo: no,
+      date,
+      amount,
+      currency: 'RUB',
+    });
     const money = (n: number) => n.toLocaleString('en-US', { minimumFractionDigits: 2 }).replace(/,/g, ' ');
     const limit = money(c.limit);
 
     // The first day of the period: nothing used yet.
     const first = await decide(bot, invoice('P-1', c.first));
     expect(first.decision.approval_choice).toBe('approved');
-    expect(first.decision.text).toContain(`Budget for supplier ${supplier}, ${c.label}: limit ${limit} RUB, already approved 0.00, this request ${money(c.first[1])}.`);
+    expect(first.decision.text).toContain(
+      `Budget for supplier ${supplier}, ${c.label}: limit ${limit} RUB, already approved 0.00, this request ${money(c.first[1])}.`,
+    );
 
     // The last day of the period counts the first day's approval, and fills the limit exactly: still within it.
     const last = await decide(bot, invoice('P-2', c.last));
     expect(last.decision.approval_choice).toBe('approved');
-    expect(last.decision.text).toContain(`${c.label}: limit ${limit} RUB, already approved ${money(c.first[1])}, this request ${money(c.last[1])}.`);
+    expect(last.decision.text).toContain(
+      `${c.label}: limit ${limit} RUB, already approved ${money(c.first[1])}, this request ${money(c.last[1])}.`,
+    );
 
     // Any more within the period is over the limit.
     const over = await decide(bot, invoice('P-3', c.over));
@@ -110,13 +153,18 @@ describe('payment bot budgets by period', () => {
     );
 
     // The days either side belong to the periods before and after, whose budgets are untouched.
-    for (const [no, side] of [['P-4', c.before], ['P-5', c.after]] as const) {
+    for (const [no, side] of [
+      ['P-4', c.before],
+      ['P-5', c.after],
+    ] as const) {
       const outside = await decide(bot, invoice(no, side));
       expect(outside.decision.approval_choice).toBe('approved');
       expect(outside.decision.text).toContain(`${side[2]}: limit ${limit} RUB, already approved 0.00, this request ${money(side[1])}.`);
     }
 
-    const { rows } = await db.query(`SELECT invoice_number, status FROM payments WHERE supplier_key = $1 ORDER BY invoice_number`, [`tax:${inn}`]);
+    const { rows } = await db.query(`SELECT invoice_number, status FROM payments WHERE supplier_key = $1 ORDER BY invoice_number`, [
+      `tax:${inn}`,
+    ]);
     expect(rows).toEqual([
       { invoice_number: 'P-1', status: 'approved' },
       { invoice_number: 'P-2', status: 'approved' },

@@ -14,7 +14,9 @@ describe('payment checks under the supplier lock', () => {
 
   beforeAll(async () => {
     db = await new DataSource(buildDataSourceOptions(TEST_DATABASE_URL, {}, 3)).initialize();
-    await db.query(`INSERT INTO budget_limits (scope, scope_key, period, currency, amount) VALUES ('supplier', $1, 'month', 'RUB', 1000)`, [supplierKey]);
+    await db.query(`INSERT INTO budget_limits (scope, scope_key, period, currency, amount) VALUES ('supplier', $1, 'month', 'RUB', 1000)`, [
+      supplierKey,
+    ]);
   });
 
   afterAll(async () => {
@@ -38,8 +40,15 @@ describe('payment checks under the supplier lock', () => {
     const checking = db
       .transaction((em) =>
         new PaymentHistory(em).check({
-          lockKeys: [lockKey], supplierKey, invoiceNumberNorm: 'INV7', amount: '200.00', currency: 'RUB', invoiceDate: '2026-11-20',
-          windowDays: 30, taskId: 2, budget: { scope: 'supplier', scopeKey: supplierKey, period: 'month' },
+          lockKeys: [lockKey],
+          supplierKey,
+          invoiceNumberNorm: 'INV7',
+          amount: '200.00',
+          currency: 'RUB',
+          invoiceDate: '2026-11-20',
+          windowDays: 30,
+          taskId: 2,
+          budget: { scope: 'supplier', scopeKey: supplierKey, period: 'month' },
         }),
       )
       .finally(() => (settled = true));
@@ -49,13 +58,21 @@ describe('payment checks under the supplier lock', () => {
     await holder.commitTransaction();
     await holder.release();
     const result = await checking;
-    expect(result.exact).toEqual([{ taskId: 1, invoiceNumber: 'INV-7', invoiceDate: '2026-11-05', amount: '900.00', currency: 'RUB', status: 'approved' }]);
+    expect(result.exact).toEqual([
+      { taskId: 1, invoiceNumber: 'INV-7', invoiceDate: '2026-11-05', amount: '900.00', currency: 'RUB', status: 'approved' },
+    ]);
     expect(result.budget).toEqual({ limit: '1000.00', used: '900.00', over: '100.00' });
   });
 
   it('without a budget or locks: the duplicates only', async () => {
     const result = await new PaymentHistory(db.manager).check({
-      supplierKey, invoiceNumberNorm: 'OTHER', amount: '900.00', currency: 'RUB', invoiceDate: '2026-11-25', windowDays: 30, taskId: 3,
+      supplierKey,
+      invoiceNumberNorm: 'OTHER',
+      amount: '900.00',
+      currency: 'RUB',
+      invoiceDate: '2026-11-25',
+      windowDays: 30,
+      taskId: 3,
     });
     expect(result).toEqual({
       exact: [],

@@ -44,12 +44,21 @@ describe('payment bot: duplicates despite the spelling', () => {
   }
 
   function deliver(task: PyrusTask) {
-    const body = JSON.stringify({ event: 'comment', access_token: pyrus.issueToken('payments'), task_id: task.id, user_id: PAYMENTS_BOT_USER_ID, task });
+    const body = JSON.stringify({
+      event: 'comment',
+      access_token: pyrus.issueToken('payments'),
+      task_id: task.id,
+      user_id: PAYMENTS_BOT_USER_ID,
+      task,
+    });
     return sendSigned(api, 'payments', body, KEY).expect(200);
   }
 
   const decided = (taskId: number) =>
-    waitFor(`the decision on ${taskId}`, () => pyrus.comments.find((c) => c.taskId === taskId && c.bot === 'payments')?.request as Record<string, any> | undefined);
+    waitFor(
+      `the decision on ${taskId}`,
+      () => pyrus.comments.find((c) => c.taskId === taskId && c.bot === 'payments')?.request as Record<string, any> | undefined,
+    );
 
   beforeAll(async () => {
     service = await startServiceWithEmulator([FIRST_TASK, LAST_TASK]);
@@ -60,16 +69,31 @@ describe('payment bot: duplicates despite the spelling', () => {
 
   it('finds in the history a supplier without a tax id, and its invoice, typed with other quotes, dashes and case', async () => {
     const name = tag();
-    const first = invoiceTask({ supplier: `ООО „Луч–Сервис ${name}“`, invoiceNo: 'СЧ—15/2024', date: '2024-03-05', amount: 1000, currency: 'RUB' });
+    const first = invoiceTask({
+      supplier: `ООО „Луч–Сервис ${name}“`,
+      invoiceNo: 'СЧ—15/2024',
+      date: '2024-03-05',
+      amount: 1000,
+      currency: 'RUB',
+    });
     await deliver(first);
     expect((await decided(first.id)).approval_choice).toBe('approved');
     // Another amount and a date outside the window: only the history can know the first request.
-    const again = invoiceTask({ supplier: `ооо  "луч-сервис ${name}"`, invoiceNo: 'сч 15 2024', date: '2024-04-20', amount: 1100, currency: 'RUB' });
+    const again = invoiceTask({
+      supplier: `ооо  "луч-сервис ${name}"`,
+      invoiceNo: 'сч 15 2024',
+      date: '2024-04-20',
+      amount: 1100,
+      currency: 'RUB',
+    });
     await deliver(again);
     const decision = await decided(again.id);
     expect(decision.approval_choice).toBe('rejected');
     expect(decision.text).toContain(`https://pyrus.com/t#id${first.id}: same supplier and invoice number "СЧ—15/2024" (approved)`);
-    const { rows } = await db.query('SELECT task_id, supplier_key, invoice_number_norm FROM payments WHERE task_id = ANY($1::bigint[]) ORDER BY task_id', [[first.id, again.id]]);
+    const { rows } = await db.query(
+      'SELECT task_id, supplier_key, invoice_number_norm FROM payments WHERE task_id = ANY($1::bigint[]) ORDER BY task_id',
+      [[first.id, again.id]],
+    );
     expect(rows.map((r) => [r.supplier_key, r.invoice_number_norm])).toEqual([
       [`name:ооо луч сервис ${name}`, 'СЧ152024'],
       [`name:ооо луч сервис ${name}`, 'СЧ152024'],
@@ -81,7 +105,14 @@ describe('payment bot: duplicates despite the spelling', () => {
     const first = invoiceTask({ supplier: 'ООО «Луч»', inn, invoiceNo: 'Л-1', date: '2024-03-05', amount: 2000, currency: 'RUB' });
     await deliver(first);
     expect((await decided(first.id)).approval_choice).toBe('approved');
-    const again = invoiceTask({ supplier: 'ООО "Луч"', inn: spaced(inn), invoiceNo: 'л 1', date: '2024-05-05', amount: 2100, currency: 'RUB' });
+    const again = invoiceTask({
+      supplier: 'ООО "Луч"',
+      inn: spaced(inn),
+      invoiceNo: 'л 1',
+      date: '2024-05-05',
+      amount: 2100,
+      currency: 'RUB',
+    });
     await deliver(again);
     const decision = await decided(again.id);
     expect(decision.approval_choice).toBe('rejected');
@@ -93,7 +124,14 @@ describe('payment bot: duplicates despite the spelling', () => {
     // Approved by hand before the bot: in Pyrus's register, not in the history.
     const old = invoiceTask({ supplier: 'ООО «Луч»', inn, invoiceNo: 'Л-100', date: '2024-05-01', amount: 5000, currency: 'RUB' });
     // Another amount and a date outside the window: only the search by tax id can find the old one.
-    const task = invoiceTask({ supplier: 'ООО "Луч"', inn: spaced(inn), invoiceNo: 'л 100', date: '2024-08-01', amount: 5100, currency: 'RUB' });
+    const task = invoiceTask({
+      supplier: 'ООО "Луч"',
+      inn: spaced(inn),
+      invoiceNo: 'л 100',
+      date: '2024-08-01',
+      amount: 5100,
+      currency: 'RUB',
+    });
     await deliver(task);
     const decision = await decided(task.id);
     expect(decision.approval_choice).toBe('rejected');
@@ -102,9 +140,21 @@ describe('payment bot: duplicates despite the spelling', () => {
 
   it('finds in the register a request whose supplier name was typed another way, by its amount and date', async () => {
     const name = tag();
-    const old = invoiceTask({ supplier: `ООО «Вектор-М ${name}»`, invoiceNo: '77/1', date: '2024-06-10', amount: 12345.67, currency: 'RUB' });
+    const old = invoiceTask({
+      supplier: `ООО «Вектор-М ${name}»`,
+      invoiceNo: '77/1',
+      date: '2024-06-10',
+      amount: 12345.67,
+      currency: 'RUB',
+    });
     // No tax id, and a name the register's prefix match cannot find: the search by amount and invoice dates does.
-    const task = invoiceTask({ supplier: `ООО “Вектор – М ${name}”`, invoiceNo: '77-1', date: '2024-06-12', amount: 12345.67, currency: 'RUB' });
+    const task = invoiceTask({
+      supplier: `ООО “Вектор – М ${name}”`,
+      invoiceNo: '77-1',
+      date: '2024-06-12',
+      amount: 12345.67,
+      currency: 'RUB',
+    });
     await deliver(task);
     const decision = await decided(task.id);
     expect(decision.approval_choice).toBe('rejected');
@@ -114,7 +164,13 @@ describe('payment bot: duplicates despite the spelling', () => {
   it('does not take another supplier of the same amount and date in the register for a duplicate', async () => {
     const name = tag();
     invoiceTask({ supplier: `ООО «Вектор ${name}»`, invoiceNo: '88/1', date: '2024-07-10', amount: 4444, currency: 'RUB' });
-    const task = invoiceTask({ supplier: `ООО «Вектор-Плюс ${name}»`, invoiceNo: '88/1', date: '2024-07-10', amount: 4444, currency: 'RUB' });
+    const task = invoiceTask({
+      supplier: `ООО «Вектор-Плюс ${name}»`,
+      invoiceNo: '88/1',
+      date: '2024-07-10',
+      amount: 4444,
+      currency: 'RUB',
+    });
     await deliver(task);
     expect((await decided(task.id)).approval_choice).toBe('approved');
   });
@@ -150,9 +206,10 @@ describe('payment bot: duplicates despite the spelling', () => {
         );
       }
       await renormalise();
-      const { rows: keyed } = await db.query('SELECT supplier_name, supplier_key, invoice_number, invoice_number_norm FROM payments WHERE task_id = ANY($1::bigint[])', [
-        rows.map((r) => r.taskId),
-      ]);
+      const { rows: keyed } = await db.query(
+        'SELECT supplier_name, supplier_key, invoice_number, invoice_number_norm FROM payments WHERE task_id = ANY($1::bigint[])',
+        [rows.map((r) => r.taskId)],
+      );
       expect(keyed).toHaveLength(rows.length);
       for (const row of keyed) {
         expect(row.supplier_key).toBe(`name:${normaliseName(row.supplier_name)}`);

@@ -43,7 +43,9 @@ describe('payment bot: returning a request to the previous stage', () => {
   /** A supplier of its own with a monthly limit of 1,000.00 RUB, so a 1,500.00 request is over it. */
   async function supplierOverBudget(): Promise<Invoice> {
     const inn = taxIds.next();
-    await db.query(`INSERT INTO budget_limits (scope, scope_key, period, currency, amount) VALUES ('supplier', $1, 'month', 'RUB', 1000)`, [`tax:${inn}`]);
+    await db.query(`INSERT INTO budget_limits (scope, scope_key, period, currency, amount) VALUES ('supplier', $1, 'month', 'RUB', 1000)`, [
+      `tax:${inn}`,
+    ]);
     return { supplier: `Supplier ${inn}`, inn, invoiceNo: `R-${inn.slice(-3)}`, date: '2024-05-10', amount: 1500, currency: 'RUB' };
   }
 
@@ -57,8 +59,10 @@ describe('payment bot: returning a request to the previous stage', () => {
   const botComments = (taskId: number) =>
     pyrus.comments.filter((c) => c.taskId === taskId && c.bot !== 'manager').map((c) => c.request as Record<string, any>);
   const decided = (taskId: number, nth = 1) => waitFor(`decision ${nth} on ${taskId}`, () => botComments(taskId)[nth - 1]);
-  const paymentOf = async (taskId: number) => (await db.query('SELECT status, decision_reason FROM payments WHERE task_id = $1', [taskId])).rows[0];
-  const choicesOf = (taskId: number) => pyrus.getTask(taskId)!.approvals!.map((step) => step.map((a) => `${a.person.id}:${a.approval_choice}`));
+  const paymentOf = async (taskId: number) =>
+    (await db.query('SELECT status, decision_reason FROM payments WHERE task_id = $1', [taskId])).rows[0];
+  const choicesOf = (taskId: number) =>
+    pyrus.getTask(taskId)!.approvals!.map((step) => step.map((a) => `${a.person.id}:${a.approval_choice}`));
 
   beforeAll(async () => {
     const bots = [RETURNS, REJECTS, LEGACY];
@@ -137,7 +141,14 @@ describe('payment bot: returning a request to the previous stage', () => {
 
   it('sends a duplicate back the same way', async () => {
     // A supplier without a limit, so only the duplicate check speaks.
-    const invoice: Invoice = { supplier: 'No limit', inn: `75${runTag}001`, invoiceNo: 'D-1', date: '2024-06-01', amount: 700, currency: 'RUB' };
+    const invoice: Invoice = {
+      supplier: 'No limit',
+      inn: `75${runTag}001`,
+      invoiceNo: 'D-1',
+      date: '2024-06-01',
+      amount: 700,
+      currency: 'RUB',
+    };
     const route = () => [[approved(MANAGER)], [waiting(botOn(RETURNS))]];
     const first = routedTask(invoice, route(), 2);
     await deliverTo(api, pyrus, RETURNS, first);

@@ -214,7 +214,10 @@ describe('PyrusHttpClient against the emulator', () => {
     emulator.addCatalog({
       catalog_id: 3001,
       name: 'Suppliers',
-      catalog_headers: [{ name: 'Tax id', type: 'text' }, { name: 'Name', type: 'text' }],
+      catalog_headers: [
+        { name: 'Tax id', type: 'text' },
+        { name: 'Name', type: 'text' },
+      ],
       items: [
         { item_id: 1, values: ['7701', 'Acme'] },
         { item_id: 2, values: ['7702', 'Globex'] },
@@ -241,8 +244,16 @@ describe('PyrusHttpClient against the emulator', () => {
 
   it('reads forms, the register with field filters, catalogs, the inbox and the profile', async () => {
     const { client } = newClient();
-    emulator.addForm({ id: 2001, name: 'Invoices', steps: { '1': 'Bot' }, fields: [{ id: 8, type: 'money', name: 'Amount', code: 'amount' }] });
-    for (const [id, amount] of [[8001, 500], [8002, 25000]]) {
+    emulator.addForm({
+      id: 2001,
+      name: 'Invoices',
+      steps: { '1': 'Bot' },
+      fields: [{ id: 8, type: 'money', name: 'Amount', code: 'amount' }],
+    });
+    for (const [id, amount] of [
+      [8001, 500],
+      [8002, 25000],
+    ]) {
       emulator.addTask({ id, form_id: 2001, current_step: 1, fields: [{ id: 8, type: 'money', name: 'Amount', value: amount }] });
     }
     expect((await client.getForm(caller, 2001)).fields?.[0].code).toBe('amount');

@@ -45,12 +45,18 @@ describe('webhook request log line', () => {
     const res = await sendSigned(api, 'auto-reply', body, TEST_BOT_KEY, { 'X-Request-Id': 'lb-req-42' }).expect(200);
     expect(res.headers['x-request-id']).toBe('lb-req-42');
 
-    const { rows: [delivery] } = await db.query('SELECT id FROM deliveries WHERE task_id = $1', [event.task_id]);
+    const {
+      rows: [delivery],
+    } = await db.query('SELECT id FROM deliveries WHERE task_id = $1', [event.task_id]);
     expect(webhookLines().filter((l) => l.requestId === 'lb-req-42')).toEqual([
       expect.objectContaining({
         level: 30,
         msg: 'request completed',
-        req: expect.objectContaining({ method: 'POST', url: '/bots/auto-reply/webhook', headers: expect.objectContaining({ 'x-pyrus-sig': '[REDACTED]', 'x-pyrus-retry': '1/3' }) }),
+        req: expect.objectContaining({
+          method: 'POST',
+          url: '/bots/auto-reply/webhook',
+          headers: expect.objectContaining({ 'x-pyrus-sig': '[REDACTED]', 'x-pyrus-retry': '1/3' }),
+        }),
         res: { statusCode: 200 },
         responseTime: expect.any(Number),
         bot: 'auto-reply',
@@ -70,13 +76,17 @@ describe('webhook request log line', () => {
     const res = await sendSigned(api, 'auto-reply', JSON.stringify(event), 'not-the-key').expect(401);
     const requestId = res.headers['x-request-id'];
     expect(res.body.requestId).toBe(requestId);
-    expect(webhookLines().filter((l) => l.requestId === requestId)).toEqual([expect.objectContaining({ res: { statusCode: 401 }, msg: 'request completed' })]);
+    expect(webhookLines().filter((l) => l.requestId === requestId)).toEqual([
+      expect.objectContaining({ res: { statusCode: 401 }, msg: 'request completed' }),
+    ]);
   });
 
   it('other routes keep pino-http and its request id', async () => {
     const res = await request(api.getHttpServer()).get('/admin/deliveries').expect(401);
     expect(res.headers['x-request-id']).toEqual(expect.any(String));
-    expect(lines.map((l) => JSON.parse(l)).some((l) => l.req?.url === '/admin/deliveries' && l.requestId === res.headers['x-request-id'])).toBe(true);
+    expect(
+      lines.map((l) => JSON.parse(l)).some((l) => l.req?.url === '/admin/deliveries' && l.requestId === res.headers['x-request-id']),
+    ).toBe(true);
   });
 
   it('health probes and metrics scrapes stay out of pino-http: no line, no request id', async () => {

@@ -79,7 +79,10 @@ describe('graceful shutdown', () => {
     await worker.close();
     await api.close();
     expect(pyrus.comments.filter((c) => c.taskId === 810002)).toHaveLength(1);
-    const { rows } = await db.query('SELECT d.status, p.outcome FROM deliveries d JOIN processed_tasks p ON p.delivery_id = d.id WHERE d.task_id = $1', [810002]);
+    const { rows } = await db.query(
+      'SELECT d.status, p.outcome FROM deliveries d JOIN processed_tasks p ON p.delivery_id = d.id WHERE d.task_id = $1',
+      [810002],
+    );
     expect(rows).toEqual([{ status: 'processed', outcome: 'posted' }]);
   });
 });

@@ -3,7 +3,16 @@ import { Client } from 'pg';
 import request from 'supertest';
 import { signPyrusBody } from '@app/pyrus';
 import { PyrusEmulator } from '../apps/pyrus-emulator/src';
-import { deliveriesQueue, fixtureEvent, sendSigned, ServiceUnderTest, sleep, startApi, startServiceWithEmulator, waitFor } from './support/stack';
+import {
+  deliveriesQueue,
+  fixtureEvent,
+  sendSigned,
+  ServiceUnderTest,
+  sleep,
+  startApi,
+  startServiceWithEmulator,
+  waitFor,
+} from './support/stack';
 import { TcpProxy } from './support/tcp-proxy';
 import { TEST_BOT_KEY } from './support/test-env';
 
@@ -34,10 +43,10 @@ describe('POST /bots/:bot/webhook (real Postgres, Redis and the Pyrus emulator)'
 
   const deliveriesOf = async (taskId: number) =>
     (await db.query('SELECT * FROM deliveries WHERE task_id = $1 ORDER BY received_at', [taskId])).rows;
-  const processedOf = async (taskId: number) =>
-    (await db.query('SELECT * FROM processed_tasks WHERE task_id = $1', [taskId])).rows;
+  const processedOf = async (taskId: number) => (await db.query('SELECT * FROM processed_tasks WHERE task_id = $1', [taskId])).rows;
   const commentsFor = (taskId: number) => pyrus.comments.filter((c) => c.taskId === taskId);
-  const callsFor = (taskId: number) => pyrus.calls.filter((c) => c.path.startsWith(`/v4/tasks/${taskId}`)).map((c) => `${c.method} ${c.status}`);
+  const callsFor = (taskId: number) =>
+    pyrus.calls.filter((c) => c.path.startsWith(`/v4/tasks/${taskId}`)).map((c) => `${c.method} ${c.status}`);
 
   beforeAll(async () => {
     // The reconciliation queues what the api stored while Redis was down.

@@ -71,7 +71,11 @@ describe('worker crash', () => {
     const killedAt = Date.now();
     const second = await startWorker();
     const bootMs = Date.now() - killedAt;
-    await waitFor('the comment on the task', () => pyrus.comments.some((c) => c.taskId === TASK_ID), LOCK_DURATION_MS + STALLED_INTERVAL_MS + MARGIN_MS);
+    await waitFor(
+      'the comment on the task',
+      () => pyrus.comments.some((c) => c.taskId === TASK_ID),
+      LOCK_DURATION_MS + STALLED_INTERVAL_MS + MARGIN_MS,
+    );
     const recoveredMs = Date.now() - killedAt;
     // Whatever else would still come (a second post) has had the time to.
     await sleep(3000);

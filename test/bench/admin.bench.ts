@@ -57,7 +57,15 @@ function machineTicks(): { busy: number; total: number } {
 }
 
 const pick = <T>(list: readonly T[]): T => list[Math.floor(Math.random() * list.length)];
-const SEEDED_TABLES = ['deliveries', 'processed_tasks', 'job_attempts', 'outbound_calls', 'payments', 'notifications', 'payment_monthly_totals'] as const;
+const SEEDED_TABLES = [
+  'deliveries',
+  'processed_tasks',
+  'job_attempts',
+  'outbound_calls',
+  'payments',
+  'notifications',
+  'payment_monthly_totals',
+] as const;
 type SeedCounts = Record<(typeof SEEDED_TABLES)[number], number>;
 
 async function countRows(db: Client): Promise<SeedCounts> {
@@ -74,7 +82,12 @@ async function seedIsCurrent(db: Client): Promise<boolean> {
   const { rows } = await db.query(`SELECT obj_description('deliveries'::regclass, 'pg_class') AS mark`);
   const mark: string | null = rows[0].mark;
   if (!mark?.startsWith(`${SEED_MARK} `)) return false;
-  const recorded = JSON.parse(mark.slice(SEED_MARK.length + 1)) as { version: number; deliveries: number; payments: number; counts: SeedCounts };
+  const recorded = JSON.parse(mark.slice(SEED_MARK.length + 1)) as {
+    version: number;
+    deliveries: number;
+    payments: number;
+    counts: SeedCounts;
+  };
   if (recorded.version !== SEED_VERSION || recorded.deliveries !== DELIVERIES || recorded.payments !== PAYMENTS) return false;
   const now = await countRows(db);
   return SEEDED_TABLES.every((t) => now[t] === recorded.counts[t]);
@@ -199,7 +212,8 @@ async function seed(db: Client): Promise<void> {
     await db.query('ALTER TABLE payments DISABLE TRIGGER payments_monthly_totals_insert_delete');
     // Suppliers are skewed like real ones (power(random(), 2): a few with thousands of payments, most with a few dozen);
     // one in twenty has no tax id and is keyed by name.
-    const supplier = (sid: string) => `CASE WHEN ${sid} % 20 = 19 THEN 'name:supplier ' || ${sid} || ' ltd' ELSE 'tax:77' || lpad(${sid}::text, 8, '0') END`;
+    const supplier = (sid: string) =>
+      `CASE WHEN ${sid} % 20 = 19 THEN 'name:supplier ' || ${sid} || ' ltd' ELSE 'tax:77' || lpad(${sid}::text, 8, '0') END`;
     // (1) The payment bot's own decisions: one payment for each payments task whose first delivery was decided.
     await db.query(
       `INSERT INTO payments (bot, task_id, form_id, supplier_key, supplier_name, invoice_number, invoice_number_norm, invoice_date, amount,
@@ -369,7 +383,11 @@ async function scenarios(db: Client, api: string, auth: Record<string, string>):
         return `/admin/deliveries?bot=${pick(BOTS)}&receivedFrom=${from.toISOString()}&receivedTo=${new Date(from.getTime() + days * dayMs).toISOString()}`;
       },
     },
-    { endpoint: 'deliveries list', name: 'later page (nextCursor)', path: () => `/admin/deliveries?cursor=${Math.random() < 0.5 ? pick(cursors) : pick(deepCursors)}` },
+    {
+      endpoint: 'deliveries list',
+      name: 'later page (nextCursor)',
+      path: () => `/admin/deliveries?cursor=${Math.random() < 0.5 ? pick(cursors) : pick(deepCursors)}`,
+    },
     {
       endpoint: 'payments list',
       name: 'supplier + period (month/quarter)',
@@ -383,14 +401,26 @@ async function scenarios(db: Client, api: string, auth: Record<string, string>):
     },
     { endpoint: 'payments list', name: 'status', path: () => `/admin/payments?status=${pick(statuses)}` },
     { endpoint: 'payments list', name: 'invoiceNumber lookup', path: () => `/admin/payments?invoiceNumber=${invoice()}` },
-    { endpoint: 'timeline', name: 'task with deliveries, decisions, attempts, calls, payment', path: () => `/admin/tasks/${pick(tasks)}/timeline` },
+    {
+      endpoint: 'timeline',
+      name: 'task with deliveries, decisions, attempts, calls, payment',
+      path: () => `/admin/tasks/${pick(tasks)}/timeline`,
+    },
     { endpoint: 'totals', name: 'quarter, all suppliers', path: () => `/admin/payments/totals?${quarter()}&groupBy=quarter&limit=500` },
     { endpoint: 'totals', name: 'year, all suppliers', path: () => `/admin/payments/totals?${year()}&groupBy=quarter&limit=500` },
     // The same two at the endpoint's default page (50 groups), as a client that pages through them sees it.
     { endpoint: 'totals', name: 'quarter, all suppliers, page of 50', path: () => `/admin/payments/totals?${quarter()}&groupBy=quarter` },
     { endpoint: 'totals', name: 'year, all suppliers, page of 50', path: () => `/admin/payments/totals?${year()}&groupBy=quarter` },
-    { endpoint: 'totals', name: 'quarter, one supplier', path: () => `/admin/payments/totals?${quarter()}&groupBy=quarter&limit=500&supplier=${supplier()}` },
-    { endpoint: 'totals', name: 'year, one supplier', path: () => `/admin/payments/totals?${year()}&groupBy=quarter&limit=500&supplier=${supplier()}` },
+    {
+      endpoint: 'totals',
+      name: 'quarter, one supplier',
+      path: () => `/admin/payments/totals?${quarter()}&groupBy=quarter&limit=500&supplier=${supplier()}`,
+    },
+    {
+      endpoint: 'totals',
+      name: 'year, one supplier',
+      path: () => `/admin/payments/totals?${year()}&groupBy=quarter&limit=500&supplier=${supplier()}`,
+    },
   ];
 }
 
@@ -430,16 +460,33 @@ async function main() {
   const seedLine = seeded
     ? `seeded in ${seedS.toFixed(0)} s (SQL generate_series, VACUUM ANALYZE included)`
     : `seed already in place (checked in ${((Date.now() - t0) / 1000).toFixed(1)} s), not reseeded`;
-  process.stdout.write(`${seedLine}: ${Object.entries(counts).map(([t, n]) => `${t} ${n.toLocaleString('en')}`).join(', ')}\n`);
+  process.stdout.write(
+    `${seedLine}: ${Object.entries(counts)
+      .map(([t, n]) => `${t} ${n.toLocaleString('en')}`)
+      .join(', ')}\n`,
+  );
 
   const botsFile = join(mkdtempSync(join(tmpdir(), 'bench-admin-')), 'bots.json');
-  const fields = { supplier: 'supplier', supplierTaxId: 'inn', invoiceNumber: 'invoice_no', invoiceDate: 'invoice_date', amount: 'amount', currency: 'currency' };
+  const fields = {
+    supplier: 'supplier',
+    supplierTaxId: 'inn',
+    invoiceNumber: 'invoice_no',
+    invoiceDate: 'invoice_date',
+    amount: 'amount',
+    currency: 'currency',
+  };
   writeFileSync(
     botsFile,
     JSON.stringify({
       bots: BOTS.map((name) =>
         name === 'payments'
-          ? { name, login: `bot@bench-admin-${name}`, securityKeys: [`bench-admin-${name}`], handler: 'payment-approval', settings: { fields } }
+          ? {
+              name,
+              login: `bot@bench-admin-${name}`,
+              securityKeys: [`bench-admin-${name}`],
+              handler: 'payment-approval',
+              settings: { fields },
+            }
           : { name, login: `bot@bench-admin-${name}`, securityKeys: [`bench-admin-${name}`], handler: 'auto-reply', settings: {} },
       ),
     }),
@@ -482,12 +529,16 @@ async function main() {
             [`${query.get('from')}-01`, `${query.get('to')}-01`, query.get('supplier')],
           )
         ).rows;
-        notes.push(`  ${s.name} (e.g. ${query.get('from')} … ${query.get('to')}): ${groups.toLocaleString('en')} groups (quarter, supplier, currency, status); the first page had ${body.items!.length}${body.nextCursor ? ' and a nextCursor' : ', the last'}`);
+        notes.push(
+          `  ${s.name} (e.g. ${query.get('from')} … ${query.get('to')}): ${groups.toLocaleString('en')} groups (quarter, supplier, currency, status); the first page had ${body.items!.length}${body.nextCursor ? ' and a nextCursor' : ', the last'}`,
+        );
       }
     }
     // The timeline's tasks carry every kind of record (checked on a few).
     for (let i = 0; i < 20; i++) {
-      const body = (await (await fetch(url + list.find((s) => s.endpoint === 'timeline')!.path(), { headers: auth })).json()) as { events: Array<{ kind: string }> };
+      const body = (await (await fetch(url + list.find((s) => s.endpoint === 'timeline')!.path(), { headers: auth })).json()) as {
+        events: Array<{ kind: string }>;
+      };
       const kinds = new Set(body.events.map((e) => e.kind));
       const missing = ['delivery', 'job-attempt', 'decision', 'pyrus-call', 'payment'].filter((k) => !kinds.has(k));
       if (missing.length) throw new Error(`a timeline task lacks ${missing.join(', ')}: ${JSON.stringify(body).slice(0, 500)}`);
@@ -499,15 +550,20 @@ async function main() {
       // opens during the run counts from zero, one it closes is lost).
       const backends = async () =>
         new Map<number, number>(
-          (await db.query(`SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_type = 'client backend'`))
-            .rows.map((row) => [row.pid, cpuMs(row.pid)]),
+          (
+            await db.query(
+              `SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_type = 'client backend'`,
+            )
+          ).rows.map((row) => [row.pid, cpuMs(row.pid)]),
         );
       const before = { api: cpuMs(api.pid!), pg: await backends(), machine: machineTicks() };
       const r = await fire(url, auth, s, DURATION_S);
       const machine = machineTicks();
       const pgCpu = [...(await backends())].reduce((sum, [pid, ms]) => sum + ms - (before.pg.get(pid) ?? 0), 0);
       const done = r['2xx'] + r.non2xx || 1;
-      const statuses = Object.entries(r.statusCodeStats ?? {}).map(([code, v]) => `${code}×${v.count ?? 0}`).join(' ');
+      const statuses = Object.entries(r.statusCodeStats ?? {})
+        .map(([code, v]) => `${code}×${v.count ?? 0}`)
+        .join(' ');
       results.push({
         scenario: s,
         rps: r.requests.average,
@@ -538,7 +594,8 @@ async function main() {
       m.p99 <= TARGET_P99_MS ? 'met' : 'NOT MET',
     ]);
     const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-    const line = (cells: string[]) => `  ${cells.map((c, i) => (i >= 2 && i <= 8 ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('  ')}`;
+    const line = (cells: string[]) =>
+      `  ${cells.map((c, i) => (i >= 2 && i <= 8 ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('  ')}`;
     process.stdout.write(
       [
         `admin benchmark: ${CONNECTIONS} connections from ${CLIENTS === 1 ? 'one client address' : `${CLIENTS} client addresses (X-Forwarded-For)`}, ${DURATION_S} s per row after ${WARMUP_S} s of warm-up; deliveries ${counts.deliveries.toLocaleString('en')}, payments ${counts.payments.toLocaleString('en')}`,
@@ -552,7 +609,8 @@ async function main() {
     );
     const failed = results.filter((m) => m.non2xx + m.errors > 0);
     if (failed.length) {
-      for (const m of failed) process.stderr.write(`NON-2XX: ${m.scenario.endpoint} / ${m.scenario.name}: ${m.statuses}, ${m.errors} errors/timeouts\n`);
+      for (const m of failed)
+        process.stderr.write(`NON-2XX: ${m.scenario.endpoint} / ${m.scenario.name}: ${m.statuses}, ${m.errors} errors/timeouts\n`);
       throw new Error('bench:admin: some requests did not answer 2xx; the figures above are not valid');
     }
     const ok = results.every((m) => m.p99 <= TARGET_P99_MS);

@@ -8,7 +8,17 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import autocannon from 'autocannon';
 import { signPyrusBody } from '../../libs/pyrus/src/signature';
-import { BENCH_DATABASE_URL, BENCH_REDIS_URL, cpuMs, openBenchStores, peakRssMb, ROOT, startProcess, stopProcesses, runBenchmark } from './bench-support';
+import {
+  BENCH_DATABASE_URL,
+  BENCH_REDIS_URL,
+  cpuMs,
+  openBenchStores,
+  peakRssMb,
+  ROOT,
+  startProcess,
+  stopProcesses,
+  runBenchmark,
+} from './bench-support';
 
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 15);
 const CONNECTIONS = 50;
@@ -31,7 +41,11 @@ function fire(port: number, template: Record<string, any>, firstTaskId: number) 
           template.task_id = id;
           template.task.id = id;
           const body = JSON.stringify(template);
-          return { ...req, body, headers: { 'content-type': 'application/json', 'x-pyrus-sig': signPyrusBody(body, KEY), 'x-pyrus-retry': '1/3' } };
+          return {
+            ...req,
+            body,
+            headers: { 'content-type': 'application/json', 'x-pyrus-sig': signPyrusBody(body, KEY), 'x-pyrus-retry': '1/3' },
+          };
         },
       },
     ],
@@ -60,7 +74,11 @@ async function main() {
   };
 
   const bare = await startProcess(resolve(__dirname, 'bare-app.ts'), { ...env, PORT: String(BARE_PORT) }, `http://127.0.0.1:${BARE_PORT}/`);
-  const api = await startProcess(resolve(ROOT, 'dist/apps/api/src/main.js'), { ...env, PORT: String(API_PORT) }, `http://127.0.0.1:${API_PORT}/health/live`);
+  const api = await startProcess(
+    resolve(ROOT, 'dist/apps/api/src/main.js'),
+    { ...env, PORT: String(API_PORT) },
+    `http://127.0.0.1:${API_PORT}/health/live`,
+  );
   try {
     await fire(API_PORT, template, 1_000_000_000).catch(() => undefined); // warm-up pass, discarded below
     await db.query('TRUNCATE processed_tasks, deliveries CASCADE');

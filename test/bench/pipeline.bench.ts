@@ -11,7 +11,17 @@ import { PyrusEmulator } from '../../apps/pyrus-emulator/src';
 import { PaymentHistory } from '../../libs/bots/src/payments/payment-history';
 import { buildDataSourceOptions } from '../../libs/database/src/database-options';
 import { signPyrusBody } from '../../libs/pyrus/src/signature';
-import { BENCH_DATABASE_URL, BENCH_REDIS_URL, cpuMs, openBenchStores, peakRssMb, ROOT, runBenchmark, startProcess, stopProcesses } from './bench-support';
+import {
+  BENCH_DATABASE_URL,
+  BENCH_REDIS_URL,
+  cpuMs,
+  openBenchStores,
+  peakRssMb,
+  ROOT,
+  runBenchmark,
+  startProcess,
+  stopProcesses,
+} from './bench-support';
 import { DataSource } from 'typeorm';
 import { request } from 'undici';
 
@@ -47,7 +57,9 @@ async function main() {
      FROM generate_series(1, $1) AS g`,
     [HISTORY_ROWS],
   );
-  await db.query(`INSERT INTO budget_limits (scope, scope_key, period, currency, amount) SELECT 'supplier', 'tax:' || s, 'month', 'RUB', 1000000 FROM generate_series(0, 19999) s`);
+  await db.query(
+    `INSERT INTO budget_limits (scope, scope_key, period, currency, amount) SELECT 'supplier', 'tax:' || s, 'month', 'RUB', 1000000 FROM generate_series(0, 19999) s`,
+  );
   // Each seeded row updated its month's totals row (the trigger): a million dead versions that autovacuum would clear
   // soon after such a load (it is off on the CI machine's PostgreSQL), and which every later update of those totals
   // would otherwise wade through.
@@ -71,7 +83,9 @@ async function main() {
     const invoiceNumberNorm = `INV${Math.floor(Math.random() * HISTORY_ROWS)}`;
     const check = { supplierKey, invoiceNumberNorm, amount: '12345.67', currency: 'RUB', invoiceDate, windowDays: 30, taskId: 1 };
     await time('duplicates', () => history.check(check));
-    await time('duplicates and budget', () => history.check({ ...check, budget: { scope: 'supplier', scopeKey: supplierKey, period: 'month' } }));
+    await time('duplicates and budget', () =>
+      history.check({ ...check, budget: { scope: 'supplier', scopeKey: supplierKey, period: 'month' } }),
+    );
   }
   await ds.destroy();
   for (const list of Object.values(timings)) list.sort((a, b) => a - b);
@@ -80,13 +94,51 @@ async function main() {
   const emulator = new PyrusEmulator({ bots: [BOT], autoDeliver: false, quotaLimit: 1_000_000, log: () => undefined });
   await emulator.start();
   const botsFile = join(mkdtempSync(join(tmpdir(), 'bench-pipeline-')), 'bots.json');
-  const fields = { supplier: 'supplier', supplierTaxId: 'inn', invoiceNumber: 'invoice_no', invoiceDate: 'invoice_date', amount: 'amount', currency: 'currency' };
-  writeFileSync(botsFile, JSON.stringify({ bots: [{ name: BOT.name, login: BOT.login, securityKeys: [BOT.securityKey], handler: 'payment-approval', settings: { fields, budget: { scope: 'supplier', period: 'month' } } }] }));
-  const env = { DATABASE_URL: BENCH_DATABASE_URL, REDIS_URL: BENCH_REDIS_URL, QUEUE_PREFIX, BOTS_FILE: botsFile, LOG_LEVEL: 'warn', PYRUS_AUTH_URL: emulator.authUrl, PYRUS_API_URL: emulator.apiUrl };
-  const api = await startProcess(join(ROOT, 'dist/apps/api/src/main.js'), { ...env, PORT: String(API_PORT) }, `http://127.0.0.1:${API_PORT}/health/live`);
+  const fields = {
+    supplier: 'supplier',
+    supplierTaxId: 'inn',
+    invoiceNumber: 'invoice_no',
+    invoiceDate: 'invoice_date',
+    amount: 'amount',
+    currency: 'currency',
+  };
+  writeFileSync(
+    botsFile,
+    JSON.stringify({
+      bots: [
+        {
+          name: BOT.name,
+          login: BOT.login,
+          securityKeys: [BOT.securityKey],
+          handler: 'payment-approval',
+          settings: { fields, budget: { scope: 'supplier', period: 'month' } },
+        },
+      ],
+    }),
+  );
+  const env = {
+    DATABASE_URL: BENCH_DATABASE_URL,
+    REDIS_URL: BENCH_REDIS_URL,
+    QUEUE_PREFIX,
+    BOTS_FILE: botsFile,
+    LOG_LEVEL: 'warn',
+    PYRUS_AUTH_URL: emulator.authUrl,
+    PYRUS_API_URL: emulator.apiUrl,
+  };
+  const api = await startProcess(
+    join(ROOT, 'dist/apps/api/src/main.js'),
+    { ...env, PORT: String(API_PORT) },
+    `http://127.0.0.1:${API_PORT}/health/live`,
+  );
   const startWorkers = () =>
     Promise.all(
-      Array.from({ length: WORKERS }, (_, i) => startProcess(join(ROOT, 'dist/apps/worker/src/main.js'), { ...env, WORKER_PORT: String(3951 + i) }, `http://127.0.0.1:${3951 + i}/health/live`)),
+      Array.from({ length: WORKERS }, (_, i) =>
+        startProcess(
+          join(ROOT, 'dist/apps/worker/src/main.js'),
+          { ...env, WORKER_PORT: String(3951 + i) },
+          `http://127.0.0.1:${3951 + i}/health/live`,
+        ),
+      ),
     );
   const workers = DRAIN ? [] : await startWorkers();
   try {
@@ -167,7 +219,9 @@ async function main() {
       [
         `pipeline benchmark (${WORKERS} worker process${WORKERS > 1 ? 'es' : ''}${DRAIN ? ', draining a queued backlog' : ''})`,
         `  history: ${HISTORY_ROWS.toLocaleString('en')} payments of 20,000 suppliers loaded in ${loadS.toFixed(0)} s; ${CHECKS} checks of each kind`,
-        ...(['duplicates', 'duplicates and budget'] as const).map((k) => `  ${`check, ${k}`.padEnd(27)}: p50 ${ms(percentile(timings[k], 50))}, p99 ${ms(percentile(timings[k], 99))}`),
+        ...(['duplicates', 'duplicates and budget'] as const).map(
+          (k) => `  ${`check, ${k}`.padEnd(27)}: p50 ${ms(percentile(timings[k], 50))}, p99 ${ms(percentile(timings[k], 99))}`,
+        ),
         `  worst p99                  : ${ms(worst)}   (target <= 5 ms)`,
         `  deliveries decided         : ${emulator.comments.length} of ${DELIVERIES} (${approved} approved) in ${elapsedS.toFixed(1)} s`,
         `  decisions per second       : ${rate.toFixed(0)}   (target >= 300)`,

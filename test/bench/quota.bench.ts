@@ -20,15 +20,29 @@ const API_PORT = 3940;
 async function main() {
   const stores = await openBenchStores(QUEUE_PREFIX);
 
-  const emulator = new PyrusEmulator({ bots: [BOT], autoDeliver: false, quotaLimit: QUOTA, quotaWindowMs: WINDOW_MS, log: () => undefined });
+  const emulator = new PyrusEmulator({
+    bots: [BOT],
+    autoDeliver: false,
+    quotaLimit: QUOTA,
+    quotaWindowMs: WINDOW_MS,
+    log: () => undefined,
+  });
   await emulator.start();
   const template = JSON.parse(readFileSync(resolve(ROOT, '../shared/fixtures/pyrus/task.json'), 'utf8')).task;
   for (let i = 0; i < DELIVERIES; i++) {
-    emulator.addTask({ ...template, id: 100_000 + i, current_step: 1, approvals: [[{ person: { id: BOT.userId, type: 'bot' }, approval_choice: 'waiting' }]] });
+    emulator.addTask({
+      ...template,
+      id: 100_000 + i,
+      current_step: 1,
+      approvals: [[{ person: { id: BOT.userId, type: 'bot' }, approval_choice: 'waiting' }]],
+    });
   }
 
   const botsFile = join(mkdtempSync(join(tmpdir(), 'bench-quota-')), 'bots.json');
-  writeFileSync(botsFile, JSON.stringify({ bots: [{ name: BOT.name, login: BOT.login, securityKeys: [BOT.securityKey], handler: 'auto-reply' }] }));
+  writeFileSync(
+    botsFile,
+    JSON.stringify({ bots: [{ name: BOT.name, login: BOT.login, securityKeys: [BOT.securityKey], handler: 'auto-reply' }] }),
+  );
   const env = {
     DATABASE_URL: BENCH_DATABASE_URL,
     REDIS_URL: BENCH_REDIS_URL,
@@ -39,7 +53,11 @@ async function main() {
     PYRUS_API_URL: emulator.apiUrl,
     PYRUS_QUOTA_WINDOW_MS: String(WINDOW_MS),
   };
-  const api = await startProcess(join(ROOT, 'dist/apps/api/src/main.js'), { ...env, PORT: String(API_PORT) }, `http://127.0.0.1:${API_PORT}/health/live`);
+  const api = await startProcess(
+    join(ROOT, 'dist/apps/api/src/main.js'),
+    { ...env, PORT: String(API_PORT) },
+    `http://127.0.0.1:${API_PORT}/health/live`,
+  );
   const workers = [
     await startProcess(join(ROOT, 'dist/apps/worker/src/main.js'), { ...env, WORKER_PORT: '3941' }, 'http://127.0.0.1:3941/health/live'),
     await startProcess(join(ROOT, 'dist/apps/worker/src/main.js'), { ...env, WORKER_PORT: '3942' }, 'http://127.0.0.1:3942/health/live'),
@@ -51,7 +69,14 @@ async function main() {
     const send = async () => {
       while (next < DELIVERIES) {
         const taskId = 100_000 + next++;
-        const body = JSON.stringify({ event: 'comment', access_token: token, task_id: taskId, user_id: BOT.userId, bot_settings: '', task: emulator.getTask(taskId) });
+        const body = JSON.stringify({
+          event: 'comment',
+          access_token: token,
+          task_id: taskId,
+          user_id: BOT.userId,
+          bot_settings: '',
+          task: emulator.getTask(taskId),
+        });
         const res = await fetch(`http://127.0.0.1:${API_PORT}/bots/${BOT.name}/webhook`, {
           method: 'POST',
           headers: { 'content-type': 'application/json', 'x-pyrus-sig': signPyrusBody(body, BOT.securityKey), 'x-pyrus-retry': '1/3' },

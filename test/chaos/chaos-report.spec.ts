@@ -13,19 +13,42 @@ function delivery(taskId: number, statuses: Array<number | undefined>): Delivery
     error: status === undefined ? 'ECONNRESET' : undefined,
     ok: status !== undefined && status >= 200 && status < 300,
   }));
-  return { id: taskId, bot: 'auto-reply', taskId, event: 'comment', url: 'http://x', body: '{}', signature: 's', startedAt: '', attempts, outcome: 'delivered' };
+  return {
+    id: taskId,
+    bot: 'auto-reply',
+    taskId,
+    event: 'comment',
+    url: 'http://x',
+    body: '{}',
+    signature: 's',
+    startedAt: '',
+    attempts,
+    outcome: 'delivered',
+  };
 }
 
 function comment(taskId: number, atMs: number, extra: Partial<ReceivedComment> = {}): ReceivedComment {
-  return { taskId, bot: 'auto-reply', at: new Date(T0 + atMs).toISOString(), request: { approval_choice: 'approved' }, comment: {}, ...extra };
+  return {
+    taskId,
+    bot: 'auto-reply',
+    at: new Date(T0 + atMs).toISOString(),
+    request: { approval_choice: 'approved' },
+    comment: {},
+    ...extra,
+  };
 }
 
 function plan(taskIds: number[], hostile: Record<number, string> = {}): RowPlan {
-  return { fault: 'redis', tasks: new Map(taskIds.map((id) => [id, { bot: 'auto-reply', hostile: hostile[id] }])), faultEndedAt: T0 + 1000, notes: [] };
+  return {
+    fault: 'redis',
+    tasks: new Map(taskIds.map((id) => [id, { bot: 'auto-reply', hostile: hostile[id] }])),
+    faultEndedAt: T0 + 1000,
+    notes: [],
+  };
 }
 
 describe('a chaos row, counted from what the emulator saw', () => {
-  it('counts acknowledged, decided once, lost, doubled and 5xx per task, and only this row\'s tasks', () => {
+  it("counts acknowledged, decided once, lost, doubled and 5xx per task, and only this row's tasks", () => {
     const deliveries = [
       delivery(1, [503, 200]), // acknowledged on the retry, decided once
       delivery(2, [200]), // acknowledged, never decided: lost
@@ -37,11 +60,20 @@ describe('a chaos row, counted from what the emulator saw', () => {
 
     const row = tallyRow(plan([1, 2, 3, 4]), deliveries, comments);
 
-    expect(row).toMatchObject({ sent: 4, acknowledged: 3, decidedOnce: 2, lost: 1, doubled: 1, fiveHundreds: 3, unacknowledged: 1, unacknowledgedDecided: 1 });
+    expect(row).toMatchObject({
+      sent: 4,
+      acknowledged: 3,
+      decidedOnce: 2,
+      lost: 1,
+      doubled: 1,
+      fiveHundreds: 3,
+      unacknowledged: 1,
+      unacknowledgedDecided: 1,
+    });
     expect(row.recoverMs).toBeNull();
   });
 
-  it('takes an acknowledgement text answered in the webhook, or another bot\'s comment, for no decision', () => {
+  it("takes an acknowledgement text answered in the webhook, or another bot's comment, for no decision", () => {
     const comments = [comment(1, 500, { viaWebhookAnswer: true }), comment(1, 600, { bot: 'payments' })];
     expect(tallyRow(plan([1]), [delivery(1, [200])], comments)).toMatchObject({ decidedOnce: 0, lost: 1 });
   });

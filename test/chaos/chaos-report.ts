@@ -99,17 +99,20 @@ export function renderReport(rows: RowFigures[], plans: RowPlan[], context: { se
     '',
     '| fault | sent | acknowledged | decided once | lost | doubled | 5xx | time to recover |',
     '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
-    ...rows.map((r) =>
-      `| ${r.fault} | ${r.sent} | ${r.acknowledged} | ${r.decidedOnce} | ${r.lost} | ${r.doubled} | ${r.fiveHundreds} | ${
-        r.recoverMs === null ? `not within ${seconds(context.recoveryBoundMs)}` : seconds(r.recoverMs)
-      } |`,
+    ...rows.map(
+      (r) =>
+        `| ${r.fault} | ${r.sent} | ${r.acknowledged} | ${r.decidedOnce} | ${r.lost} | ${r.doubled} | ${r.fiveHundreds} | ${
+          r.recoverMs === null ? `not within ${seconds(context.recoveryBoundMs)}` : seconds(r.recoverMs)
+        } |`,
     ),
     '',
   ];
   rows.forEach((r, i) => {
     const notes = [...plans[i].notes];
-    if (r.unacknowledged > 0) notes.push(`${r.unacknowledged} never acknowledged (Pyrus gave up), ${r.unacknowledgedDecided} of them decided all the same`);
-    for (const h of r.hostile) notes.push(`${h.kind} (task ${h.taskId}): answered ${h.statuses}; ${h.decisions} decision${h.decisions === 1 ? '' : 's'}`);
+    if (r.unacknowledged > 0)
+      notes.push(`${r.unacknowledged} never acknowledged (Pyrus gave up), ${r.unacknowledgedDecided} of them decided all the same`);
+    for (const h of r.hostile)
+      notes.push(`${h.kind} (task ${h.taskId}): answered ${h.statuses}; ${h.decisions} decision${h.decisions === 1 ? '' : 's'}`);
     if (notes.length) lines.push(`- ${r.fault}: ${notes.join('; ')}.`);
   });
   return lines.join('\n');

@@ -74,7 +74,10 @@ function parseOptions(argv: string[]): Options {
       'keep-logs': { type: 'boolean', default: false },
     },
   });
-  const faults = (values.faults ?? FAULT_NAMES.join(',')).split(',').map((f) => f.trim()).filter(Boolean);
+  const faults = (values.faults ?? FAULT_NAMES.join(','))
+    .split(',')
+    .map((f) => f.trim())
+    .filter(Boolean);
   const unknown = faults.filter((f) => !(FAULT_NAMES as readonly string[]).includes(f));
   if (unknown.length) throw new UsageError(`unknown fault ${unknown.join(', ')}; the faults are ${FAULT_NAMES.join(', ')}`);
   const tasks = Number(values.tasks ?? 150);
@@ -109,7 +112,9 @@ class ServiceProcess {
 
   async start(): Promise<void> {
     this.expectingExit = false;
-    const child = await startProcess(join(ROOT, this.script), this.env, `http://127.0.0.1:${this.healthPort}/health/live`, { logFile: this.logFile });
+    const child = await startProcess(join(ROOT, this.script), this.env, `http://127.0.0.1:${this.healthPort}/health/live`, {
+      logFile: this.logFile,
+    });
     this.child = child;
     child.once('exit', (code, signal) => {
       if (!this.expectingExit) this.unexpectedExits.push(`${this.name} exited by itself (${signal ?? `code ${code}`})`);
@@ -149,7 +154,14 @@ interface Stack {
 /** A task waiting on the bot at its current step, with one comment (so its deliveries have a comment-id key). */
 function taskFor(bot: (typeof BOTS)[number], id: number): PyrusTask {
   if (bot === 'payments') {
-    return invoiceTask(id, { supplier: `Chaos supplier ${id}`, inn: String(id), invoiceNo: `CH-${id}`, date: '2026-05-01', amount: 1000 + (id % 500), currency: 'RUB' });
+    return invoiceTask(id, {
+      supplier: `Chaos supplier ${id}`,
+      inn: String(id),
+      invoiceNo: `CH-${id}`,
+      date: '2026-05-01',
+      amount: 1000 + (id % 500),
+      currency: 'RUB',
+    });
   }
   const now = new Date().toISOString();
   return {
@@ -172,7 +184,14 @@ const HOSTILE_KINDS = ['NUL in a string', 'lone surrogate', 'nested 10,000 deep'
 function hostileBody(emulator: PyrusEmulator, kind: (typeof HOSTILE_KINDS)[number], task: PyrusTask): string {
   const bot = emulator.getBot('auto-reply');
   const payload = (t: Record<string, unknown>) =>
-    JSON.stringify({ event: 'comment', access_token: emulator.issueToken(bot.name), task_id: task.id, user_id: bot.userId, bot_settings: bot.settings, task: t });
+    JSON.stringify({
+      event: 'comment',
+      access_token: emulator.issueToken(bot.name),
+      task_id: task.id,
+      user_id: bot.userId,
+      bot_settings: bot.settings,
+      task: t,
+    });
   switch (kind) {
     case 'NUL in a string':
       return payload({ ...task, text: 'before\u0000after' });
@@ -189,7 +208,12 @@ function hostileBody(emulator: PyrusEmulator, kind: (typeof HOSTILE_KINDS)[numbe
 }
 
 /** What a fault does at its moment; resolves when it is over (that instant is "the end of the fault"). */
-type Injection = (stack: Stack, row: RowPlan, send: (taskId: number, bot: string, body?: string) => void, nextTaskId: () => number) => Promise<void>;
+type Injection = (
+  stack: Stack,
+  row: RowPlan,
+  send: (taskId: number, bot: string, body?: string) => void,
+  nextTaskId: () => number,
+) => Promise<void>;
 
 interface FaultPlan {
   /** Emulator faults in force for the whole row, e.g. slow comments so that jobs are surely queued or active. */
@@ -251,7 +275,14 @@ const FAULTS: Record<FaultName, FaultPlan> = {
   },
   'pyrus-5xx-after': {
     async inject({ emulator }, row) {
-      const fault = emulator.addFault({ kind: 'error', status: 500, rate: 0.5, phase: 'after', method: 'POST', path: '/v4/tasks/*/comments' });
+      const fault = emulator.addFault({
+        kind: 'error',
+        status: 500,
+        rate: 0.5,
+        phase: 'after',
+        method: 'POST',
+        path: '/v4/tasks/*/comments',
+      });
       await sleep(FAULT_WINDOW_MS);
       const fired = emulator.faults.list().find((f) => f.id === fault.id)?.fired ?? 0;
       emulator.removeFault(fault.id);
@@ -316,7 +347,9 @@ async function runRow(stack: Stack, fault: FaultName, rowIndex: number, options:
   };
   while (Date.now() < deadline && (!delivered || undecided() > 0)) await sleep(250);
   const left = undecided();
-  say(`${fault}: ${row.tasks.size} sent; ${left === 0 ? 'every acknowledged task decided' : `${left} acknowledged tasks undecided at the bound`}; settling`);
+  say(
+    `${fault}: ${row.tasks.size} sent; ${left === 0 ? 'every acknowledged task decided' : `${left} acknowledged tasks undecided at the bound`}; settling`,
+  );
   await sleep(SETTLE_MS);
   return row;
 }
@@ -353,7 +386,11 @@ async function main(): Promise<number> {
   const pgBin = findPostgresBinaries();
   const account = postgresAccount();
   if (!redisServer || !pgBin || account === 'none') {
-    const missing = [!redisServer && 'redis-server (apt-get install redis-server)', !pgBin && 'PostgreSQL initdb and pg_ctl (apt-get install postgresql)', account === 'none' && 'a "postgres" account to run PostgreSQL as (this runs as root)'].filter(Boolean);
+    const missing = [
+      !redisServer && 'redis-server (apt-get install redis-server)',
+      !pgBin && 'PostgreSQL initdb and pg_ctl (apt-get install postgresql)',
+      account === 'none' && 'a "postgres" account to run PostgreSQL as (this runs as root)',
+    ].filter(Boolean);
     process.stderr.write(`chaos: needs ${missing.join(' and ')}\n`);
     return 2;
   }
@@ -431,11 +468,27 @@ async function main(): Promise<number> {
       // RECONCILE_MIN_AGE_MS + RECONCILE_INTERVAL_MS.
     };
     for (const [i, port] of apiPorts.entries()) {
-      services.push(new ServiceProcess(`api ${i + 1}`, 'dist/apps/api/src/main.js', { ...env, PORT: String(port) }, port, join(dir, `api-${i + 1}.log`)));
+      services.push(
+        new ServiceProcess(
+          `api ${i + 1}`,
+          'dist/apps/api/src/main.js',
+          { ...env, PORT: String(port) },
+          port,
+          join(dir, `api-${i + 1}.log`),
+        ),
+      );
     }
     for (const i of [1, 2]) {
       const port = await freePort();
-      services.push(new ServiceProcess(`worker ${i}`, 'dist/apps/worker/src/main.js', { ...env, WORKER_PORT: String(port) }, port, join(dir, `worker-${i}.log`)));
+      services.push(
+        new ServiceProcess(
+          `worker ${i}`,
+          'dist/apps/worker/src/main.js',
+          { ...env, WORKER_PORT: String(port) },
+          port,
+          join(dir, `worker-${i}.log`),
+        ),
+      );
     }
     say('starting two api and two worker processes');
     await Promise.all(services.map((s) => s.start()));

@@ -84,7 +84,11 @@ export class PrivatePostgres {
   stopNow(): void {
     if (!this.running) return;
     this.running = false;
-    spawnSync(join(this.binDir, 'pg_ctl'), ['-D', this.dataDir, '-m', 'immediate', '-w', '-t', '10', 'stop'], { cwd: this.dir, timeout: 15_000, ...this.asAccount() });
+    spawnSync(join(this.binDir, 'pg_ctl'), ['-D', this.dataDir, '-m', 'immediate', '-w', '-t', '10', 'stop'], {
+      cwd: this.dir,
+      timeout: 15_000,
+      ...this.asAccount(),
+    });
     try {
       const pid = Number(readFileSync(join(this.dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
       if (pid > 0) process.kill(pid, 'SIGKILL');

@@ -45,7 +45,11 @@ export class AppProcess {
   constructor(build: string, name: 'api' | 'worker', env: Record<string, string>) {
     // Only what the app is given: the test runner's own variables (a DATABASE_URL of the shell) stay out.
     const base = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '' };
-    this.child = spawn(process.execPath, [join(build, 'apps', name, 'src/main.js')], { cwd: ROOT, env: { ...base, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    this.child = spawn(process.execPath, [join(build, 'apps', name, 'src/main.js')], {
+      cwd: ROOT,
+      env: { ...base, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     this.child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (this.stdout += chunk));
     this.child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (this.stderr += chunk));
     this.exited = new Promise((done) => this.child.once('exit', (code, signal) => done({ code, signal })));
@@ -76,7 +80,9 @@ export class AppProcess {
       const line = this.logLines().find((l) => pattern.test(l.msg));
       if (line) return line;
       if (this.child.exitCode !== null || this.child.signalCode !== null) {
-        throw new Error(`The process exited (${this.child.exitCode ?? this.child.signalCode}) before logging ${pattern}; stderr: ${this.stderr}`);
+        throw new Error(
+          `The process exited (${this.child.exitCode ?? this.child.signalCode}) before logging ${pattern}; stderr: ${this.stderr}`,
+        );
       }
       if (Date.now() > deadline) throw new Error(`Timed out waiting for a log line ${pattern}; stderr: ${this.stderr}`);
       await new Promise((r) => setTimeout(r, 50));

@@ -38,13 +38,7 @@ export function deliveriesQueue(app: INestApplication): Queue {
 }
 
 /** POSTs a body to a bot's webhook signed with `key`, as Pyrus would. */
-export function sendSigned(
-  app: INestApplication,
-  bot: string,
-  body: string | Buffer,
-  key: string,
-  headers: Record<string, string> = {},
-) {
+export function sendSigned(app: INestApplication, bot: string, body: string | Buffer, key: string, headers: Record<string, string> = {}) {
   return request(app.getHttpServer())
     .post(`/bots/${bot}/webhook`)
     .set('Content-Type', 'application/json')

@@ -15,7 +15,15 @@ export class ApiModule {
   static forRoot(env: Record<string, string | undefined> = process.env): DynamicModule {
     return {
       module: ApiModule,
-      imports: [AppConfigModule.forRoot(env), LoggingModule.forRoot({ ownAccessLog: [WEBHOOK_ROUTE] }), DatabaseModule, HealthModule.forRoot(), MetricsModule.forRoot(), WebhooksModule, AdminModule],
+      imports: [
+        AppConfigModule.forRoot(env),
+        LoggingModule.forRoot({ ownAccessLog: [WEBHOOK_ROUTE] }),
+        DatabaseModule,
+        HealthModule.forRoot(),
+        MetricsModule.forRoot(),
+        WebhooksModule,
+        AdminModule,
+      ],
       providers: [{ provide: APP_FILTER, useClass: AllExceptionsFilter }],
     };
   }

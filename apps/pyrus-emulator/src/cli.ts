@@ -51,7 +51,9 @@ function readTaskFile(path: string): { task: PyrusTask; event?: string } {
 
 function printRecord(record: DeliveryRecord): void {
   for (const a of record.attempts) {
-    console.log(`attempt ${a.retryHeader} at +${a.offsetMs} ms: ${a.status ?? a.error}${a.responseBody ? ` ${a.responseBody.slice(0, 200)}` : ''}`);
+    console.log(
+      `attempt ${a.retryHeader} at +${a.offsetMs} ms: ${a.status ?? a.error}${a.responseBody ? ` ${a.responseBody.slice(0, 200)}` : ''}`,
+    );
   }
   console.log(`delivery ${record.outcome} (${record.url})`);
 }
@@ -79,7 +81,15 @@ async function send(args: Args): Promise<number> {
     : loadSeedDir(args.seed ?? (process.env.EMULATOR_SEED || DEFAULT_SEED_DIR)).bots;
   const emulator = new PyrusEmulator({ bots, timeScale, log: (line) => console.log(line) });
   const known = emulator.listBots().find((b) => b.name === args.bot);
-  if (!known && !args.key) throw new Error(`Unknown bot "${args.bot}"; known: ${emulator.listBots().map((b) => b.name).join(', ') || 'none'}`);
+  if (!known && !args.key)
+    throw new Error(
+      `Unknown bot "${args.bot}"; known: ${
+        emulator
+          .listBots()
+          .map((b) => b.name)
+          .join(', ') || 'none'
+      }`,
+    );
   if (!known) emulator.addBot({ name: args.bot, login: `${args.bot}@emulator`, securityKey: args.key });
   else if (args.key) emulator.addBot({ name: args.bot, login: known.login, securityKey: args.key });
   const record = await emulator.sendDelivery({ bot: args.bot, task, event, url: args.url });

@@ -4,7 +4,14 @@ const KINDS: FaultKind[] = ['error', 'burst', 'slow', 'timeout', 'html', 'reset'
 
 /** Matches a path against a pattern where `*` stands for any run of characters (a whole-string match). */
 export function pathMatches(pattern: string, path: string): boolean {
-  const regex = new RegExp('^' + pattern.split('*').map((s) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*') + '$');
+  const regex = new RegExp(
+    '^' +
+      pattern
+        .split('*')
+        .map((s) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
+        .join('.*') +
+      '$',
+  );
   return regex.test(path);
 }
 

@@ -33,7 +33,10 @@ async function main(): Promise<void> {
   }
   const shutdown = (signal: string) => {
     console.log(`[pyrus-emulator] ${signal}: stopping`);
-    emulator.stop().then(() => process.exit(0), () => process.exit(1));
+    emulator.stop().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
   };
   process.once('SIGINT', () => shutdown('SIGINT'));
   process.once('SIGTERM', () => shutdown('SIGTERM'));

@@ -15,7 +15,12 @@ interface Answer {
   json: any;
 }
 
-async function call(emulator: PyrusEmulator, method: string, path: string, opts: { token?: string; body?: unknown; signal?: AbortSignal } = {}): Promise<Answer> {
+async function call(
+  emulator: PyrusEmulator,
+  method: string,
+  path: string,
+  opts: { token?: string; body?: unknown; signal?: AbortSignal } = {},
+): Promise<Answer> {
   const headers: Record<string, string> = {};
   if (opts.token) headers.Authorization = `Bearer ${opts.token}`;
   if (opts.body !== undefined) headers['Content-Type'] = 'application/json';
@@ -122,7 +127,10 @@ describe('PyrusEmulator API', () => {
       const token = await login(emulator);
       const before = emulator.getTask(1001)!;
       expect(before.current_step).toBe(1);
-      const res = await call(emulator, 'POST', '/v4/tasks/1001/comments', { token, body: { text: 'Проверено ботом', approval_choice: 'approved' } });
+      const res = await call(emulator, 'POST', '/v4/tasks/1001/comments', {
+        token,
+        body: { text: 'Проверено ботом', approval_choice: 'approved' },
+      });
       expect(res.status).toBe(200);
       const task = res.json.task;
       const last = task.comments[task.comments.length - 1];
@@ -197,7 +205,10 @@ describe('PyrusEmulator API', () => {
       expect(fields.filter((f: any) => f.id === 8)).toHaveLength(1);
       const last = res.json.task.comments.at(-1);
       expect(last.field_updates).toEqual(
-        expect.arrayContaining([expect.objectContaining({ id: 8, type: 'money', value: 1365.27 }), expect.objectContaining({ id: 6, value: 4200 })]),
+        expect.arrayContaining([
+          expect.objectContaining({ id: 8, type: 'money', value: 1365.27 }),
+          expect.objectContaining({ id: 6, value: 4200 }),
+        ]),
       );
     });
 
@@ -275,7 +286,10 @@ describe('PyrusEmulator API', () => {
       expect(res.json.tasks).toHaveLength(2);
       expect(res.json.tasks[0].comments).toBeUndefined();
       expect(await ids('?task_ids=1101,1103')).toEqual([1101, 1103]);
-      const post = await call(emulator, 'POST', '/v4/forms/2001/register', { token, body: { fld8: 'gt400', task_ids: [1100, 1101, 1102], item_count: 1 } });
+      const post = await call(emulator, 'POST', '/v4/forms/2001/register', {
+        token,
+        body: { fld8: 'gt400', task_ids: [1100, 1101, 1102], item_count: 1 },
+      });
       expect(post.json.tasks.map((t: { id: number }) => t.id)).toEqual([1101]);
     });
 
@@ -384,7 +398,8 @@ describe('PyrusEmulator API', () => {
       emulator.addFault({ kind: 'burst', count: 2, status: 503, method: 'POST', path: '/v4/tasks/*/comments' });
       expect((await call(emulator, 'GET', '/v4/tasks/1001', { token })).status).toBe(200);
       const statuses = [];
-      for (let i = 0; i < 3; i++) statuses.push((await call(emulator, 'POST', '/v4/tasks/1001/comments', { token, body: { text: `try ${i}` } })).status);
+      for (let i = 0; i < 3; i++)
+        statuses.push((await call(emulator, 'POST', '/v4/tasks/1001/comments', { token, body: { text: `try ${i}` } })).status);
       expect(statuses).toEqual([503, 503, 200]);
       expect(emulator.comments.map((c) => c.request.text)).toEqual(['try 2']);
       expect(emulator.calls.filter((c) => c.fault === 'burst')).toHaveLength(2);
@@ -426,7 +441,9 @@ describe('PyrusEmulator API', () => {
     });
 
     it('is driven over HTTP through /_emulator/faults and visible in /_emulator/state', async () => {
-      const added = await call(emulator, 'POST', '/_emulator/faults', { body: [{ kind: 'error', count: 1, status: 500, path: '/v4/inbox' }] });
+      const added = await call(emulator, 'POST', '/_emulator/faults', {
+        body: [{ kind: 'error', count: 1, status: 500, path: '/v4/inbox' }],
+      });
       expect(added.status).toBe(201);
       expect(added.json.faults[0]).toMatchObject({ id: expect.any(String), kind: 'error' });
       expect((await call(emulator, 'GET', '/v4/inbox', { token })).json).toEqual({ error: expect.any(String), error_code: 'server_error' });

@@ -29,8 +29,16 @@ type Json = Record<string, unknown>;
 
 const MAX_BODY_BYTES = 16 * 1024 * 1024;
 const COMMENT_KEYS = [
-  'text', 'formatted_text', 'approval_choice', 'field_updates', 'action', 'approvals_added',
-  'approvals_removed', 'approvals_rerequested', 'subject', 'attachments',
+  'text',
+  'formatted_text',
+  'approval_choice',
+  'field_updates',
+  'action',
+  'approvals_added',
+  'approvals_removed',
+  'approvals_rerequested',
+  'subject',
+  'attachments',
 ];
 const HTML_502 =
   '<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n';
@@ -143,11 +151,16 @@ export class PyrusEmulator {
   addBot(input: EmulatorBotInput): EmulatorBot {
     const existing = this.bots.get(input.name);
     const securityKey = input.securityKey ?? input.securityKeys?.[0] ?? existing?.securityKey;
-    if (!input.name || !input.login && !existing) throw new Error('A bot needs "name" and "login"');
+    if (!input.name || (!input.login && !existing)) throw new Error('A bot needs "name" and "login"');
     if (!securityKey) throw new Error(`Bot "${input.name}" needs "securityKey"`);
     const userId = input.userId ?? existing?.userId ?? this.nextUserId++;
     const login = input.login ?? existing!.login;
-    const settings = input.settings === undefined ? (existing?.settings ?? '') : typeof input.settings === 'string' ? input.settings : JSON.stringify(input.settings);
+    const settings =
+      input.settings === undefined
+        ? (existing?.settings ?? '')
+        : typeof input.settings === 'string'
+          ? input.settings
+          : JSON.stringify(input.settings);
     const bot: EmulatorBot = {
       name: input.name,
       login,
@@ -326,7 +339,15 @@ export class PyrusEmulator {
       return;
     }
 
-    const entry: CallLogEntry = { seq: ++this.seq, at: new Date(started).toISOString(), method, path, query: url.search, status: 0, durationMs: 0 };
+    const entry: CallLogEntry = {
+      seq: ++this.seq,
+      at: new Date(started).toISOString(),
+      method,
+      path,
+      query: url.search,
+      status: 0,
+      durationMs: 0,
+    };
     this.calls.push(entry);
     const maxCalls = this.options.maxCalls ?? 100_000;
     if (this.calls.length > maxCalls) this.calls.splice(0, this.calls.length - maxCalls);
@@ -387,7 +408,14 @@ export class PyrusEmulator {
     }
   }
 
-  private route(method: string, fullPath: string, query: URLSearchParams, raw: Buffer, headers: IncomingHttpHeaders, entry: CallLogEntry): EmulatorResponse {
+  private route(
+    method: string,
+    fullPath: string,
+    query: URLSearchParams,
+    raw: Buffer,
+    headers: IncomingHttpHeaders,
+    entry: CallLogEntry,
+  ): EmulatorResponse {
     const path = fullPath.replace(/^\/v4(?=\/|$)/, '') || '/';
     if (path === '/auth') {
       if (method !== 'POST') return notFound();
@@ -398,14 +426,29 @@ export class PyrusEmulator {
       ['POST', /^\/tasks\/(\d+)\/comments$/, (m, bot) => this.comment(Number(m[1]), bot, raw)],
       ['GET', /^\/forms\/(\d+)$/, (m) => ({ status: 200, body: this.store.getForm(Number(m[1])) })],
       ['GET', /^\/forms\/(\d+)\/register$/, (m) => this.register(Number(m[1]), Object.fromEntries(query.entries()))],
-      ['POST', /^\/forms\/(\d+)\/register$/, (m) => this.register(Number(m[1]), { ...Object.fromEntries(query.entries()), ...parseJson(raw, true) })],
+      [
+        'POST',
+        /^\/forms\/(\d+)\/register$/,
+        (m) => this.register(Number(m[1]), { ...Object.fromEntries(query.entries()), ...parseJson(raw, true) }),
+      ],
       ['GET', /^\/catalogs$/, () => ({ status: 200, body: { catalogs: this.store.catalogHeaders() } })],
       ['GET', /^\/catalogs\/(\d+)$/, (m) => this.catalog(Number(m[1]), query)],
       ['POST', /^\/catalogs\/(\d+)$/, (m) => ({ status: 200, body: this.store.syncCatalog(Number(m[1]), parseJson(raw, false)) })],
       ['POST', /^\/catalogs\/(\d+)\/diff$/, (m) => ({ status: 200, body: this.store.diffCatalog(Number(m[1]), parseJson(raw, false)) })],
       ['GET', /^\/inbox$/, (_m, bot) => ({ status: 200, body: { tasks: this.store.inbox(bot.userId) } })],
-      ['GET', /^\/profile$/, (_m, bot) => ({ status: 200, body: { person_id: bot.userId, first_name: bot.person.first_name, last_name: bot.person.last_name, email: bot.login } })],
-      ['GET', /^\/profile$/, (_m, bot) => ({ status: 200, body: { person_id: bot.userId, first_name: bot.person.first_name, last_name: '', email: bot.login } })],
+      [
+        'GET',
+        /^\/profile$/,
+        (_m, bot) => ({
+          status: 200,
+          body: { person_id: bot.userId, first_name: bot.person.first_name, last_name: bot.person.last_name, email: bot.login },
+        }),
+      ],
+      [
+        'GET',
+        /^\/profile$/,
+        (_m, bot) => ({ status: 200, body: { person_id: bot.userId, first_name: bot.person.first_name, last_name: '', email: bot.login } }),
+      ],
     ];
     const hit = routes.map(([m, re, fn]) => ({ m, match: re.exec(path), fn })).filter((r) => r.match);
     if (hit.length === 0) return notFound();
@@ -486,7 +529,14 @@ export class PyrusEmulator {
     const bot = this.bots.get(delivery.bot);
     if (!bot || !this.store.peekTask(delivery.taskId)) return;
     const outcome = this.store.addComment(delivery.taskId, bot, req, (ref) => this.person(ref));
-    this.comments.push({ taskId: delivery.taskId, bot: bot.name, at: new Date().toISOString(), request: req, comment: outcome.comment, viaWebhookAnswer: true });
+    this.comments.push({
+      taskId: delivery.taskId,
+      bot: bot.name,
+      at: new Date().toISOString(),
+      request: req,
+      comment: outcome.comment,
+      viaWebhookAnswer: true,
+    });
     if (outcome.movedToStep !== undefined) this.deliverToStep(outcome.task, outcome.movedToStep);
   }
 
@@ -584,7 +634,6 @@ export class PyrusEmulator {
     res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(text), ...headers });
     res.end(text);
   }
-
 }
 
 function readBody(req: IncomingMessage): Promise<Buffer> {
@@ -617,7 +666,8 @@ function parseAny(raw: Buffer): unknown {
 function parseJson(raw: Buffer, allowEmpty: boolean): Json {
   if (raw.length === 0 && allowEmpty) return {};
   const doc = parseAny(raw);
-  if (!doc || typeof doc !== 'object' || Array.isArray(doc)) throw new EmulatorHttpError(400, 'invalid_json', 'Request body must be a JSON object.');
+  if (!doc || typeof doc !== 'object' || Array.isArray(doc))
+    throw new EmulatorHttpError(400, 'invalid_json', 'Request body must be a JSON object.');
   return doc as Json;
 }
 

@@ -40,7 +40,14 @@ describe('register filters', () => {
 
   it('an index of field values offers every task a one-value filter matches, and few others', () => {
     const tasks: Array<[number, (string | number)[]]> = [
-      [1, [500]], [2, ['500']], [3, [5000]], [4, ['500 Main St']], [5, ['Счёт']], [6, []], [7, [500, 'x']], [8, ['5e2']],
+      [1, [500]],
+      [2, ['500']],
+      [3, [5000]],
+      [4, ['500 Main St']],
+      [5, ['Счёт']],
+      [6, []],
+      [7, [500, 'x']],
+      [8, ['5e2']],
     ];
     const index = new FieldValueIndex();
     for (const [id, values] of tasks) index.add(id, values);

@@ -12,7 +12,10 @@ function classify(raw: unknown): { kind: 'empty' | 'any' | 'bounds' | 'list' | '
   const text = Array.isArray(raw) ? raw.map(String).join(',') : String(raw).trim();
   if (text === 'empty') return { kind: 'empty', parts: [] };
   if (text === '*') return { kind: 'any', parts: [] };
-  const parts = text.split(',').map((p) => p.trim()).filter((p) => p !== '');
+  const parts = text
+    .split(',')
+    .map((p) => p.trim())
+    .filter((p) => p !== '');
   const bounds = parts.filter((p) => /^(gt|lt)/.test(p));
   if (bounds.length > 0 && bounds.length === parts.length) return { kind: 'bounds', parts };
   return { kind: parts.length > 1 ? 'list' : 'value', parts };
@@ -146,7 +149,10 @@ export interface RegisterQuery {
 function listOf(raw: unknown): string[] {
   if (raw === undefined || raw === null || raw === '') return [];
   if (Array.isArray(raw)) return raw.map(String);
-  return String(raw).split(',').map((s) => s.trim()).filter(Boolean);
+  return String(raw)
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
 }
 
 /** What a task's field compares as in a register filter. */

@@ -48,7 +48,8 @@ export class TaskStore {
     const replaced = this.tasks.get(task.id);
     if (replaced && typeof replaced.form_id === 'number') {
       this.taskIdsByForm.get(replaced.form_id)?.delete(task.id);
-      for (const [fieldId, index] of this.valueIndexes.get(replaced.form_id) ?? []) index.remove(task.id, this.fieldValues(replaced, fieldId));
+      for (const [fieldId, index] of this.valueIndexes.get(replaced.form_id) ?? [])
+        index.remove(task.id, this.fieldValues(replaced, fieldId));
     }
     this.tasks.set(task.id, task);
     if (typeof task.form_id === 'number') {
@@ -195,7 +196,16 @@ export class TaskStore {
     if (!task) throw new EmulatorHttpError(403, 'access_denied_task', `Task ${taskId} not found or access denied.`);
     const working = clone(task);
     const comment: Json = { id: 0, create_date: nowIso(), author: clone(bot.person) };
-    for (const key of ['text', 'formatted_text', 'subject', 'spent_minutes', 'channel', 'attachments', 'added_list_ids', 'removed_list_ids']) {
+    for (const key of [
+      'text',
+      'formatted_text',
+      'subject',
+      'spent_minutes',
+      'channel',
+      'attachments',
+      'added_list_ids',
+      'removed_list_ids',
+    ]) {
       if (request[key] !== undefined) comment[key] = clone(request[key]);
     }
     const stepBefore = working.current_step;
@@ -254,7 +264,8 @@ export class TaskStore {
       field = findFieldById(task.fields, Number(update.id)) ?? this.fieldFromForm(task, (f) => f.id === Number(update.id));
       if (!field) throw new EmulatorHttpError(400, 'invalid_field_id', `Field with id ${String(update.id)} not found.`);
     } else if (update.code !== undefined) {
-      field = findField(task.fields, (f) => f.code === update.code || (f.info as Json | undefined)?.code === update.code) ??
+      field =
+        findField(task.fields, (f) => f.code === update.code || (f.info as Json | undefined)?.code === update.code) ??
         this.fieldFromForm(task, (f) => f.code === update.code || (f.info as Json | undefined)?.code === update.code);
       if (!field) throw new EmulatorHttpError(400, 'invalid_field_code', `Field with code "${String(update.code)}" not found.`);
     } else if (update.name !== undefined) {
@@ -332,7 +343,8 @@ function applyApprovalLists(task: PyrusTask, request: Json, people: (ref: Json) 
     while (task.approvals!.length <= index) task.approvals!.push([]);
     for (const ref of refs ?? []) {
       const person = people(ref);
-      if (!task.approvals![index].some((a) => a.person.id === person.id)) task.approvals![index].push({ person, approval_choice: 'waiting' });
+      if (!task.approvals![index].some((a) => a.person.id === person.id))
+        task.approvals![index].push({ person, approval_choice: 'waiting' });
     }
   });
   if (added.length > 0) comment.approvals_added = clone(added);

@@ -217,7 +217,10 @@ describe('webhook sender', () => {
     const { delivery } = (await res.json()) as { delivery: { outcome: string; attempts: unknown[] } };
     expect(delivery.outcome).toBe('delivered');
     expect(fake.received).toHaveLength(1);
-    const unknown = await fetch(`${emulator.url}/_emulator/deliveries`, { method: 'POST', body: JSON.stringify({ bot: 'nobody', taskId: 1 }) });
+    const unknown = await fetch(`${emulator.url}/_emulator/deliveries`, {
+      method: 'POST',
+      body: JSON.stringify({ bot: 'nobody', taskId: 1 }),
+    });
     expect(unknown.status).toBe(400);
   });
 });

@@ -119,8 +119,11 @@ export class WebhookSender {
     return record;
   }
 
-
-  private post(record: DeliveryRecord, retryHeader: string, timeoutMs: number): Promise<Pick<DeliveryAttempt, 'status' | 'error' | 'responseBody'>> {
+  private post(
+    record: DeliveryRecord,
+    retryHeader: string,
+    timeoutMs: number,
+  ): Promise<Pick<DeliveryAttempt, 'status' | 'error' | 'responseBody'>> {
     return new Promise((resolve) => {
       let settled = false;
       const done = (value: Pick<DeliveryAttempt, 'status' | 'error' | 'responseBody'>) => {

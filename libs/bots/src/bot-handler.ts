@@ -38,8 +38,7 @@ export interface PaymentDraft {
 }
 
 export type BotDecision =
-  | { kind: 'comment'; comment: TaskCommentRequest; reason: string; payment?: PaymentDraft }
-  | { kind: 'skip'; reason: string };
+  { kind: 'comment'; comment: TaskCommentRequest; reason: string; payment?: PaymentDraft } | { kind: 'skip'; reason: string };
 
 /** One kind of bot. Register an implementation in BOT_HANDLERS (libs/bots/src/bots.module.ts). */
 export interface BotHandler {

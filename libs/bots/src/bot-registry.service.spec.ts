@@ -3,8 +3,7 @@ import { AppConfiguration, BotConfig, ConfigError } from '@app/config';
 import { BotRegistry } from './bot-registry.service';
 import { AutoReplyHandler } from './handlers/auto-reply.handler';
 
-const configWith = (bots: Partial<BotConfig>[]) =>
-  ({ get: () => ({ bots }) }) as unknown as ConfigService<AppConfiguration, true>;
+const configWith = (bots: Partial<BotConfig>[]) => ({ get: () => ({ bots }) }) as unknown as ConfigService<AppConfiguration, true>;
 
 describe('BotRegistry', () => {
   it('refuses to start when a bot names an unknown handler, naming the bot', () => {

@@ -24,7 +24,10 @@ const INLINE_ENTRY = /^[^:,\s]+:[^:,\s]+:[^:,\s]+$/;
  */
 export function loadAdminTokens(value: string | undefined, cwd = process.cwd()): AdminTokenConfig[] {
   if (!value) return [];
-  const entries = value.split(',').map((e) => e.trim()).filter(Boolean);
+  const entries = value
+    .split(',')
+    .map((e) => e.trim())
+    .filter(Boolean);
   if (entries.every((e) => INLINE_ENTRY.test(e))) {
     return validateTokens(
       entries.map((entry) => {
@@ -53,10 +56,13 @@ function validateTokens(list: unknown[], where: string): AdminTokenConfig[] {
   return list.map((item, i) => {
     const { name, role, sha256 } = (item ?? {}) as Record<string, unknown>;
     const label = typeof name === 'string' && name ? `token "${name}"` : `token #${i + 1}`;
-    if (typeof name !== 'string' || !TOKEN_NAME.test(name)) throw new ConfigError(`${where}: ${label} needs a name of letters, digits and . _ @ -`);
-    if (!ADMIN_ROLES.includes(role as AdminRole)) throw new ConfigError(`${where}: ${label} has role "${String(role)}"; use ${ADMIN_ROLES.join(' or ')}`);
+    if (typeof name !== 'string' || !TOKEN_NAME.test(name))
+      throw new ConfigError(`${where}: ${label} needs a name of letters, digits and . _ @ -`);
+    if (!ADMIN_ROLES.includes(role as AdminRole))
+      throw new ConfigError(`${where}: ${label} has role "${String(role)}"; use ${ADMIN_ROLES.join(' or ')}`);
     // The hash itself stays out of the message: it is not the token, but there is no reason to print it.
-    if (typeof sha256 !== 'string' || !SHA256_HEX.test(sha256)) throw new ConfigError(`${where}: ${label} needs "sha256", the token's SHA-256 in 64 hex digits`);
+    if (typeof sha256 !== 'string' || !SHA256_HEX.test(sha256))
+      throw new ConfigError(`${where}: ${label} needs "sha256", the token's SHA-256 in 64 hex digits`);
     if (names.has(name)) throw new ConfigError(`${where}: two tokens are named "${name}"`);
     const hash = sha256.toLowerCase();
     if (hashes.has(hash)) throw new ConfigError(`${where}: ${label} has the same hash as another token`);

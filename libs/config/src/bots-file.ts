@@ -66,9 +66,7 @@ export function substituteEnv(value: unknown, env: Record<string, string | undef
   }
   if (Array.isArray(value)) return value.map((v, i) => substituteEnv(v, env, `${where}[${i}]`));
   if (value && typeof value === 'object') {
-    return Object.fromEntries(
-      Object.entries(value).map(([k, v]) => [k, substituteEnv(v, env, `${where}.${k}`)]),
-    );
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, substituteEnv(v, env, `${where}.${k}`)]));
   }
   return value;
 }

@@ -12,10 +12,16 @@ const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 
 /** Every environment variable the service reads, with its default. */
 export class EnvironmentVariables {
-  @Transform(toInt) @IsInt() @Min(0) @Max(65535)
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(65535)
   PORT = 3000;
 
-  @Transform(toInt) @IsInt() @Min(0) @Max(65535)
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(65535)
   WORKER_PORT = 3001;
 
   @Matches(/^postgres(ql)?:\/\/.+/, { message: 'DATABASE_URL must be a postgres:// URL' })
@@ -34,24 +40,36 @@ export class EnvironmentVariables {
   @IsUrl(urlOptions, { message: 'PYRUS_API_URL must be an http(s) URL' })
   PYRUS_API_URL = 'https://api.pyrus.com/v4';
 
-  @Transform(toInt) @IsInt() @Min(100)
+  @Transform(toInt)
+  @IsInt()
+  @Min(100)
   PYRUS_TIMEOUT_MS = 15000;
 
   /** Calls per window per bot account; Pyrus's X-RateLimit-Limit overrides it once seen. */
-  @Transform(toInt) @IsInt() @Min(1)
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
   PYRUS_QUOTA_LIMIT = 5000;
 
-  @Transform(toInt) @IsInt() @Min(1000)
+  @Transform(toInt)
+  @IsInt()
+  @Min(1000)
   PYRUS_QUOTA_WINDOW_MS = 600000;
 
   /** Extra tries after a network error or 5xx (a comment is retried only when it is not on the task). */
-  @Transform(toInt) @IsInt() @Min(0) @Max(10)
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(10)
   PYRUS_RETRIES = 3;
 
-  @Transform(toInt) @IsInt() @Min(1)
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
   PYRUS_RETRY_BASE_MS = 500;
 
-  @IsOptional() @IsString()
+  @IsOptional()
+  @IsString()
   BOTS_FILE?: string;
 
   @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
@@ -61,14 +79,22 @@ export class EnvironmentVariables {
   @Matches(/^[A-Za-z0-9:_-]+$/, { message: 'QUEUE_PREFIX may hold only letters, digits, ":", "_" and "-"' })
   QUEUE_PREFIX = 'pyrus-bots';
 
-  @Transform(toInt) @IsInt() @Min(1) @Max(50)
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(50)
   JOB_ATTEMPTS = 6;
 
   /** First retry delay; each later one doubles (2 s, 4 s, 8 s … by default). */
-  @Transform(toInt) @IsInt() @Min(1)
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
   JOB_BACKOFF_MS = 2000;
 
-  @Transform(toInt) @IsInt() @Min(1) @Max(200)
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(200)
   WORKER_CONCURRENCY = 10;
 
   /**
@@ -76,30 +102,41 @@ export class EnvironmentVariables {
    * 0 leaves V8's own factor, which rises to 4x under load. Not a cap: a large delivery still gets its memory.
    * 100, not less: at 30 the api ran a full GC every quarter second under load and spent a fifth more CPU per webhook.
    */
-  @Transform(toInt) @IsInt() @Min(0) @Max(1000)
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(1000)
   HEAP_GROWTH_PERCENT = 100;
 
   /**
    * How often a worker reconciles PostgreSQL with Redis: unfinished deliveries whose Bull job is gone (never queued,
    * or lost with Redis's data) are queued again under the same job id.
    */
-  @Transform(toInt) @IsInt() @Min(100)
+  @Transform(toInt)
+  @IsInt()
+  @Min(100)
   RECONCILE_INTERVAL_MS = 30000;
 
   /**
    * How old an unfinished delivery must be before the reconciliation looks at its job: longer than the api takes to
    * store and queue one (QUEUE_ADD_TIMEOUT_MS). A re-add under the same job id is harmless either way.
    */
-  @Transform(toInt) @IsInt() @Min(0)
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
   RECONCILE_MIN_AGE_MS = 30000;
 
   /** How often the worker reads each bot's inbox for tasks whose webhook never arrived; 0 turns it off. */
-  @Transform(toInt) @ValidateIf((o: EnvironmentVariables) => o.INBOX_SWEEP_INTERVAL_MS !== 0) @IsInt()
+  @Transform(toInt)
+  @ValidateIf((o: EnvironmentVariables) => o.INBOX_SWEEP_INTERVAL_MS !== 0)
+  @IsInt()
   @Min(1000, { message: 'INBOX_SWEEP_INTERVAL_MS must be 0 (off) or at least 1000' })
   INBOX_SWEEP_INTERVAL_MS = 300000;
 
   /** How long the api waits for Redis to take a job before it answers 503. */
-  @Transform(toInt) @IsInt() @Min(50)
+  @Transform(toInt)
+  @IsInt()
+  @Min(50)
   QUEUE_ADD_TIMEOUT_MS = 2000;
 
   /**
@@ -110,7 +147,9 @@ export class EnvironmentVariables {
    * the outbox), but the second run waits on the task lock, reads the task again, and a job that stalls twice fails.
    * Bull's default, 30 s.
    */
-  @Transform(toInt) @IsInt() @Min(1000)
+  @Transform(toInt)
+  @IsInt()
+  @Min(1000)
   QUEUE_LOCK_DURATION_MS = 30000;
 
   /**
@@ -120,13 +159,16 @@ export class EnvironmentVariables {
    * three intervals, 32-36 s measured at 5 s, 90-94 s at Bull's 30 s. Cheap to shorten (one Lua script per queue per
    * check) and, unlike the lock, never makes a job run twice; hence 5 s rather than Bull's 30 s.
    */
-  @Transform(toInt) @IsInt() @Min(1000)
+  @Transform(toInt)
+  @IsInt()
+  @Min(1000)
   QUEUE_STALLED_INTERVAL_MS = 5000;
 
   // ERP payment orders (libs/integrations). Without ERP_URL the connector is off.
 
   /** Base URL of the ERP's HTTP API; ERP_PATH is appended. */
-  @IsOptional() @IsUrl(httpUrlOptions, { message: 'ERP_URL must be an http(s) URL without user:password (put credentials in ERP_AUTH_VALUE)' })
+  @IsOptional()
+  @IsUrl(httpUrlOptions, { message: 'ERP_URL must be an http(s) URL without user:password (put credentials in ERP_AUTH_VALUE)' })
   ERP_URL?: string;
 
   @Matches(/^\/\S*$/, { message: 'ERP_PATH must start with "/"' })
@@ -136,31 +178,44 @@ export class EnvironmentVariables {
   ERP_AUTH_HEADER = 'Authorization';
 
   /** The whole header value, e.g. "Bearer abc…"; never logged. */
-  @IsOptional() @IsString()
+  @IsOptional()
+  @IsString()
   ERP_AUTH_VALUE?: string;
 
-  @Transform(toInt) @IsInt() @Min(100)
+  @Transform(toInt)
+  @IsInt()
+  @Min(100)
   ERP_TIMEOUT_MS = 10000;
 
   /** Extra tries after a network error or 5xx; the Idempotency-Key makes them safe. */
-  @Transform(toInt) @IsInt() @Min(0) @Max(10)
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(10)
   ERP_RETRIES = 3;
 
-  @Transform(toInt) @IsInt() @Min(1)
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
   ERP_RETRY_BASE_MS = 500;
 
   /** Consecutive failed ERP calls (network errors, timeouts, 5xx) that open the circuit breaker. */
-  @Transform(toInt) @IsInt() @Min(1)
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
   ERP_BREAKER_THRESHOLD = 5;
 
   /** How long an open breaker fails calls fast before one trial call is let through. */
-  @Transform(toInt) @IsInt() @Min(100)
+  @Transform(toInt)
+  @IsInt()
+  @Min(100)
   ERP_BREAKER_COOLDOWN_MS = 30000;
 
   // E-mail notifications over SMTP. Without SMTP_URL e-mail is off.
 
   /** smtp://user:pass@host:587 (STARTTLS when offered) or smtps://user:pass@host:465; never logged. */
-  @IsOptional() @Matches(/^smtps?:\/\/[^\s/]+(\/\S*)?$/, { message: 'SMTP_URL must be an smtp:// or smtps:// URL' })
+  @IsOptional()
+  @Matches(/^smtps?:\/\/[^\s/]+(\/\S*)?$/, { message: 'SMTP_URL must be an smtp:// or smtps:// URL' })
   SMTP_URL?: string;
 
   /** Sender, e.g. "Payments <payments@example.com>"; required with SMTP_URL. */
@@ -169,33 +224,42 @@ export class EnvironmentVariables {
   @Matches(/^[^\r\n]*<?[^\s<>@]+@[^\s<>@]+>?$/, { message: 'SMTP_FROM must be an e-mail address, optionally "Name <address>"' })
   SMTP_FROM?: string;
 
-  @Transform(toInt) @IsInt() @Min(100)
+  @Transform(toInt)
+  @IsInt()
+  @Min(100)
   SMTP_TIMEOUT_MS = 10000;
 
   // SMS through a generic HTTP gateway. Without SMS_GATEWAY_URL SMS is off.
 
   /** Receives POST {"to", "text"} as JSON. */
-  @IsOptional() @IsUrl(httpUrlOptions, { message: 'SMS_GATEWAY_URL must be an http(s) URL without user:password (put credentials in SMS_AUTH_VALUE)' })
+  @IsOptional()
+  @IsUrl(httpUrlOptions, { message: 'SMS_GATEWAY_URL must be an http(s) URL without user:password (put credentials in SMS_AUTH_VALUE)' })
   SMS_GATEWAY_URL?: string;
 
   @Matches(HEADER_NAME, { message: 'SMS_AUTH_HEADER must be an HTTP header name' })
   SMS_AUTH_HEADER = 'Authorization';
 
   /** The whole header value; never logged. */
-  @IsOptional() @IsString()
+  @IsOptional()
+  @IsString()
   SMS_AUTH_VALUE?: string;
 
-  @Transform(toInt) @IsInt() @Min(100)
+  @Transform(toInt)
+  @IsInt()
+  @Min(100)
   SMS_TIMEOUT_MS = 10000;
 
   // The admin API (apps/api/src/admin).
 
   /** `name:role:sha256,…`, or the path of a JSON file of tokens; see libs/config/src/admin-tokens.ts. */
-  @IsOptional() @IsString()
+  @IsOptional()
+  @IsString()
   ADMIN_TOKENS?: string;
 
   /** Requests per minute one client address may make to /admin (each api replica counts its own). */
-  @Transform(toInt) @IsInt() @Min(1)
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
   ADMIN_RATE_LIMIT = 300;
 
   /** Express "trust proxy": false (default), true, a hop count, or addresses/subnets (loopback, 10.0.0.0/8 …). */

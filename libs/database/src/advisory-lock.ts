@@ -5,7 +5,11 @@ import { DataSource, QueryRunner } from 'typeorm';
  * own (passed to `fn`) until `fn` ends; Postgres drops it if the process dies. Returns undefined when the lock was
  * taken elsewhere. For jobs that must never run on two workers at once (the sweeps).
  */
-export async function withTryAdvisoryLock<T>(db: DataSource, lockId: number, fn: (runner: QueryRunner) => Promise<T>): Promise<{ value: T } | undefined> {
+export async function withTryAdvisoryLock<T>(
+  db: DataSource,
+  lockId: number,
+  fn: (runner: QueryRunner) => Promise<T>,
+): Promise<{ value: T } | undefined> {
   const runner = db.createQueryRunner();
   await runner.connect();
   try {

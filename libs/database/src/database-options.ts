@@ -7,7 +7,12 @@ import { PreparingClient } from './prepared-statements';
  * The one options builder: used by the Nest module, the migration CLI and the tests. `preparedStatements`: false
  * behind a pooler that cannot keep named statements (PgBouncer in transaction mode before 1.21).
  */
-export function buildDataSourceOptions(url: string, overrides: Partial<DataSourceOptions> = {}, poolSize = 20, preparedStatements = true): DataSourceOptions {
+export function buildDataSourceOptions(
+  url: string,
+  overrides: Partial<DataSourceOptions> = {},
+  poolSize = 20,
+  preparedStatements = true,
+): DataSourceOptions {
   return {
     type: 'postgres',
     url,

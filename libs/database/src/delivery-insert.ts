@@ -47,21 +47,35 @@ const COLUMNS = 11;
  * same event end up in one row. The records must have distinct keys (Postgres cannot update a row twice in one
  * statement). Returns one row per record, in order.
  */
-export async function insertDeliveries(db: SqlRunner, records: NewDelivery[], options: InsertDeliveriesOptions = {}): Promise<StoredDeliveryRow[]> {
+export async function insertDeliveries(
+  db: SqlRunner,
+  records: NewDelivery[],
+  options: InsertDeliveriesOptions = {},
+): Promise<StoredDeliveryRow[]> {
   if (records.length === 0) return [];
   const params: unknown[] = [];
   const values = records.map((r, n) => {
     params.push(
-      r.bot, r.taskId, r.event, r.dedupeKey, r.retryHeader, r.userAgent, r.requestId, r.bodyBytes, JSON.stringify(r.payload),
-      r.bodySha256 ?? null, r.replacedChars ?? 0,
+      r.bot,
+      r.taskId,
+      r.event,
+      r.dedupeKey,
+      r.retryHeader,
+      r.userAgent,
+      r.requestId,
+      r.bodyBytes,
+      JSON.stringify(r.payload),
+      r.bodySha256 ?? null,
+      r.replacedChars ?? 0,
     );
     const p = (k: number) => `$${n * COLUMNS + k}`;
     return `(${p(1)}, ${p(2)}, ${p(3)}, ${p(4)}, ${p(5)}, ${p(6)}, ${p(7)}, ${p(8)}, ${p(9)}::jsonb, ${p(10)}, ${p(11)}::int, ${Math.max(0, Math.floor(r.repeats ?? 0))})`;
   });
   // DO UPDATE (not DO NOTHING) so RETURNING also gives the row that was already there.
-  const onConflict = options.countRepeats === false
-    ? 'repeat_count = deliveries.repeat_count'
-    : 'repeat_count = deliveries.repeat_count + EXCLUDED.repeat_count + 1';
+  const onConflict =
+    options.countRepeats === false
+      ? 'repeat_count = deliveries.repeat_count'
+      : 'repeat_count = deliveries.repeat_count + EXCLUDED.repeat_count + 1';
   const rows = (await db.query(
     `INSERT INTO deliveries (bot, task_id, event, dedupe_key, retry_header, user_agent, request_id, body_bytes, payload, body_sha256, replaced_chars, repeat_count)
      VALUES ${values.join(', ')}
@@ -73,7 +87,14 @@ export async function insertDeliveries(db: SqlRunner, records: NewDelivery[], op
   return records.map((r) => {
     const row = byKey.get(naturalKey(r.bot, r.taskId, r.dedupeKey));
     if (!row) throw new Error(`The insert returned no row for task ${r.taskId} of bot "${r.bot}"`);
-    return { id: row.id, bot: row.bot, taskId: Number(row.task_id), dedupeKey: row.dedupe_key, queuedAt: row.queued_at, inserted: row.inserted };
+    return {
+      id: row.id,
+      bot: row.bot,
+      taskId: Number(row.task_id),
+      dedupeKey: row.dedupe_key,
+      queuedAt: row.queued_at,
+      inserted: row.inserted,
+    };
   });
 }
 

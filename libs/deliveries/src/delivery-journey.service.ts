@@ -123,11 +123,16 @@ export class DeliveryJourney {
     const counted = items.filter((i) => i.countRepeats);
     const uncounted = items.filter((i) => !i.countRepeats);
     const results = new Map<Incoming, Admitted | Error>();
-    for (const [group, countRepeats] of [[counted, true], [uncounted, false]] as const) {
+    for (const [group, countRepeats] of [
+      [counted, true],
+      [uncounted, false],
+    ] as const) {
       if (group.length === 0) continue;
       const stored = await this.store(group, countRepeats);
       const queued = await this.queueNew(stored.filter((s): s is StoredItem => !(s instanceof Error)));
-      group.forEach((item, i) => results.set(item, stored[i] instanceof Error ? (stored[i] as Error) : queued.get(stored[i] as StoredItem)!));
+      group.forEach((item, i) =>
+        results.set(item, stored[i] instanceof Error ? (stored[i] as Error) : queued.get(stored[i] as StoredItem)!),
+      );
     }
     return items.map((item) => results.get(item)!);
   }
@@ -153,7 +158,10 @@ export class DeliveryJourney {
         rows = unique.map(() => storeError(err));
         this.logger.error({ err: errorMessage(err), deliveries: items.length }, 'Could not store deliveries');
       } else {
-        this.logger.warn({ err: errorMessage(err), deliveries: unique.length }, 'PostgreSQL refused a batch of deliveries; storing them one by one');
+        this.logger.warn(
+          { err: errorMessage(err), deliveries: unique.length },
+          'PostgreSQL refused a batch of deliveries; storing them one by one',
+        );
         rows = await Promise.all(unique.map((row) => insertDeliveries(this.db, [row], { countRepeats }).then(([r]) => r, storeError)));
       }
     }
@@ -183,7 +191,10 @@ export class DeliveryJourney {
           })),
         );
       } catch (err) {
-        this.logger.error({ err: errorMessage(err), deliveries: toQueue.length }, 'Deliveries stored but not queued; the reconciliation will queue them');
+        this.logger.error(
+          { err: errorMessage(err), deliveries: toQueue.length },
+          'Deliveries stored but not queued; the reconciliation will queue them',
+        );
         queueError = new AdmissionError('QUEUE_UNAVAILABLE', 'The delivery is stored but could not be queued; retry later', true);
       }
     }
@@ -251,9 +262,16 @@ export class DeliveryJourney {
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb, 'failed', $10)
        ON CONFLICT (bot, task_id, dedupe_key) DO NOTHING`,
       [
-        refused.bot, payload.task_id, event, `${event}:refused:${payload.task?.last_modified_date ?? new Date().toISOString()}`,
-        refused.retryHeader, refused.userAgent, refused.requestId, refused.bodyBytes,
-        JSON.stringify({ task_id: payload.task_id, event, refused: true }), reason,
+        refused.bot,
+        payload.task_id,
+        event,
+        `${event}:refused:${payload.task?.last_modified_date ?? new Date().toISOString()}`,
+        refused.retryHeader,
+        refused.userAgent,
+        refused.requestId,
+        refused.bodyBytes,
+        JSON.stringify({ task_id: payload.task_id, event, refused: true }),
+        reason,
       ],
     );
   }
@@ -295,7 +313,10 @@ export class DeliveryJourney {
    * goes back and the error is thrown.
    */
   async reopen(job: ProcessDeliveryJob, from: string): Promise<boolean> {
-    const [, reset] = await this.db.query(`UPDATE deliveries SET status = 'received', last_error = NULL WHERE id = $1 AND status = $2`, [job.deliveryId, from]);
+    const [, reset] = await this.db.query(`UPDATE deliveries SET status = 'received', last_error = NULL WHERE id = $1 AND status = $2`, [
+      job.deliveryId,
+      from,
+    ]);
     if (!reset) return false;
     try {
       await withTimeout(this.requeueUnlessLive([job]), this.addTimeoutMs, 'Redis did not take the job in time');

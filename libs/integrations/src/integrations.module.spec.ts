@@ -53,7 +53,16 @@ describe('IntegrationsModule', () => {
       expect(erp.enabled).toBe(true);
       expect(app.get(EmailNotifier).enabled).toBe(true);
       expect(app.get(SmsNotifier).enabled).toBe(true);
-      const order = { paymentId: 'p-1', taskId: 1, supplierKey: 's', supplierName: 'S', invoiceNumber: '1', invoiceDate: '2026-11-01', amount: '1.00', currency: 'EUR' };
+      const order = {
+        paymentId: 'p-1',
+        taskId: 1,
+        supplierKey: 's',
+        supplierName: 'S',
+        invoiceNumber: '1',
+        invoiceDate: '2026-11-01',
+        amount: '1.00',
+        currency: 'EUR',
+      };
       for (let i = 0; i < 3; i++) await erp.createPaymentOrder(order).catch(() => undefined);
       expect(erpServer.requests).toHaveLength(2);
       expect(erpServer.requests[0].headers.authorization).toBe('Bearer t0ken-value');

@@ -69,16 +69,19 @@ function describeFailure(app: BootingApp, err: unknown, env: Record<string, stri
   if (code !== undefined && CONNECT_CODES.has(code)) {
     // Redis at boot makes the process wait, not fail; a connection error that does not name Redis is PostgreSQL's.
     if (matches(redis) && !matches(database)) return `cannot reach Redis at ${redis.label} (${code}); start it or fix REDIS_URL`;
-    if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return `cannot resolve PostgreSQL's host "${database.host}" (${code}); fix DATABASE_URL`;
+    if (code === 'ENOTFOUND' || code === 'EAI_AGAIN')
+      return `cannot resolve PostgreSQL's host "${database.host}" (${code}); fix DATABASE_URL`;
     return `cannot reach PostgreSQL at ${database.label} (${code}); start it or fix DATABASE_URL`;
   }
   if (PG_CONNECT_MESSAGE.test(fields.message)) {
     return `cannot reach PostgreSQL at ${database.label} (${fields.message}); start it or fix DATABASE_URL`;
   }
   if (code !== undefined && SQLSTATE.test(code)) {
-    if (code.startsWith('28')) return `PostgreSQL at ${database.label} refused the login: ${fields.message} (${code}); fix the user or password in DATABASE_URL`;
+    if (code.startsWith('28'))
+      return `PostgreSQL at ${database.label} refused the login: ${fields.message} (${code}); fix the user or password in DATABASE_URL`;
     if (code === '3D000') return `PostgreSQL at ${database.label}: ${fields.message} (${code}); create it or fix DATABASE_URL`;
-    if (code.startsWith('57P') || code.startsWith('53')) return `PostgreSQL at ${database.label} cannot take connections now: ${fields.message} (${code}); wait for it or check its state`;
+    if (code.startsWith('57P') || code.startsWith('53'))
+      return `PostgreSQL at ${database.label} cannot take connections now: ${fields.message} (${code}); wait for it or check its state`;
     return `preparing the database at ${database.label} failed: ${fields.message} (${code}); see the migration named, or fix the database`;
   }
   const name = err instanceof Error && err.name !== 'Error' ? `${err.name}: ` : '';
@@ -102,7 +105,9 @@ export async function exitAfterBootFailure(
   process.stderr.write(`${line}\n`);
   if (line.startsWith(`${app.name}: ${UNEXPECTED}`)) {
     const stack = redactSecrets(err instanceof Error ? (err.stack ?? err.message) : String(err), env);
-    process.stdout.write(`${JSON.stringify({ level: 50, time: Date.now(), pid: process.pid, context: app.name, msg: 'Boot failed', err: { stack } })}\n`);
+    process.stdout.write(
+      `${JSON.stringify({ level: 50, time: Date.now(), pid: process.pid, context: app.name, msg: 'Boot failed', err: { stack } })}\n`,
+    );
   }
   if (built) {
     let timer: NodeJS.Timeout | undefined;

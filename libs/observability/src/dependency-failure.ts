@@ -2,7 +2,8 @@
 const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH']);
 
 /** How pg-pool, pg and ioredis say that their server went away, when they give no code. */
-const CONNECTION_LOST = /Connection terminated|timeout exceeded when trying to connect|Connection is closed|max retries per request|Stream isn't writeable/i;
+const CONNECTION_LOST =
+  /Connection terminated|timeout exceeded when trying to connect|Connection is closed|max retries per request|Stream isn't writeable/i;
 
 /**
  * Whether an error means PostgreSQL or Redis is unavailable (so the answer is a 503 to retry later), rather than a

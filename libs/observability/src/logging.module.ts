@@ -72,24 +72,24 @@ export class LoggingModule {
 
 function loggerModule(ownAccessLog: HttpRoute[]) {
   return LoggerModule.forRootAsync({
-      inject: [ConfigService],
-      useFactory: (config: ConfigService<AppConfiguration, true>) => ({
-        exclude: [...UNLOGGED_ROUTES, ...ownAccessLog],
-        pinoHttp: {
-          level: config.get('app', { infer: true }).logLevel,
-          redact: { paths: LOG_REDACT_PATHS, censor: '[REDACTED]' },
-          genReqId: (req, res) => {
-            const id = requestIdOf(req);
-            res.setHeader('x-request-id', id);
-            return id;
-          },
-          customProps: (req) => ({ requestId: req.id }),
-          // What a handler noted on the request (bot, task, delivery id) goes onto its one completion line. Cheaper
-          // than a child logger per request, which matters on the webhook's hot path.
-          customSuccessObject: (req, _res, line) => ({ ...line, ...(req as LoggedRequest).logFields }),
-          customErrorObject: (req, _res, _err, line) => ({ ...line, ...(req as LoggedRequest).logFields }),
-          serializers: { req: requestSummary },
+    inject: [ConfigService],
+    useFactory: (config: ConfigService<AppConfiguration, true>) => ({
+      exclude: [...UNLOGGED_ROUTES, ...ownAccessLog],
+      pinoHttp: {
+        level: config.get('app', { infer: true }).logLevel,
+        redact: { paths: LOG_REDACT_PATHS, censor: '[REDACTED]' },
+        genReqId: (req, res) => {
+          const id = requestIdOf(req);
+          res.setHeader('x-request-id', id);
+          return id;
         },
-      }),
+        customProps: (req) => ({ requestId: req.id }),
+        // What a handler noted on the request (bot, task, delivery id) goes onto its one completion line. Cheaper
+        // than a child logger per request, which matters on the webhook's hot path.
+        customSuccessObject: (req, _res, line) => ({ ...line, ...(req as LoggedRequest).logFields }),
+        customErrorObject: (req, _res, _err, line) => ({ ...line, ...(req as LoggedRequest).logFields }),
+        serializers: { req: requestSummary },
+      },
+    }),
   });
 }

@@ -10,11 +10,13 @@ const CLOCK_SKEW_MS = 5 * 60 * 1000;
  */
 export function findPostedComment(task: PyrusTask, request: TaskCommentRequest, intent: CommentIntent): PyrusComment | undefined {
   const after = intent.since.getTime() - CLOCK_SKEW_MS;
-  return [...(task.comments ?? [])].reverse().find(
-    (c) =>
-      (intent.authorId === undefined || c.author?.id === intent.authorId) &&
-      (c.text ?? '') === (request.text ?? '') &&
-      (c.approval_choice ?? undefined) === (request.approval_choice ?? undefined) &&
-      (!c.create_date || Date.parse(c.create_date) >= after),
-  );
+  return [...(task.comments ?? [])]
+    .reverse()
+    .find(
+      (c) =>
+        (intent.authorId === undefined || c.author?.id === intent.authorId) &&
+        (c.text ?? '') === (request.text ?? '') &&
+        (c.approval_choice ?? undefined) === (request.approval_choice ?? undefined) &&
+        (!c.create_date || Date.parse(c.create_date) >= after),
+    );
 }

@@ -34,7 +34,15 @@ describe('Pyrus call observation', () => {
     call.ok();
     expect(events).toHaveLength(1);
     expect(events[0]).toMatchObject({ operation: 'GET /profile', status: 503, outcome: 'error', error: 'GET /profile answered 503' });
-    const throwing = new ObservedPyrusCall({ onCall: () => { throw new Error('observer bug'); } }, { operation: 'GET /profile', login: 'bot@x', context: {} }, []);
+    const throwing = new ObservedPyrusCall(
+      {
+        onCall: () => {
+          throw new Error('observer bug');
+        },
+      },
+      { operation: 'GET /profile', login: 'bot@x', context: {} },
+      [],
+    );
     expect(() => throwing.ok()).not.toThrow();
   });
 });
@@ -52,7 +60,11 @@ describe('PyrusHttpClient reporting each HTTP request to its observer', () => {
   afterEach(() => server.close());
 
   function client(apiUrl = server.url, authUrl = `${server.url}/auth`) {
-    const tokens = { cached: async () => undefined, get: async () => ({ accessToken: TOKEN, apiUrl }), refresh: async () => ({ accessToken: TOKEN, apiUrl }) };
+    const tokens = {
+      cached: async () => undefined,
+      get: async () => ({ accessToken: TOKEN, apiUrl }),
+      refresh: async () => ({ accessToken: TOKEN, apiUrl }),
+    };
     const quota = { acquire: async () => undefined, observe: async () => undefined, exhausted: async () => 0 };
     return new PyrusHttpClient(
       { authUrl, apiUrl, timeoutMs: 2000, retries: 2, retryBaseMs: 1 },
@@ -81,7 +93,9 @@ describe('PyrusHttpClient reporting each HTTP request to its observer', () => {
       { status: 429, body: {}, headers: { 'x-ratelimit-reset': '0' } },
       { status: 400, body: { error: `token ${TOKEN} and key ${KEY} are wrong`, error_code: 'bad_request' } },
     );
-    const err = await client().createComment(caller, 5, { text: 'hi' }, { since: new Date() }).catch((e: Error) => e);
+    const err = await client()
+      .createComment(caller, 5, { text: 'hi' }, { since: new Date() })
+      .catch((e: Error) => e);
     expect((err as Error).message).toMatch(/answered 400 bad_request: token \[REDACTED\] and key \[REDACTED\] are wrong/);
     expect(events.map((e) => [e.operation, e.status, e.outcome])).toEqual([
       ['POST /tasks/{id}/comments', 429, 'error'],
@@ -100,7 +114,9 @@ describe('PyrusHttpClient reporting each HTTP request to its observer', () => {
     events = [];
     server.reply({ status: 200, body: { access_token: TOKEN, api_url: server.url } });
     await client().authenticate(caller.bot);
-    expect(events).toEqual([expect.objectContaining({ operation: 'POST /auth', login: 'bot@acme', status: 200, outcome: 'ok', context: {} })]);
+    expect(events).toEqual([
+      expect.objectContaining({ operation: 'POST /auth', login: 'bot@acme', status: 200, outcome: 'ok', context: {} }),
+    ]);
     expect(JSON.stringify(events)).not.toContain(TOKEN);
   });
 });

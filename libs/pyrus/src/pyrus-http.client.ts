@@ -67,7 +67,13 @@ export class PyrusHttpClient extends PyrusClient {
     const call = new ObservedPyrusCall(this.observer, { operation: 'POST /auth', login: bot.login, context: {} }, [bot.securityKey]);
     let body: AuthResponse;
     try {
-      const response = await this.requestOnce('POST', this.settings.authUrl, undefined, { login: bot.login, security_key: bot.securityKey }, 'Pyrus auth');
+      const response = await this.requestOnce(
+        'POST',
+        this.settings.authUrl,
+        undefined,
+        { login: bot.login, security_key: bot.securityKey },
+        'Pyrus auth',
+      );
       call.answered(response.status);
       if (!response.ok) throw scrubbed(PyrusApiError.fromResponse(response.status, response.text, 'Pyrus auth'), [bot.securityKey]);
       body = parseJson<AuthResponse>(response.text, response.status, 'Pyrus auth');
@@ -88,7 +94,13 @@ export class PyrusHttpClient extends PyrusClient {
   }
 
   async createComment(caller: PyrusCaller, taskId: number, request: TaskCommentRequest, intent: CommentIntent): Promise<CommentResult> {
-    const post = { method: 'POST' as const, path: `/tasks/${taskId}/comments`, body: request, kind: 'decision' as const, idempotent: false };
+    const post = {
+      method: 'POST' as const,
+      path: `/tasks/${taskId}/comments`,
+      body: request,
+      kind: 'decision' as const,
+      idempotent: false,
+    };
     for (let attempt = 0; ; attempt++) {
       try {
         const { task } = await this.send<TaskResponse>(caller, post);
@@ -98,7 +110,12 @@ export class PyrusHttpClient extends PyrusClient {
         await this.backoff(attempt);
         if (err.uncertain) {
           // The comment may be on the task already: look before posting again. The read serves a decision.
-          const { task } = await this.send<TaskResponse>(caller, { method: 'GET', path: `/tasks/${taskId}`, kind: 'decision', idempotent: true });
+          const { task } = await this.send<TaskResponse>(caller, {
+            method: 'GET',
+            path: `/tasks/${taskId}`,
+            kind: 'decision',
+            idempotent: true,
+          });
           const comment = findPostedComment(task, request, intent);
           if (comment) return { task, comment, recovered: true };
         }
@@ -143,10 +160,14 @@ export class PyrusHttpClient extends PyrusClient {
     const what = `${request.method} ${request.path.split('?')[0]}`;
     const { login } = caller.bot;
     const taskId = caller.context?.taskId ?? taskIdOfPath(request.path);
-    const observed = { operation: pyrusOperation(request.method, request.path), login, context: { ...caller.context, ...(taskId !== undefined ? { taskId } : {}) } };
+    const observed = {
+      operation: pyrusOperation(request.method, request.path),
+      login,
+      context: { ...caller.context, ...(taskId !== undefined ? { taskId } : {}) },
+    };
     let deliveryToken = caller.deliveryToken;
     let renewed = false;
-    for (let attempt = 0; ; ) {
+    for (let attempt = 0; ;) {
       const auth = deliveryToken
         ? { accessToken: deliveryToken, apiUrl: (await this.tokens.apiUrl(login)) ?? this.settings.apiUrl }
         : await this.tokens.get(caller.bot);

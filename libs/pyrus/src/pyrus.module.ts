@@ -20,7 +20,11 @@ const DECISION_RESERVE = 0.1;
       inject: [RedisService, ConfigService],
       useFactory: (redis: RedisService, config: ConfigService<AppConfiguration, true>) => {
         const { quotaLimit, quotaWindowMs } = config.get('pyrus', { infer: true });
-        return new QuotaLimiter(redis.client, (...p) => redis.key(...p), { limit: quotaLimit, windowMs: quotaWindowMs, decisionReserve: DECISION_RESERVE });
+        return new QuotaLimiter(redis.client, (...p) => redis.key(...p), {
+          limit: quotaLimit,
+          windowMs: quotaWindowMs,
+          decisionReserve: DECISION_RESERVE,
+        });
       },
     },
     {
@@ -28,14 +32,22 @@ const DECISION_RESERVE = 0.1;
       provide: BotTokenStore,
       inject: [RedisService, ModuleRef],
       useFactory: (redis: RedisService, moduleRef: ModuleRef) =>
-        new BotTokenStore(redis.client, (...p) => redis.key(...p), (bot) => moduleRef.get(PyrusClient).authenticate(bot)),
+        new BotTokenStore(
+          redis.client,
+          (...p) => redis.key(...p),
+          (bot) => moduleRef.get(PyrusClient).authenticate(bot),
+        ),
     },
     {
       // The worker provides an observer (metrics, call log); without one (the commands) calls go unobserved.
       provide: PyrusClient,
       inject: [BotTokenStore, QuotaLimiter, ConfigService, { token: PYRUS_CALL_OBSERVER, optional: true }],
-      useFactory: (tokens: BotTokenStore, quota: QuotaLimiter, config: ConfigService<AppConfiguration, true>, observer?: PyrusCallObserver) =>
-        new PyrusHttpClient(config.get('pyrus', { infer: true }), tokens, quota, observer),
+      useFactory: (
+        tokens: BotTokenStore,
+        quota: QuotaLimiter,
+        config: ConfigService<AppConfiguration, true>,
+        observer?: PyrusCallObserver,
+      ) => new PyrusHttpClient(config.get('pyrus', { infer: true }), tokens, quota, observer),
     },
   ],
   exports: [PyrusClient, QuotaLimiter, BotTokenStore],

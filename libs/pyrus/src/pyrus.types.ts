@@ -82,9 +82,28 @@ export interface FieldUpdate {
 export type NewFile = { guid: string; root_id?: number } | { attachment_id: number } | { url: string; name: string };
 
 export type ChannelType =
-  | 'email' | 'telegram' | 'web' | 'facebook' | 'vk' | 'viber' | 'mobile_app' | 'web_widget' | 'moy_sklad'
-  | 'zadarma' | 'amo_crm' | 'instagram' | 'private_channel' | 'jira' | 'beeline' | 'api_telephony' | 'zoom'
-  | 'web_form' | 'whats_app' | 'custom' | 'sms' | 'max_messenger';
+  | 'email'
+  | 'telegram'
+  | 'web'
+  | 'facebook'
+  | 'vk'
+  | 'viber'
+  | 'mobile_app'
+  | 'web_widget'
+  | 'moy_sklad'
+  | 'zadarma'
+  | 'amo_crm'
+  | 'instagram'
+  | 'private_channel'
+  | 'jira'
+  | 'beeline'
+  | 'api_telephony'
+  | 'zoom'
+  | 'web_form'
+  | 'whats_app'
+  | 'custom'
+  | 'sms'
+  | 'max_messenger';
 
 /** POST /tasks/{id}/comments body (protocol section 3); also what a webhook answer may carry. */
 export interface TaskCommentRequest {

@@ -73,7 +73,14 @@ export class QuotaLimiter {
   async acquire(login: string, kind: CallKind): Promise<QuotaGrant> {
     for (;;) {
       const [waitMs, used, ttlMs, limit] = (await this.redis.eval(
-        ACQUIRE, 2, this.counterKey(login), this.limitKey(login), this.settings.limit, this.settings.decisionReserve, kind, this.settings.windowMs,
+        ACQUIRE,
+        2,
+        this.counterKey(login),
+        this.limitKey(login),
+        this.settings.limit,
+        this.settings.decisionReserve,
+        kind,
+        this.settings.windowMs,
       )) as number[];
       if (waitMs <= 0) return { used, endsAt: Date.now() + ttlMs, limit: limit >= 0 ? limit : null };
       // Re-check at least every second: a header may open the window early, and jitter spreads the waiters.

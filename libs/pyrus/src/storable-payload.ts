@@ -39,7 +39,9 @@ export function toStorablePayload(payload: BotHookRequest, raw?: { text: string;
   const counter = { replaced: 0 };
   const cleaned = replaceUnstorable(payload, counter) as BotHookRequest;
   if (counter.replaced === 0) return { payload, replacedChars: 0 };
-  const rawSha256 = createHash('sha256').update(raw ? raw.bytes : JSON.stringify(payload)).digest('hex');
+  const rawSha256 = createHash('sha256')
+    .update(raw ? raw.bytes : JSON.stringify(payload))
+    .digest('hex');
   return { payload: cleaned, replacedChars: counter.replaced, rawSha256 };
 }
 

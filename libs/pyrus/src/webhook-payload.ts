@@ -38,7 +38,9 @@ export function deliveryDedupeKey(payload: BotHookRequest): string {
   const event = payload.event ?? 'comment';
   const lastId = lastCommentId(payload.task);
   if (lastId !== undefined) return `${event}:c${lastId}`;
-  const digest = createHash('sha256').update(JSON.stringify(redactWebhookBody(payload))).digest('hex');
+  const digest = createHash('sha256')
+    .update(JSON.stringify(redactWebhookBody(payload)))
+    .digest('hex');
   return `${event}:sha256:${digest}`;
 }
 

@@ -8,8 +8,7 @@ export const adminValidationPipe = new ValidationPipe({
   transform: true,
   whitelist: true,
   forbidNonWhitelisted: true,
-  exceptionFactory: (errors) =>
-    new BadRequestException({ code: 'INVALID_REQUEST', message: flatten(errors).join('; ') }),
+  exceptionFactory: (errors) => new BadRequestException({ code: 'INVALID_REQUEST', message: flatten(errors).join('; ') }),
 });
 
 function flatten(errors: ValidationError[], prefix = ''): string[] {

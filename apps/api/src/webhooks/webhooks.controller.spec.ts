@@ -29,7 +29,9 @@ describe('WebhooksController metrics', () => {
     await expect(receive()).resolves.toEqual({});
     expect(await value('pyrus_bots_webhook_deliveries_total', { bot: 'payments', outcome: 'accepted' })).toBe(1);
     expect(await value('pyrus_bots_webhook_ack_duration_seconds_count', { bot: 'payments', outcome: 'accepted' })).toBe(1);
-    expect(await value('pyrus_bots_webhook_ack_duration_seconds_sum', { bot: 'payments', outcome: 'accepted' })).toBeGreaterThanOrEqual(0.005);
+    expect(await value('pyrus_bots_webhook_ack_duration_seconds_sum', { bot: 'payments', outcome: 'accepted' })).toBeGreaterThanOrEqual(
+      0.005,
+    );
     expect(await value('pyrus_bots_webhook_duplicates_total', { bot: 'payments' })).toBe(0);
   });
 

@@ -1,4 +1,15 @@
-import { BadRequestException, Body, Controller, Headers, HttpCode, Param, Post, Req, ServiceUnavailableException, UseGuards } from '@nestjs/common';
+import {
+  BadRequestException,
+  Body,
+  Controller,
+  Headers,
+  HttpCode,
+  Param,
+  Post,
+  Req,
+  ServiceUnavailableException,
+  UseGuards,
+} from '@nestjs/common';
 import { Request } from 'express';
 import { BotRegistry } from '@app/bots';
 import { MetricsService, noteOnLogLine, WebhookOutcome } from '@app/observability';

@@ -34,11 +34,11 @@ export class BackfillService {
     const settings = bot.settings as unknown as PaymentApprovalSettings & { formId?: number };
     const formId = options.formId ?? settings.formId;
     if (!formId) throw new Error(`Name the form: --form ID, or "formId" in the settings of bot "${botName}"`);
-    const { tasks } = await this.pyrus.getFormRegister(
-      { bot: botCredentials(bot) },
-      formId,
-      { item_count: REGISTER_MAX, include_archived: 'y', ...(options.since ? { created_after: `${options.since}T00:00:00Z` } : {}) },
-    );
+    const { tasks } = await this.pyrus.getFormRegister({ bot: botCredentials(bot) }, formId, {
+      item_count: REGISTER_MAX,
+      include_archived: 'y',
+      ...(options.since ? { created_after: `${options.since}T00:00:00Z` } : {}),
+    });
     const result: BackfillResult = { read: tasks.length, imported: 0, known: 0, incomplete: 0 };
     for (const task of tasks) {
       const { invoice } = readInvoice(task, settings);
@@ -51,8 +51,21 @@ export class BackfillService {
                                invoice_date, amount, currency, cost_centre, status, decision_reason, decided_at, source)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 'imported from the form register', coalesce($13::timestamptz, now()), 'backfill')
          ON CONFLICT (bot, task_id) DO NOTHING RETURNING id`,
-        [bot.name, task.id, formId, invoice.supplierKey, invoice.supplierName, invoice.invoiceNumber, invoice.invoiceNumberNorm,
-          invoice.invoiceDate, invoice.amount, invoice.currency, invoice.costCentre ?? null, statusOf(task), decidedAtOf(task)],
+        [
+          bot.name,
+          task.id,
+          formId,
+          invoice.supplierKey,
+          invoice.supplierName,
+          invoice.invoiceNumber,
+          invoice.invoiceNumberNorm,
+          invoice.invoiceDate,
+          invoice.amount,
+          invoice.currency,
+          invoice.costCentre ?? null,
+          statusOf(task),
+          decidedAtOf(task),
+        ],
       );
       if (inserted.length) result.imported += 1;
       else result.known += 1;
@@ -70,6 +83,7 @@ function decidedAtOf(task: PyrusTask): string | null {
 function statusOf(task: PyrusTask): 'approved' | 'rejected' | 'pending' {
   const steps = task.approvals ?? [];
   if (steps.some((step) => step.some((a) => a.approval_choice === 'rejected'))) return 'rejected';
-  if (task.close_date || (steps.length > 0 && steps.every((step) => step.every((a) => a.approval_choice === 'approved')))) return 'approved';
+  if (task.close_date || (steps.length > 0 && steps.every((step) => step.every((a) => a.approval_choice === 'approved'))))
+    return 'approved';
   return 'pending';
 }

@@ -25,8 +25,12 @@ async function main() {
   try {
     if (command === 'backfill') {
       if (!values.bot) throw new Error(USAGE);
-      const result = await app.get(BackfillService).backfill(values.bot, { formId: values.form ? Number(values.form) : undefined, since: values.since });
-      logger.log(`read ${result.read} register tasks: ${result.imported} imported, ${result.known} already known, ${result.incomplete} incomplete`);
+      const result = await app
+        .get(BackfillService)
+        .backfill(values.bot, { formId: values.form ? Number(values.form) : undefined, since: values.since });
+      logger.log(
+        `read ${result.read} register tasks: ${result.imported} imported, ${result.known} already known, ${result.incomplete} incomplete`,
+      );
     } else {
       if (!rest[0]) throw new Error(USAGE);
       logger.log(`${await app.get(BudgetSeedService).seedFile(rest[0])} budget limits loaded`);

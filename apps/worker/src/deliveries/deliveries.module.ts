@@ -16,8 +16,24 @@ import { TaskLockService } from './task-lock.service';
 import { DeliveryReconciler } from './delivery.reconciler';
 
 @Module({
-  imports: [TypeOrmModule.forFeature([Delivery, ProcessedTask]), BotsModule, PyrusModule, QueueModule, DeliveryJourneyModule, TerminusModule, IntegrationsModule],
-  providers: [DeliveryProcessor, DeliveryService, TaskLockService, DeliveryReconciler, BotsSignInHealthIndicator, FollowUpProcessor, FollowUpService],
+  imports: [
+    TypeOrmModule.forFeature([Delivery, ProcessedTask]),
+    BotsModule,
+    PyrusModule,
+    QueueModule,
+    DeliveryJourneyModule,
+    TerminusModule,
+    IntegrationsModule,
+  ],
+  providers: [
+    DeliveryProcessor,
+    DeliveryService,
+    TaskLockService,
+    DeliveryReconciler,
+    BotsSignInHealthIndicator,
+    FollowUpProcessor,
+    FollowUpService,
+  ],
   exports: [DeliveryService, DeliveryReconciler, BotsSignInHealthIndicator],
 })
 export class DeliveriesModule {}

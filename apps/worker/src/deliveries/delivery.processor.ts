@@ -43,7 +43,10 @@ export class DeliveryProcessor implements BeforeApplicationShutdown {
   async onFailed(job: Job<ProcessDeliveryJob>, err: Error): Promise<void> {
     const attempts = job.opts.attempts ?? 1;
     if (isRetryable(err) && job.attemptsMade < attempts) return;
-    this.logger.error({ deliveryId: job.data.deliveryId, requestId: job.data.requestId, err: err.message, attempts: job.attemptsMade }, 'Delivery failed for good');
+    this.logger.error(
+      { deliveryId: job.data.deliveryId, requestId: job.data.requestId, err: err.message, attempts: job.attemptsMade },
+      'Delivery failed for good',
+    );
     await this.deliveries.markFailed(job.data.deliveryId, err);
     const { accessToken: _dropped, ...rest } = job.data;
     await job.update(rest).catch(() => undefined);

@@ -32,8 +32,10 @@ export class DeliveryReconciler implements OnApplicationBootstrap, BeforeApplica
   ) {
     const settings = config.get('queue', { infer: true });
     this.minAgeMs = settings.reconcileMinAgeMs;
-    this.periodic = new PeriodicRun(() => this.reconcile(), settings.reconcileIntervalMs, (err) =>
-      this.logger.warn({ err: errorMessage(err) }, 'Reconciliation failed; will try again'),
+    this.periodic = new PeriodicRun(
+      () => this.reconcile(),
+      settings.reconcileIntervalMs,
+      (err) => this.logger.warn({ err: errorMessage(err) }, 'Reconciliation failed; will try again'),
     );
   }
 

@@ -63,9 +63,10 @@ export class DeliveryService {
 
   async process(job: ProcessDeliveryJob): Promise<void> {
     // The api names bot and task in the job, so the lock needs no read before it; jobs queued without them do.
-    const target = job.bot !== undefined && job.taskId !== undefined
-      ? { bot: job.bot, taskId: job.taskId }
-      : await this.deliveries.findOne({ select: { bot: true, taskId: true }, where: { id: job.deliveryId } });
+    const target =
+      job.bot !== undefined && job.taskId !== undefined
+        ? { bot: job.bot, taskId: job.taskId }
+        : await this.deliveries.findOne({ select: { bot: true, taskId: true }, where: { id: job.deliveryId } });
     if (!target) {
       this.warnMissing(job);
       return;
@@ -212,12 +213,36 @@ export class DeliveryService {
     outbox: Pick<ProcessedTask, 'startedAt' | 'attempts'>,
     claimKey: string,
   ): Promise<Outbox> {
-    const outboxParams = [delivery.id, bot.name, delivery.taskId, bot.handler, decision.reason, JSON.stringify(decision.comment), delivery.receivedAt, outbox.startedAt, outbox.attempts, claimKey];
+    const outboxParams = [
+      delivery.id,
+      bot.name,
+      delivery.taskId,
+      bot.handler,
+      decision.reason,
+      JSON.stringify(decision.comment),
+      delivery.receivedAt,
+      outbox.startedAt,
+      outbox.attempts,
+      claimKey,
+    ];
     const p = decision.payment;
     const rows: Array<{ id: string }> = p
       ? await em.query(RECORD_DECISION_AND_PAYMENT, [
-          bot.name, delivery.taskId, p.formId ?? null, p.supplierKey, p.supplierName ?? null, p.invoiceNumber ?? null, p.invoiceNumberNorm ?? null,
-          p.invoiceDate ?? null, p.amount, p.currency, p.costCentre ?? null, p.status, decision.reason, p.vendorEmail ?? null, p.vendorPhone ?? null,
+          bot.name,
+          delivery.taskId,
+          p.formId ?? null,
+          p.supplierKey,
+          p.supplierName ?? null,
+          p.invoiceNumber ?? null,
+          p.invoiceNumberNorm ?? null,
+          p.invoiceDate ?? null,
+          p.amount,
+          p.currency,
+          p.costCentre ?? null,
+          p.status,
+          decision.reason,
+          p.vendorEmail ?? null,
+          p.vendorPhone ?? null,
           ...outboxParams,
         ])
       : await em.query(RECORD_DECISION, outboxParams);

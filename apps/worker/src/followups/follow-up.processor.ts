@@ -15,11 +15,15 @@ export class FollowUpProcessor {
   @Process({ name: CREATE_PAYMENT_ORDER_JOB, concurrency: 5 })
   createPaymentOrder(job: Job<PaymentFollowUpJob>): Promise<void> {
     const lastAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
-    return this.attempts.track(FOLLOWUPS_QUEUE, job, { paymentId: job.data.paymentId }, () => this.followUps.createPaymentOrder(job.data.paymentId, lastAttempt));
+    return this.attempts.track(FOLLOWUPS_QUEUE, job, { paymentId: job.data.paymentId }, () =>
+      this.followUps.createPaymentOrder(job.data.paymentId, lastAttempt),
+    );
   }
 
   @Process({ name: NOTIFY_VENDOR_JOB, concurrency: 5 })
   notifyVendor(job: Job<PaymentFollowUpJob>): Promise<void> {
-    return this.attempts.track(FOLLOWUPS_QUEUE, job, { paymentId: job.data.paymentId }, () => this.followUps.notifyVendor(job.data.paymentId));
+    return this.attempts.track(FOLLOWUPS_QUEUE, job, { paymentId: job.data.paymentId }, () =>
+      this.followUps.notifyVendor(job.data.paymentId),
+    );
   }
 }

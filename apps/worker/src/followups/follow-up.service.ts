@@ -54,7 +54,10 @@ export class FollowUpService {
     if (bot.handler !== 'payment-approval') return;
     const settings = bot.settings as unknown as PaymentApprovalSettings;
     if (!settings.erp?.enabled && !settings.notify) return;
-    const [payment]: Array<{ id: string }> = await this.db.query(`SELECT id FROM payments WHERE bot = $1 AND task_id = $2 AND status = 'approved'`, [bot.name, taskId]);
+    const [payment]: Array<{ id: string }> = await this.db.query(
+      `SELECT id FROM payments WHERE bot = $1 AND task_id = $2 AND status = 'approved'`,
+      [bot.name, taskId],
+    );
     if (!payment) return;
     const data = { paymentId: payment.id, requestId };
     const names = [...(settings.erp?.enabled ? [CREATE_PAYMENT_ORDER_JOB] : []), ...(settings.notify ? [NOTIFY_VENDOR_JOB] : [])];
@@ -69,18 +72,24 @@ export class FollowUpService {
     const erp = (bot.settings as unknown as PaymentApprovalSettings).erp ?? { enabled: true };
     if (!payment.erp_document_id) {
       try {
-        const order = await this.erp.createPaymentOrder({
+        const order = await this.erp.createPaymentOrder(
+          {
+            paymentId,
+            taskId: Number(payment.task_id),
+            supplierKey: payment.supplier_key,
+            supplierName: payment.supplier_name ?? '',
+            invoiceNumber: payment.invoice_number ?? '',
+            invoiceDate: payment.invoice_date ?? '',
+            amount: payment.amount,
+            currency: payment.currency,
+            ...(payment.cost_centre ? { costCentre: payment.cost_centre } : {}),
+          },
+          { bot: bot.name },
+        );
+        await this.db.query('UPDATE payments SET erp_document_id = $2, erp_ordered_at = now(), updated_at = now() WHERE id = $1', [
           paymentId,
-          taskId: Number(payment.task_id),
-          supplierKey: payment.supplier_key,
-          supplierName: payment.supplier_name ?? '',
-          invoiceNumber: payment.invoice_number ?? '',
-          invoiceDate: payment.invoice_date ?? '',
-          amount: payment.amount,
-          currency: payment.currency,
-          ...(payment.cost_centre ? { costCentre: payment.cost_centre } : {}),
-        }, { bot: bot.name });
-        await this.db.query('UPDATE payments SET erp_document_id = $2, erp_ordered_at = now(), updated_at = now() WHERE id = $1', [paymentId, order.documentId]);
+          order.documentId,
+        ]);
         this.logger.info({ paymentId, documentId: order.documentId, duplicate: order.duplicate }, 'Payment order created in the ERP');
       } catch (err) {
         const retryable = !(err instanceof ErpError) || err.retryable;
@@ -91,7 +100,12 @@ export class FollowUpService {
     }
     const text = (erp.createdText ?? 'Payment order {documentId} created in the ERP.').replace('{documentId}', payment.erp_document_id!);
     const fieldUpdates: FieldUpdate[] | undefined = erp.documentField ? [updateOf(erp.documentField, payment.erp_document_id)] : undefined;
-    await this.pyrus.createComment(this.callerFor(bot, payment), Number(payment.task_id), { text, ...(fieldUpdates ? { field_updates: fieldUpdates } : {}) }, { since: payment.erp_ordered_at! });
+    await this.pyrus.createComment(
+      this.callerFor(bot, payment),
+      Number(payment.task_id),
+      { text, ...(fieldUpdates ? { field_updates: fieldUpdates } : {}) },
+      { since: payment.erp_ordered_at! },
+    );
     await this.db.query('UPDATE payments SET erp_reported_at = now(), updated_at = now() WHERE id = $1', [paymentId]);
   }
 
@@ -102,7 +116,11 @@ export class FollowUpService {
     const notify = (this.bots.get(payment.bot).settings as unknown as PaymentApprovalSettings).notify;
     if (!notify) return;
     const sent = new Set(
-      ((await this.db.query(`SELECT channel FROM notifications WHERE payment_id = $1 AND status = 'sent'`, [paymentId])) as Array<{ channel: string }>).map((r) => r.channel),
+      (
+        (await this.db.query(`SELECT channel FROM notifications WHERE payment_id = $1 AND status = 'sent'`, [paymentId])) as Array<{
+          channel: string;
+        }>
+      ).map((r) => r.channel),
     );
     const values = {
       supplierName: payment.supplier_name ?? '',
@@ -121,9 +139,10 @@ export class FollowUpService {
     }
     for (const o of outcomes) {
       this.metrics.notifications.inc({ channel: o.channel, outcome: o.status });
-      await this.db.query('INSERT INTO notifications (payment_id, channel, recipient, status, error, provider_id) VALUES ($1, $2, $3, $4, $5, $6)', [
-        paymentId, o.channel, o.to, o.status, o.error ?? null, o.providerId ?? null,
-      ]);
+      await this.db.query(
+        'INSERT INTO notifications (payment_id, channel, recipient, status, error, provider_id) VALUES ($1, $2, $3, $4, $5, $6)',
+        [paymentId, o.channel, o.to, o.status, o.error ?? null, o.providerId ?? null],
+      );
     }
     const retry = outcomes.find((o) => o.status === 'failed' && o.retryable);
     if (retry) throw new Error(`${retry.channel} to ${retry.to} failed: ${retry.error}`);
@@ -141,7 +160,10 @@ export class FollowUpService {
   }
 
   private async payment(id: string): Promise<PaymentRow | undefined> {
-    const rows: PaymentRow[] = await this.db.query(`SELECT *, to_char(invoice_date, 'YYYY-MM-DD') AS invoice_date FROM payments WHERE id = $1`, [id]);
+    const rows: PaymentRow[] = await this.db.query(
+      `SELECT *, to_char(invoice_date, 'YYYY-MM-DD') AS invoice_date FROM payments WHERE id = $1`,
+      [id],
+    );
     return rows[0];
   }
 

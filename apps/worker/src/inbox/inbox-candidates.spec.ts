@@ -42,7 +42,11 @@ describe('needsFullRead (the inbox entry, before spending a read)', () => {
   });
 
   it('reads a task that waits on the bot again after its posted vote (the next step is the bot’s too)', () => {
-    const decision = latest({ postedVote: true, receivedAt: new Date('2026-11-23T10:00:00Z'), finishedAt: new Date('2026-11-23T10:00:01Z') });
+    const decision = latest({
+      postedVote: true,
+      receivedAt: new Date('2026-11-23T10:00:00Z'),
+      finishedAt: new Date('2026-11-23T10:00:01Z'),
+    });
     expect(needsFullRead(task(), decision, BOT)).toBe(true);
   });
 
@@ -71,12 +75,16 @@ describe('reasonToLeave (the full task)', () => {
   });
 
   it("leaves a task whose newest comment is the bot's own without a vote, known by author or by the posted id", () => {
-    expect(reasonToLeave(withComments({ id: 1 }, { id: 2, author: { id: BOT }, text: 'fields missing' }), BOT, facts([1]))).toMatch(/bot's own/);
+    expect(reasonToLeave(withComments({ id: 1 }, { id: 2, author: { id: BOT }, text: 'fields missing' }), BOT, facts([1]))).toMatch(
+      /bot's own/,
+    );
     expect(reasonToLeave(withComments({ id: 1 }, { id: 2, text: 'fields missing' }), undefined, facts([1], [2]))).toMatch(/bot's own/);
   });
 
   it("queues a task whose newest comment is the bot's own vote, yet which waits on the bot again", () => {
-    expect(reasonToLeave(withComments({ id: 1 }, { id: 2, author: { id: BOT }, approval_choice: 'approved' }), BOT, facts([1], [2]))).toBeUndefined();
+    expect(
+      reasonToLeave(withComments({ id: 1 }, { id: 2, author: { id: BOT }, approval_choice: 'approved' }), BOT, facts([1], [2])),
+    ).toBeUndefined();
   });
 
   it('queues a task without comments (nothing to compare)', () => {

@@ -8,7 +8,15 @@ import { botCredentials, BotRegistry } from '@app/bots';
 import { AppConfiguration, BotConfig } from '@app/config';
 import { withTryAdvisoryLock } from '@app/database';
 import { DeliveryJourney } from '@app/deliveries';
-import { BotHookRequest, PyrusCaller, PyrusClient, PyrusTask, StorablePayload, toStorablePayload, UnstorablePayloadError } from '@app/pyrus';
+import {
+  BotHookRequest,
+  PyrusCaller,
+  PyrusClient,
+  PyrusTask,
+  StorablePayload,
+  toStorablePayload,
+  UnstorablePayloadError,
+} from '@app/pyrus';
 import { PeriodicRun } from '../periodic-run';
 import { commentIdOfKey, LatestDelivery, needsFullRead, reasonToLeave, StoredFacts } from './inbox-candidates';
 import { errorMessage, MetricsService } from '@app/observability';
@@ -61,8 +69,10 @@ export class InboxSweeper implements OnApplicationBootstrap, BeforeApplicationSh
     config: ConfigService<AppConfiguration, true>,
   ) {
     this.intervalMs = config.get('queue', { infer: true }).inboxSweepIntervalMs;
-    this.periodic = new PeriodicRun(() => this.sweep(), this.intervalMs, (err) =>
-      this.logger.warn({ err: errorMessage(err) }, 'Inbox sweep failed; will try again'),
+    this.periodic = new PeriodicRun(
+      () => this.sweep(),
+      this.intervalMs,
+      (err) => this.logger.warn({ err: errorMessage(err) }, 'Inbox sweep failed; will try again'),
     );
   }
 
@@ -105,15 +115,23 @@ export class InboxSweeper implements OnApplicationBootstrap, BeforeApplicationSh
       if (userId === undefined) throw new Error("the bot's Pyrus profile could not be read, so its votes cannot be checked");
       const inbox = (await this.pyrus.getInbox(caller, { itemCount: INBOX_ITEM_COUNT })).tasks ?? [];
       result.found = inbox.length;
-      if (inbox.length >= INBOX_ITEM_COUNT) this.logger.warn({ bot: bot.name, found: inbox.length }, 'The inbox may hold more tasks than one read returns');
-      const latest = await this.latestDeliveries(runner, bot.name, inbox.map((t) => t.id));
+      if (inbox.length >= INBOX_ITEM_COUNT)
+        this.logger.warn({ bot: bot.name, found: inbox.length }, 'The inbox may hold more tasks than one read returns');
+      const latest = await this.latestDeliveries(
+        runner,
+        bot.name,
+        inbox.map((t) => t.id),
+      );
       for (const header of inbox.filter((t) => needsFullRead(t, latest.get(t.id), userId))) {
         result.read += 1;
         try {
           if (await this.catchUp(runner, bot, caller, header.id, userId)) result.queued += 1;
         } catch (err) {
           result.failed += 1;
-          this.logger.warn({ bot: bot.name, taskId: header.id, err: errorMessage(err) }, 'Inbox sweep could not catch up a task; the next sweep tries again');
+          this.logger.warn(
+            { bot: bot.name, taskId: header.id, err: errorMessage(err) },
+            'Inbox sweep could not catch up a task; the next sweep tries again',
+          );
         }
       }
     } catch (err) {
@@ -162,21 +180,28 @@ export class InboxSweeper implements OnApplicationBootstrap, BeforeApplicationSh
 
   private async latestDeliveries(runner: QueryRunner, bot: string, taskIds: number[]): Promise<Map<number, LatestDelivery>> {
     if (taskIds.length === 0) return new Map();
-    const rows: Array<{ task_id: string; status: string; received_at: Date; finished_at: Date | null; posted_vote: boolean }> = await runner.query(
-      `SELECT DISTINCT ON (d.task_id) d.task_id, d.status, d.received_at, p.finished_at,
+    const rows: Array<{ task_id: string; status: string; received_at: Date; finished_at: Date | null; posted_vote: boolean }> =
+      await runner.query(
+        `SELECT DISTINCT ON (d.task_id) d.task_id, d.status, d.received_at, p.finished_at,
               (p.outcome = 'posted' AND p.comment ? 'approval_choice') IS TRUE AS posted_vote
        FROM deliveries d LEFT JOIN processed_tasks p ON p.delivery_id = d.id
        WHERE d.bot = $1 AND d.task_id = ANY($2::bigint[])
        ORDER BY d.task_id, d.received_at DESC`,
-      [bot, taskIds],
-    );
+        [bot, taskIds],
+      );
     return new Map(
-      rows.map((r) => [Number(r.task_id), { status: r.status, receivedAt: r.received_at, finishedAt: r.finished_at, postedVote: r.posted_vote }]),
+      rows.map((r) => [
+        Number(r.task_id),
+        { status: r.status, receivedAt: r.received_at, finishedAt: r.finished_at, postedVote: r.posted_vote },
+      ]),
     );
   }
 
   private async storedFacts(runner: QueryRunner, bot: string, taskId: number): Promise<StoredFacts> {
-    const keys: Array<{ dedupe_key: string }> = await runner.query('SELECT dedupe_key FROM deliveries WHERE bot = $1 AND task_id = $2', [bot, taskId]);
+    const keys: Array<{ dedupe_key: string }> = await runner.query('SELECT dedupe_key FROM deliveries WHERE bot = $1 AND task_id = $2', [
+      bot,
+      taskId,
+    ]);
     const posted: Array<{ pyrus_comment_id: string }> = await runner.query(
       'SELECT pyrus_comment_id FROM processed_tasks WHERE bot = $1 AND task_id = $2 AND pyrus_comment_id IS NOT NULL',
       [bot, taskId],

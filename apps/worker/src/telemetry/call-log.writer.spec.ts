@@ -134,7 +134,15 @@ describe('CallLogWriter', () => {
   });
 
   it('stores no malformed uuid (it would fail the batch), and no credential quoted in an error', () => {
-    const columns = outboundCallColumns([call(1, { deliveryId: 'not-a-uuid', paymentId: undefined, status: null, outcome: 'error', error: 'answered 401: Bearer abc.def-123 refused' })]);
+    const columns = outboundCallColumns([
+      call(1, {
+        deliveryId: 'not-a-uuid',
+        paymentId: undefined,
+        status: null,
+        outcome: 'error',
+        error: 'answered 401: Bearer abc.def-123 refused',
+      }),
+    ]);
     expect(columns[4]).toEqual([null]);
     expect(columns[5]).toEqual([null]);
     expect(columns[6]).toEqual([null]);

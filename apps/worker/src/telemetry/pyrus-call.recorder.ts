@@ -21,7 +21,11 @@ export class PyrusCallRecorder implements PyrusCallObserver {
   onCall(event: PyrusCallEvent): void {
     const { context } = event;
     const bot = context.bot ?? this.botByLogin.get(event.login);
-    this.metrics.pyrusCalls.inc({ bot: bot ?? UNKNOWN_BOT_LABEL, operation: event.operation, status: event.status === null ? 'error' : String(event.status) });
+    this.metrics.pyrusCalls.inc({
+      bot: bot ?? UNKNOWN_BOT_LABEL,
+      operation: event.operation,
+      status: event.status === null ? 'error' : String(event.status),
+    });
     this.metrics.pyrusCallDuration.observe({ operation: event.operation }, event.durationMs / 1000);
     this.callLog.recordCall({
       target: 'pyrus',

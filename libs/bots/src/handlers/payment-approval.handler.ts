@@ -1,6 +1,18 @@
 import { Injectable } from '@nestjs/common';
 import { BudgetPeriod, BudgetScope } from '@app/database';
-import { FieldSelector, findField, FormRegisterRequest, PersonRef, PyrusField, PyrusPerson, PyrusTask, readDate, readFieldValue, readMoney, TaskCommentRequest } from '@app/pyrus';
+import {
+  FieldSelector,
+  findField,
+  FormRegisterRequest,
+  PersonRef,
+  PyrusField,
+  PyrusPerson,
+  PyrusTask,
+  readDate,
+  readFieldValue,
+  readMoney,
+  TaskCommentRequest,
+} from '@app/pyrus';
 import { BotContext, BotDecision, BotHandler, PaymentDraft, RegisterSearch } from '../bot-handler';
 import { normaliseInvoiceNumber, normaliseName, normaliseTaxId } from '../payments/normalise';
 import { PastPayment, PaymentHistory } from '../payments/payment-history';
@@ -62,15 +74,21 @@ export class PaymentApprovalHandler implements BotHandler {
     const settings = raw as Partial<PaymentApprovalSettings>;
     const problems: string[] = [];
     const isSelector = (v: unknown) => typeof v === 'string' || typeof v === 'number' || (typeof v === 'object' && v !== null);
-    for (const [key] of REQUIRED) if (!isSelector(settings.fields?.[key])) problems.push(`fields.${key} is required (a field code, id or name)`);
+    for (const [key] of REQUIRED)
+      if (!isSelector(settings.fields?.[key])) problems.push(`fields.${key} is required (a field code, id or name)`);
     if (!settings.fields?.currency && !settings.defaultCurrency) problems.push('fields.currency or defaultCurrency is required');
-    if (settings.duplicateWindowDays !== undefined && !(Number.isInteger(settings.duplicateWindowDays) && settings.duplicateWindowDays >= 0)) {
+    if (
+      settings.duplicateWindowDays !== undefined &&
+      !(Number.isInteger(settings.duplicateWindowDays) && settings.duplicateWindowDays >= 0)
+    ) {
       problems.push('duplicateWindowDays must be a whole number of days');
     }
     if (settings.budget) {
       if (!['supplier', 'cost_centre'].includes(settings.budget.scope)) problems.push('budget.scope must be "supplier" or "cost_centre"');
-      if (!['month', 'quarter', 'year'].includes(settings.budget.period)) problems.push('budget.period must be "month", "quarter" or "year"');
-      if (settings.budget.scope === 'cost_centre' && !settings.fields?.costCentre) problems.push('fields.costCentre is required for a cost-centre budget');
+      if (!['month', 'quarter', 'year'].includes(settings.budget.period))
+        problems.push('budget.period must be "month", "quarter" or "year"');
+      if (settings.budget.scope === 'cost_centre' && !settings.fields?.costCentre)
+        problems.push('fields.costCentre is required for a cost-centre budget');
     }
     if (settings.notify?.email && !settings.fields?.vendorEmail) problems.push('fields.vendorEmail is required for e-mail notifications');
     if (settings.notify?.sms && !settings.fields?.vendorPhone) problems.push('fields.vendorPhone is required for SMS notifications');
@@ -84,8 +102,9 @@ export class PaymentApprovalHandler implements BotHandler {
     const settings = raw as unknown as PaymentApprovalSettings;
     const { invoice, missing } = readInvoice(task, settings);
     if (!invoice) {
-      const text = (settings.texts?.missingFields ?? 'Cannot check this payment request: {fields} missing. Fill them in and send the task again.')
-        .replace('{fields}', missing.join(', '));
+      const text = (
+        settings.texts?.missingFields ?? 'Cannot check this payment request: {fields} missing. Fill them in and send the task again.'
+      ).replace('{fields}', missing.join(', '));
       return { kind: 'comment', comment: { text }, reason: `missing fields: ${missing.join(', ')}` };
     }
     const { supplierKey, supplierName, invoiceNumberNorm, invoiceDate, amount, currency, costCentre } = invoice;
@@ -98,20 +117,43 @@ export class PaymentApprovalHandler implements BotHandler {
     // One decider at a time per supplier (and cost centre): duplicates and budgets are checked against committed rows.
     const lockKeys = [`payments:${supplierKey}`, ...(costCentre ? [`payments:cc:${costCentre}`] : [])];
     const budgetScopeKey = settings.budget && (settings.budget.scope === 'supplier' ? supplierKey : costCentre);
-    const { exact, probable, budget: standing } = await payments.check({
-      lockKeys, supplierKey, invoiceNumberNorm, amount, currency, invoiceDate, windowDays: window, taskId: task.id,
+    const {
+      exact,
+      probable,
+      budget: standing,
+    } = await payments.check({
+      lockKeys,
+      supplierKey,
+      invoiceNumberNorm,
+      amount,
+      currency,
+      invoiceDate,
+      windowDays: window,
+      taskId: task.id,
       budget: settings.budget && budgetScopeKey ? { ...settings.budget, scopeKey: budgetScopeKey } : undefined,
     });
     const registerExact = inRegister.filter((m) => m.exact);
     const registerProbable = inRegister.filter((m) => !m.exact);
     if (exact.length || probable.length || inRegister.length) {
       const lines = [
-        ...[...exact, ...registerExact].map((p) => `- ${taskLink(p.taskId)}: same supplier and invoice number "${p.invoiceNumber}" (${p.status})`),
-        ...[...probable, ...registerProbable].map((p) => `- ${taskLink(p.taskId)}: same supplier, amount ${money(p.amount)} ${p.currency}, invoice date ${p.invoiceDate} (${p.status})`),
+        ...[...exact, ...registerExact].map(
+          (p) => `- ${taskLink(p.taskId)}: same supplier and invoice number "${p.invoiceNumber}" (${p.status})`,
+        ),
+        ...[...probable, ...registerProbable].map(
+          (p) =>
+            `- ${taskLink(p.taskId)}: same supplier, amount ${money(p.amount)} ${p.currency}, invoice date ${p.invoiceDate} (${p.status})`,
+        ),
       ];
       const kind = exact.length || registerExact.length ? 'a duplicate' : 'a probable duplicate';
       const ids = [...exact, ...probable, ...inRegister].map((p) => p.taskId).join(', ');
-      return this.sendBack(task, settings, `This request looks like ${kind} of an earlier one:\n${lines.join('\n')}`, draft, `duplicate of ${ids}`, botUserId);
+      return this.sendBack(
+        task,
+        settings,
+        `This request looks like ${kind} of an earlier one:\n${lines.join('\n')}`,
+        draft,
+        `duplicate of ${ids}`,
+        botUserId,
+      );
     }
 
     let budgetNote = '';
@@ -120,7 +162,14 @@ export class PaymentApprovalHandler implements BotHandler {
       const where = `${scope === 'supplier' ? `supplier ${supplierName}` : `cost centre ${costCentre}`}, ${periodName(period, invoiceDate)}`;
       const figures = `limit ${money(standing.limit)} ${currency}, already approved ${money(standing.used)}, this request ${money(amount)}`;
       if (standing.over) {
-        return this.sendBack(task, settings, `Budget exceeded for ${where}: ${figures}; over by ${money(standing.over)} ${currency}.`, draft, `budget exceeded by ${standing.over} ${currency}`, botUserId);
+        return this.sendBack(
+          task,
+          settings,
+          `Budget exceeded for ${where}: ${figures}; over by ${money(standing.over)} ${currency}.`,
+          draft,
+          `budget exceeded by ${standing.over} ${currency}`,
+          botUserId,
+        );
       }
       budgetNote = ` Budget for ${where}: ${figures}.`;
     }
@@ -169,9 +218,20 @@ export class PaymentApprovalHandler implements BotHandler {
       const theirs = readInvoice(other, settings).invoice;
       if (!theirs || theirs.supplierKey !== invoice.supplierKey) continue;
       const exact = theirs.invoiceNumberNorm === invoice.invoiceNumberNorm;
-      const probable = theirs.amount === invoice.amount && theirs.currency === invoice.currency && daysApart(theirs.invoiceDate, invoice.invoiceDate) <= windowDays;
+      const probable =
+        theirs.amount === invoice.amount &&
+        theirs.currency === invoice.currency &&
+        daysApart(theirs.invoiceDate, invoice.invoiceDate) <= windowDays;
       if (exact || probable) {
-        matches.push({ taskId: other.id, invoiceNumber: theirs.invoiceNumber, invoiceDate: theirs.invoiceDate, amount: theirs.amount, currency: theirs.currency, status: 'in the register', exact });
+        matches.push({
+          taskId: other.id,
+          invoiceNumber: theirs.invoiceNumber,
+          invoiceDate: theirs.invoiceDate,
+          amount: theirs.amount,
+          currency: theirs.currency,
+          status: 'in the register',
+          exact,
+        });
       }
     }
     return matches;
@@ -184,7 +244,14 @@ export class PaymentApprovalHandler implements BotHandler {
    * is passed over, since a bot would only decide the same again. With no such step (the bot is on the first step)
    * the request is rejected and the comment says why.
    */
-  private sendBack(task: PyrusTask, settings: PaymentApprovalSettings, why: string, draft: PaymentDraft, reason: string, botUserId?: number): BotDecision {
+  private sendBack(
+    task: PyrusTask,
+    settings: PaymentApprovalSettings,
+    why: string,
+    draft: PaymentDraft,
+    reason: string,
+    botUserId?: number,
+  ): BotDecision {
     const returned = settings.texts?.returned ? `\n${settings.texts.returned}` : '';
     const payment: PaymentDraft = { ...draft, status: 'rejected' };
     if (returnToOf(settings) === 'previous-step') {
@@ -193,7 +260,12 @@ export class PaymentApprovalHandler implements BotHandler {
         const rerequested: PersonRef[][] = Array.from({ length: previous.step }, () => []);
         rerequested[previous.step - 1] = previous.people.map((p) => ({ id: p.id }));
         const text = `${why}\nReturned to step ${previous.step} (${previous.people.map(personName).join(', ')}).${returned}`;
-        return { kind: 'comment', comment: { text, approvals_rerequested: rerequested }, reason: `${reason}; returned to step ${previous.step}`, payment };
+        return {
+          kind: 'comment',
+          comment: { text, approvals_rerequested: rerequested },
+          reason: `${reason}; returned to step ${previous.step}`,
+          payment,
+        };
       }
       const text = `${why}\nRejected: there is no earlier stage to return this request to.${returned}`;
       return { kind: 'comment', comment: { text, approval_choice: 'rejected' }, reason: `${reason}; no earlier stage, rejected`, payment };
@@ -212,9 +284,7 @@ function returnToOf(settings: PaymentApprovalSettings): 'previous-step' | 'rejec
 export function previousPersonStep(task: PyrusTask, botUserId?: number): { step: number; people: PyrusPerson[] } | undefined {
   const current = task.current_step ?? 1;
   for (let step = current - 1; step >= 1; step -= 1) {
-    const people = (task.approvals?.[step - 1] ?? [])
-      .map((a) => a.person)
-      .filter((p) => p && p.type !== 'bot' && p.id !== botUserId);
+    const people = (task.approvals?.[step - 1] ?? []).map((a) => a.person).filter((p) => p && p.type !== 'bot' && p.id !== botUserId);
     if (people.length) return { step, people };
   }
   return undefined;
@@ -241,7 +311,9 @@ export interface Invoice {
 /** Reads the invoice of a payment request; `missing` names the required fields that are empty. */
 export function readInvoice(task: PyrusTask, settings: PaymentApprovalSettings): { invoice?: Invoice; missing: string[] } {
   const field = (key: keyof FieldMap) => (settings.fields[key] === undefined ? undefined : findField(task, settings.fields[key]!)?.field);
-  const missing = REQUIRED.filter(([key]) => isEmpty(key === 'amount' ? readMoney(field(key)) : readLabel(field(key)))).map(([, label]) => label);
+  const missing = REQUIRED.filter(([key]) => isEmpty(key === 'amount' ? readMoney(field(key)) : readLabel(field(key)))).map(
+    ([, label]) => label,
+  );
   if (missing.length) return { missing };
   const supplierName = readLabel(field('supplier'))!;
   const taxId = normaliseTaxId(readLabel(field('supplierTaxId')) ?? '');

@@ -16,13 +16,7 @@ const SPACES = /[\s\u200B-\u200D\u2060\uFEFF]+/gu;
 
 /** "ООО «Луч»", "ооо  \"Луч\"" and "ООО „Луч“." are one supplier: case, quotes, dashes, dots, commas and spacing aside. */
 export function normaliseName(value: string): string {
-  return value
-    .toLowerCase()
-    .replace(QUOTES, ' ')
-    .replace(DASHES, ' ')
-    .replace(/[.,]/g, ' ')
-    .replace(SPACES, ' ')
-    .trim();
+  return value.toLowerCase().replace(QUOTES, ' ').replace(DASHES, ' ').replace(/[.,]/g, ' ').replace(SPACES, ' ').trim();
 }
 
 /** "INV-2024/001", "inv 2024 001", "Inv.2024—001" and "№ INV_2024_001" are one invoice number. */

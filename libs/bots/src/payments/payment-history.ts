@@ -58,7 +58,9 @@ export class PaymentHistory {
   /** Which of these tasks the history already holds. */
   async knownTaskIds(taskIds: number[]): Promise<number[]> {
     if (taskIds.length === 0) return [];
-    const rows: Array<{ task_id: string }> = await this.em.query('SELECT task_id FROM payments WHERE task_id = ANY($1::bigint[])', [taskIds]);
+    const rows: Array<{ task_id: string }> = await this.em.query('SELECT task_id FROM payments WHERE task_id = ANY($1::bigint[])', [
+      taskIds,
+    ]);
     return rows.map((r) => Number(r.task_id));
   }
 
@@ -69,8 +71,17 @@ export class PaymentHistory {
    */
   async check(c: PaymentCheck): Promise<CheckResult> {
     const [row]: Array<{ exact: PastPayment[]; probable: PastPayment[]; budget: BudgetStanding | null }> = await this.em.query(CHECKS, [
-      c.lockKeys ?? [], c.supplierKey, c.invoiceNumberNorm, c.taskId, c.amount, c.currency, c.invoiceDate, c.windowDays,
-      c.budget?.scope ?? null, c.budget?.scopeKey ?? null, c.budget?.period ?? null,
+      c.lockKeys ?? [],
+      c.supplierKey,
+      c.invoiceNumberNorm,
+      c.taskId,
+      c.amount,
+      c.currency,
+      c.invoiceDate,
+      c.windowDays,
+      c.budget?.scope ?? null,
+      c.budget?.scopeKey ?? null,
+      c.budget?.period ?? null,
     ]);
     return { exact: row.exact, probable: row.probable, budget: row.budget ?? undefined };
   }

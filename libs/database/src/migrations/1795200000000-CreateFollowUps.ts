@@ -23,6 +23,8 @@ export class CreateFollowUps1795200000000 implements MigrationInterface {
 
   async down(q: QueryRunner): Promise<void> {
     await q.query(`DROP TABLE notifications`);
-    await q.query(`ALTER TABLE payments DROP COLUMN vendor_email, DROP COLUMN vendor_phone, DROP COLUMN erp_ordered_at, DROP COLUMN erp_reported_at, DROP COLUMN erp_delay_notified_at`);
+    await q.query(
+      `ALTER TABLE payments DROP COLUMN vendor_email, DROP COLUMN vendor_phone, DROP COLUMN erp_ordered_at, DROP COLUMN erp_reported_at, DROP COLUMN erp_delay_notified_at`,
+    );
   }
 }

@@ -80,12 +80,21 @@ function normaliseName(value: string): string {
 }
 
 function normaliseInvoiceNumber(value: string): string {
-  return value.toUpperCase().replace(QUOTES, '').replace(DASHES, '').replace(SPACES, '').replace(/[_/\\.#№]/g, '');
+  return value
+    .toUpperCase()
+    .replace(QUOTES, '')
+    .replace(DASHES, '')
+    .replace(SPACES, '')
+    .replace(/[_/\\.#№]/g, '');
 }
 
 // The rules before it.
 function earlierNormaliseName(value: string): string {
-  return value.toLowerCase().replace(/["«»'`.,]/g, ' ').replace(/\s+/g, ' ').trim();
+  return value
+    .toLowerCase()
+    .replace(/["«»'`.,]/g, ' ')
+    .replace(/\s+/g, ' ')
+    .trim();
 }
 
 function earlierNormaliseInvoiceNumber(value: string): string {

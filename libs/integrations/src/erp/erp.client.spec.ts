@@ -257,7 +257,11 @@ describe('ErpClient against a local HTTP server', () => {
 
     it('counts network errors, and keeps secrets out of the fail-fast message', async () => {
       const { erp } = withBreaker({ url: `http://127.0.0.1:${await closedPort()}` });
-      for (let i = 0; i < 3; i++) await expect(erp.createPaymentOrder(order)).rejects.toMatchObject({ code: 'ERP_NETWORK_ERROR', message: expect.stringContaining('ECONNREFUSED') });
+      for (let i = 0; i < 3; i++)
+        await expect(erp.createPaymentOrder(order)).rejects.toMatchObject({
+          code: 'ERP_NETWORK_ERROR',
+          message: expect.stringContaining('ECONNREFUSED'),
+        });
       const err = await failure(erp.createPaymentOrder(order));
       expect(err).toBeInstanceOf(ErpUnavailableError);
       expect(err.message).not.toContain('sk-live');
@@ -314,7 +318,16 @@ describe('ErpClient against a local HTTP server', () => {
 
     it('never lets an observer that throws fail the call', async () => {
       server.reply({ status: 201, body: { id: 'PO-2' } });
-      const erp = client({}, { observer: { onCall: () => { throw new Error('observer bug'); } } });
+      const erp = client(
+        {},
+        {
+          observer: {
+            onCall: () => {
+              throw new Error('observer bug');
+            },
+          },
+        },
+      );
       await expect(erp.createPaymentOrder(order)).resolves.toMatchObject({ documentId: 'PO-2' });
     });
   });

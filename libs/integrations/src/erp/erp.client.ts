@@ -68,10 +68,20 @@ export class ErpClient {
     const breaker = this.options.breaker;
     for (let attempt = 0; ; attempt++) {
       try {
-        return breaker ? await breaker.run(() => this.observedPost(settings, order, context)) : await this.observedPost(settings, order, context);
+        return breaker
+          ? await breaker.run(() => this.observedPost(settings, order, context))
+          : await this.observedPost(settings, order, context);
       } catch (err) {
         if (err instanceof ErpUnavailableError) {
-          this.report(order, context, { sent: false, status: null, outcome: 'error', errorCode: err.code, error: err.message, startedAt: new Date(), durationMs: 0 });
+          this.report(order, context, {
+            sent: false,
+            status: null,
+            outcome: 'error',
+            errorCode: err.code,
+            error: err.message,
+            startedAt: new Date(),
+            durationMs: 0,
+          });
         }
         // An open breaker ends the call: the next try belongs to a later job, not to this loop.
         if (!(err instanceof ErpError) || err instanceof ErpUnavailableError || !err.retryable || attempt >= settings.retries) throw err;
@@ -86,21 +96,46 @@ export class ErpClient {
     const t0 = performance.now();
     try {
       const result = await this.post(settings, order);
-      this.report(order, context, { sent: true, status: result.status, outcome: 'ok', duplicate: result.duplicate, startedAt, durationMs: performance.now() - t0 });
+      this.report(order, context, {
+        sent: true,
+        status: result.status,
+        outcome: 'ok',
+        duplicate: result.duplicate,
+        startedAt,
+        durationMs: performance.now() - t0,
+      });
       return result;
     } catch (err) {
       if (err instanceof ErpError) {
         const status = err.status || null;
-        this.report(order, context, { sent: true, status, outcome: 'error', errorCode: err.code, error: err.message, startedAt, durationMs: performance.now() - t0 });
+        this.report(order, context, {
+          sent: true,
+          status,
+          outcome: 'error',
+          errorCode: err.code,
+          error: err.message,
+          startedAt,
+          durationMs: performance.now() - t0,
+        });
       }
       throw err;
     }
   }
 
-  private report(order: PaymentOrder, context: ErpCallContext, event: Omit<ErpCallEvent, 'operation' | 'paymentId' | 'taskId' | 'bot'>): void {
+  private report(
+    order: PaymentOrder,
+    context: ErpCallContext,
+    event: Omit<ErpCallEvent, 'operation' | 'paymentId' | 'taskId' | 'bot'>,
+  ): void {
     if (!this.options.observer) return;
     try {
-      this.options.observer.onCall({ operation: 'create-payment-order', paymentId: order.paymentId, taskId: order.taskId, bot: context.bot, ...event });
+      this.options.observer.onCall({
+        operation: 'create-payment-order',
+        paymentId: order.paymentId,
+        taskId: order.taskId,
+        bot: context.bot,
+        ...event,
+      });
     } catch {
       // An observer's failure must never become the call's.
     }
@@ -125,7 +160,12 @@ export class ErpClient {
     if (status >= 200 && status < 300) {
       if (documentId) return { documentId, status, duplicate: response.headers.get('idempotent-replayed') === 'true' };
       // The order was probably created: retrying with the same Idempotency-Key is safe and should give its id.
-      throw new ErpError(this.scrub(`${what} answered ${status} without a document id (id or documentId)${detailOf(body, text)}`), status, true, 'ERP_INVALID_RESPONSE');
+      throw new ErpError(
+        this.scrub(`${what} answered ${status} without a document id (id or documentId)${detailOf(body, text)}`),
+        status,
+        true,
+        'ERP_INVALID_RESPONSE',
+      );
     }
     if (status === 409 && documentId) return { documentId, status, duplicate: true };
     const retryable = status >= 500 || status === 429;
@@ -141,7 +181,8 @@ export class ErpClient {
 function checkOrder(order: PaymentOrder): void {
   const problems: string[] = [];
   if (typeof order.paymentId !== 'string' || order.paymentId.trim() === '') problems.push('paymentId is empty');
-  else if (!/^[\x21-\x7e]+$/.test(order.paymentId)) problems.push('paymentId must be printable ASCII without spaces (it is a header value)');
+  else if (!/^[\x21-\x7e]+$/.test(order.paymentId))
+    problems.push('paymentId must be printable ASCII without spaces (it is a header value)');
   if (typeof order.amount !== 'string' || !DECIMAL.test(order.amount)) problems.push('amount must be a decimal string such as "1250.00"');
   if (typeof order.currency !== 'string' || order.currency.trim() === '') problems.push('currency is empty');
   if (problems.length > 0) throw new ErpError(`Invalid payment order: ${problems.join('; ')}`, 0, false, 'ERP_INVALID_ORDER');
@@ -160,7 +201,8 @@ function detailOf(body: Record<string, unknown> | undefined, text: string): stri
   let detail: unknown;
   if (body) {
     const error = body.error;
-    detail = body.message ?? body.detail ?? body.title ?? (error && typeof error === 'object' ? (error as { message?: unknown }).message : error);
+    detail =
+      body.message ?? body.detail ?? body.title ?? (error && typeof error === 'object' ? (error as { message?: unknown }).message : error);
   }
   const line = typeof detail === 'string' ? bodyExcerpt(detail) : bodyExcerpt(text);
   return line ? `: ${line}` : '';

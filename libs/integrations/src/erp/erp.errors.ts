@@ -46,7 +46,12 @@ export class ErpUnavailableError extends ErpError {
     lastFailure?: unknown,
   ) {
     const last = lastFailure instanceof Error ? `; last failure: ${lastFailure.message}` : '';
-    super(`ERP unavailable: circuit breaker open after repeated failures, next trial in ${Math.ceil(retryInMs / 1000)} s${last}`, 0, true, 'ERP_UNAVAILABLE');
+    super(
+      `ERP unavailable: circuit breaker open after repeated failures, next trial in ${Math.ceil(retryInMs / 1000)} s${last}`,
+      0,
+      true,
+      'ERP_UNAVAILABLE',
+    );
     this.name = 'ErpUnavailableError';
   }
 }

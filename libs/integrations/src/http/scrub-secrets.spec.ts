@@ -27,7 +27,9 @@ describe('scrubSecrets', () => {
 
 describe('bodyExcerpt', () => {
   it('turns an HTML page into one short line of text', () => {
-    expect(bodyExcerpt('<html>\n<body>\n<h1>502 Bad Gateway</h1>\n<hr><center>nginx</center>\n</body></html>')).toBe('502 Bad Gateway nginx');
+    expect(bodyExcerpt('<html>\n<body>\n<h1>502 Bad Gateway</h1>\n<hr><center>nginx</center>\n</body></html>')).toBe(
+      '502 Bad Gateway nginx',
+    );
     expect(bodyExcerpt('x'.repeat(500))).toHaveLength(160);
   });
 });

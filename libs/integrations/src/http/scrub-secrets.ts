@@ -32,5 +32,9 @@ export function authValueSecrets(value: string | undefined): string[] {
 
 /** A short, one-line excerpt of a response body for a message (an HTML error page, say). */
 export function bodyExcerpt(text: string, max = 160): string {
-  return text.replace(/<[^>]*>/g, ' ').replace(/\s+/g, ' ').trim().slice(0, max);
+  return text
+    .replace(/<[^>]*>/g, ' ')
+    .replace(/\s+/g, ' ')
+    .trim()
+    .slice(0, max);
 }

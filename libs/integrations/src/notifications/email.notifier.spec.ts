@@ -105,7 +105,12 @@ describe('EmailNotifier against a local SMTP server', () => {
   });
 
   it('keeps a line break in a value out of the headers', async () => {
-    const outcome = await notifier().send({ to: 'vendor@acme.example.com', subject: 'Invoice {invoiceNumber}', text: 'x', values: { invoiceNumber: 'A\r\nBcc: evil@example.com' } });
+    const outcome = await notifier().send({
+      to: 'vendor@acme.example.com',
+      subject: 'Invoice {invoiceNumber}',
+      text: 'x',
+      values: { invoiceNumber: 'A\r\nBcc: evil@example.com' },
+    });
     expect(outcome.status).toBe('sent');
     expect(smtp.received[0].rcpt).toEqual(['vendor@acme.example.com']);
     expect(smtp.received[0].raw).not.toMatch(/^Bcc:/im);
@@ -113,7 +118,11 @@ describe('EmailNotifier against a local SMTP server', () => {
 
   it('returns a failed outcome, not retryable, when the login is refused, without the password', async () => {
     const wrong = 'wrong-Password-42';
-    const outcome = await notifier({ url: `smtp://${USER}:${wrong}@127.0.0.1:${smtp.port}` }).send({ to: 'vendor@acme.example.com', subject: 's', text: 't' });
+    const outcome = await notifier({ url: `smtp://${USER}:${wrong}@127.0.0.1:${smtp.port}` }).send({
+      to: 'vendor@acme.example.com',
+      subject: 's',
+      text: 't',
+    });
     expect(outcome).toMatchObject({ channel: 'email', status: 'failed', retryable: false });
     expect(outcome.error).toMatch(/^SMTP EAUTH: .*Invalid username or password/);
     expect(JSON.stringify(outcome)).not.toContain(wrong);
@@ -139,7 +148,12 @@ describe('EmailNotifier against a local SMTP server', () => {
   });
 
   it('sends nothing when a template value is missing, and names it', async () => {
-    const outcome = await notifier().send({ to: 'vendor@acme.example.com', subject: 'Invoice {invoiceNumber}', text: '{amount} {currency}', values: { invoiceNumber: 'X' } });
+    const outcome = await notifier().send({
+      to: 'vendor@acme.example.com',
+      subject: 'Invoice {invoiceNumber}',
+      text: '{amount} {currency}',
+      values: { invoiceNumber: 'X' },
+    });
     expect(outcome).toMatchObject({ status: 'failed', retryable: false, error: 'Template values missing: {amount}, {currency}' });
     expect(smtp.received).toHaveLength(0);
   });
@@ -153,6 +167,9 @@ describe('EmailNotifier against a local SMTP server', () => {
   it('is disabled without settings', async () => {
     const n = new EmailNotifier(null);
     expect(n.enabled).toBe(false);
-    await expect(n.send({ to: 'a@b.c', subject: 's', text: 't' })).resolves.toMatchObject({ status: 'failed', error: 'E-mail is not configured (SMTP_URL is not set)' });
+    await expect(n.send({ to: 'a@b.c', subject: 's', text: 't' })).resolves.toMatchObject({
+      status: 'failed',
+      error: 'E-mail is not configured (SMTP_URL is not set)',
+    });
   });
 });

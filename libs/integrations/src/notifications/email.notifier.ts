@@ -46,7 +46,13 @@ export class EmailNotifier {
 
   async send(message: EmailMessage): Promise<NotificationOutcome> {
     const to = message.to.trim();
-    const failed = (error: string, retryable: boolean): NotificationOutcome => ({ channel: 'email', to, status: 'failed', error, retryable });
+    const failed = (error: string, retryable: boolean): NotificationOutcome => ({
+      channel: 'email',
+      to,
+      status: 'failed',
+      error,
+      retryable,
+    });
     if (!this.settings || !this.transport) return failed('E-mail is not configured (SMTP_URL is not set)', false);
     if (!ADDRESS.test(to)) return failed(`Not an e-mail address: "${to}"`, false);
     let subject: string;

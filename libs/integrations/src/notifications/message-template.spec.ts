@@ -2,9 +2,13 @@ import { renderTemplate, TemplateError, templatePlaceholders } from './message-t
 
 describe('renderTemplate', () => {
   it('fills placeholders from the values', () => {
-    expect(renderTemplate('Invoice {invoiceNumber} of {amount} {currency} approved', { invoiceNumber: 'INV-7', amount: '1250.00', currency: 'EUR' })).toBe(
-      'Invoice INV-7 of 1250.00 EUR approved',
-    );
+    expect(
+      renderTemplate('Invoice {invoiceNumber} of {amount} {currency} approved', {
+        invoiceNumber: 'INV-7',
+        amount: '1250.00',
+        currency: 'EUR',
+      }),
+    ).toBe('Invoice INV-7 of 1250.00 EUR approved');
     expect(renderTemplate('{n} items, paid: {paid}, {n} again', { n: 3, paid: false })).toBe('3 items, paid: false, 3 again');
   });
 
@@ -23,6 +27,10 @@ describe('renderTemplate', () => {
   });
 
   it('lists the placeholders of a template', () => {
-    expect(templatePlaceholders('Invoice {invoiceNumber}: {amount} {currency}, {{literal}} {amount}')).toEqual(['invoiceNumber', 'amount', 'currency']);
+    expect(templatePlaceholders('Invoice {invoiceNumber}: {amount} {currency}, {{literal}} {amount}')).toEqual([
+      'invoiceNumber',
+      'amount',
+      'currency',
+    ]);
   });
 });

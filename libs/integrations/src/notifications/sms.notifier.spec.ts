@@ -15,7 +15,11 @@ describe('SmsNotifier against a local HTTP gateway', () => {
 
   it('posts {to, text} as JSON with the auth header and returns the gateway id', async () => {
     gateway.reply({ status: 202, body: { messageId: 'sms-123', status: 'queued' } });
-    const outcome = await notifier().send({ to: '+4915112345678', text: 'Invoice {invoiceNumber} of {amount} {currency} approved', values: { invoiceNumber: 'INV-7', amount: '99.90', currency: 'EUR' } });
+    const outcome = await notifier().send({
+      to: '+4915112345678',
+      text: 'Invoice {invoiceNumber} of {amount} {currency} approved',
+      values: { invoiceNumber: 'INV-7', amount: '99.90', currency: 'EUR' },
+    });
     expect(outcome).toEqual({ channel: 'sms', to: '+4915112345678', status: 'sent', providerId: 'sms-123' });
     expect(gateway.requests).toHaveLength(1);
     const [request] = gateway.requests;
@@ -28,14 +32,24 @@ describe('SmsNotifier against a local HTTP gateway', () => {
 
   it('counts any 2xx as sent, with or without an id', async () => {
     gateway.reply({ status: 200, body: 'OK' }, { status: 201, body: { id: 77 } });
-    await expect(notifier().send({ to: '+1', text: 'a' })).resolves.toEqual({ channel: 'sms', to: '+1', status: 'sent', providerId: undefined });
+    await expect(notifier().send({ to: '+1', text: 'a' })).resolves.toEqual({
+      channel: 'sms',
+      to: '+1',
+      status: 'sent',
+      providerId: undefined,
+    });
     await expect(notifier().send({ to: '+1', text: 'a' })).resolves.toMatchObject({ providerId: '77' });
   });
 
   it('returns a failed outcome for a refusal, without the token even when the gateway echoes it', async () => {
     gateway.reply({ status: 401, body: { error: `unknown key ${TOKEN}` } });
     const outcome = await notifier().send({ to: '+4915112345678', text: 'hello' });
-    expect(outcome).toMatchObject({ channel: 'sms', status: 'failed', retryable: false, error: 'SMS gateway answered 401: unknown key [REDACTED]' });
+    expect(outcome).toMatchObject({
+      channel: 'sms',
+      status: 'failed',
+      retryable: false,
+      error: 'SMS gateway answered 401: unknown key [REDACTED]',
+    });
     expect(JSON.stringify(outcome)).not.toContain(TOKEN);
   });
 
@@ -65,6 +79,9 @@ describe('SmsNotifier against a local HTTP gateway', () => {
   it('is disabled without settings', async () => {
     const sms = new SmsNotifier(null);
     expect(sms.enabled).toBe(false);
-    await expect(sms.send({ to: '+1', text: 'a' })).resolves.toMatchObject({ status: 'failed', error: 'SMS is not configured (SMS_GATEWAY_URL is not set)' });
+    await expect(sms.send({ to: '+1', text: 'a' })).resolves.toMatchObject({
+      status: 'failed',
+      error: 'SMS is not configured (SMS_GATEWAY_URL is not set)',
+    });
   });
 });

@@ -57,7 +57,8 @@ export class SmsNotifier {
       response = await postJson(settings.url, headers, { to, text }, settings.timeoutMs);
     } catch (err) {
       // After a timeout the gateway may have taken the message: a retry could send it twice, which the caller weighs.
-      if (err instanceof NoResponseError) return failed(`SMS gateway ${err.message}${err.reason === 'timeout' ? ' (the message may have been sent)' : ''}`, true);
+      if (err instanceof NoResponseError)
+        return failed(`SMS gateway ${err.message}${err.reason === 'timeout' ? ' (the message may have been sent)' : ''}`, true);
       throw err;
     }
     const body = parseJsonObject(response.text);

@@ -35,7 +35,12 @@ export class RecordingHttpServer {
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => {
         const srv = self as RecordingHttpServer;
-        srv.requests.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers, body: Buffer.concat(chunks).toString('utf8') });
+        srv.requests.push({
+          method: req.method ?? '',
+          url: req.url ?? '',
+          headers: req.headers,
+          body: Buffer.concat(chunks).toString('utf8'),
+        });
         const reply = srv.queued.shift() ?? srv.fallback;
         const send = () => {
           const isText = typeof reply.body === 'string';

@@ -24,7 +24,10 @@ describe('MetricsService', () => {
   it('reads the queue depths at scrape time, every state of every queue, and only then', async () => {
     const metrics = new MetricsService();
     let counts = { waiting: 3, active: 1, delayed: 0, failed: 7, completed: 99 };
-    const reader = jest.fn(async () => [{ queue: 'deliveries', counts }, { queue: 'followups', counts: { delayed: 2 } }]);
+    const reader = jest.fn(async () => [
+      { queue: 'deliveries', counts },
+      { queue: 'followups', counts: { delayed: 2 } },
+    ]);
     metrics.readQueuesWith(reader);
     expect(reader).not.toHaveBeenCalled();
 
@@ -84,7 +87,7 @@ describe('MetricsService', () => {
   });
 });
 
-describe('sampleValue (the tests\' reader of the exposition)', () => {
+describe("sampleValue (the tests' reader of the exposition)", () => {
   const text = [
     '# HELP x_total help',
     'x_total{bot="a",operation="POST /tasks/{id}/comments",status="200"} 3',

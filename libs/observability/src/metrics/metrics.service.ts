@@ -7,7 +7,8 @@ import { withTimeout } from '../redis.health';
 export const UNKNOWN_BOT_LABEL = '_unknown';
 
 /** What the api answered a webhook, as the `outcome` label of the deliveries counter and the ack histogram. */
-export type WebhookOutcome = 'accepted' | 'duplicate' | 'invalid_payload' | 'refused' | 'too_large' | 'unreadable' | 'unavailable' | 'error';
+export type WebhookOutcome =
+  'accepted' | 'duplicate' | 'invalid_payload' | 'refused' | 'too_large' | 'unreadable' | 'unavailable' | 'error';
 export type SignatureRejection = 'missing' | 'invalid' | 'unknown_bot';
 export type QueueState = 'waiting' | 'active' | 'delayed' | 'failed';
 export const QUEUE_STATES: readonly QueueState[] = ['waiting', 'active', 'delayed', 'failed'];

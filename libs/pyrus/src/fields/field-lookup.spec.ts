@@ -155,8 +155,8 @@ describe('walkFields', () => {
   it('visits every field of the fixture, nested ones included', () => {
     const ids = [...walkFields(loadTask())].map((f) => f.field.id);
     expect(ids).toEqual([
-      1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 29, 28, 31, 32,
-      33, 34, 35, 36, 37, 37,
+      1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 29, 28, 31, 32, 33, 34, 35, 36, 37,
+      37,
     ]);
   });
 });

@@ -114,7 +114,13 @@ describe('fieldUpdates', () => {
       {
         id: 22,
         value: [
-          { row_id: 0, cells: [{ id: 26, value: 'Кострома' }, { id: 29, value: '46' }] },
+          {
+            row_id: 0,
+            cells: [
+              { id: 26, value: 'Кострома' },
+              { id: 29, value: '46' },
+            ],
+          },
           { row_id: 1, position: 1, cells: [{ id: 23, value: 'Новый адрес' }] },
           { row_id: 3, delete: true },
         ],
@@ -129,9 +135,12 @@ describe('fieldUpdates', () => {
   });
 
   it('files by upload guid, or guid with root_id for a new version', () => {
-    expect(fieldUpdates().byId(14).files(['a1b2', { guid: 'c3d4', root_id: 123456 }]).build()).toEqual([
-      { id: 14, value: [{ guid: 'a1b2' }, { guid: 'c3d4', root_id: 123456 }] },
-    ]);
+    expect(
+      fieldUpdates()
+        .byId(14)
+        .files(['a1b2', { guid: 'c3d4', root_id: 123456 }])
+        .build(),
+    ).toEqual([{ id: 14, value: [{ guid: 'a1b2' }, { guid: 'c3d4', root_id: 123456 }] }]);
   });
 
   it('a raw value for a type without a helper', () => {
@@ -157,9 +166,12 @@ describe('writing a field read from the task', () => {
   });
 
   it('addresses a form definition field by its info.code', () => {
-    expect(fieldUpdates().field({ id: 1, type: 'money', name: 'Сумма', info: { code: 'amount' } }).money(10).build()).toEqual([
-      { code: 'amount', value: 10 },
-    ]);
+    expect(
+      fieldUpdates()
+        .field({ id: 1, type: 'money', name: 'Сумма', info: { code: 'amount' } })
+        .money(10)
+        .build(),
+    ).toEqual([{ code: 'amount', value: 10 }]);
   });
 
   it('refuses a helper of another type, naming the field', () => {

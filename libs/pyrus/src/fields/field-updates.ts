@@ -170,7 +170,10 @@ export class FieldWriter {
   }
 
   files(files: readonly NewFileRef[]): FieldUpdatesBuilder {
-    return this.write(['file'], files.map((f) => (typeof f === 'string' ? { guid: f } : { ...f })));
+    return this.write(
+      ['file'],
+      files.map((f) => (typeof f === 'string' ? { guid: f } : { ...f })),
+    );
   }
 
   /** Any value as is, for types without a helper (including unknown ones); still refuses read-only types. */
@@ -216,7 +219,12 @@ function finite(value: number, target: FieldTarget): number {
 }
 
 function intIds(ids: readonly number[], target: FieldTarget): number[] {
-  return check([...ids], ids.every((id) => Number.isInteger(id)), 'integer ids', target);
+  return check(
+    [...ids],
+    ids.every((id) => Number.isInteger(id)),
+    'integer ids',
+    target,
+  );
 }
 
 function validDate(value: Date, target: FieldTarget): Date {

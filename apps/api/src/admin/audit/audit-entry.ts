@@ -3,11 +3,7 @@ import type { AdminRequest } from '../auth/admin-auth.guard';
 import { AuditEntry } from './audit-log.service';
 
 /** The audit log entry of a request: who (the token's name, never the token), what, from where, and the outcome. */
-export function auditEntryOf(
-  req: Request,
-  action: string,
-  result: Pick<AuditEntry, 'status' | 'outcome' | 'error'>,
-): AuditEntry {
+export function auditEntryOf(req: Request, action: string, result: Pick<AuditEntry, 'status' | 'outcome' | 'error'>): AuditEntry {
   const params = { ...(req.params ?? {}) };
   const body = req.body && typeof req.body === 'object' && Object.keys(req.body).length ? req.body : undefined;
   const query = Object.keys(req.query ?? {}).length ? req.query : undefined;

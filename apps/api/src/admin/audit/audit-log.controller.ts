@@ -10,23 +10,30 @@ const OUTCOMES: AuditOutcome[] = ['succeeded', 'failed', 'denied'];
 
 export class AuditLogQuery extends PageQuery {
   @ApiPropertyOptional({ description: 'token name' })
-  @IsOptional() @IsString() @MaxLength(64)
+  @IsOptional()
+  @IsString()
+  @MaxLength(64)
   actor?: string;
 
   @ApiPropertyOptional({ example: 'replay-delivery' })
-  @IsOptional() @IsString() @MaxLength(64)
+  @IsOptional()
+  @IsString()
+  @MaxLength(64)
   action?: string;
 
   @ApiPropertyOptional({ enum: OUTCOMES })
-  @IsOptional() @IsIn(OUTCOMES, { message: `outcome must be one of ${OUTCOMES.join(', ')}` })
+  @IsOptional()
+  @IsIn(OUTCOMES, { message: `outcome must be one of ${OUTCOMES.join(', ')}` })
   outcome?: AuditOutcome;
 
   @ApiPropertyOptional({ description: 'ISO 8601, inclusive' })
-  @IsOptional() @IsISO8601({ strict: true })
+  @IsOptional()
+  @IsISO8601({ strict: true })
   from?: string;
 
   @ApiPropertyOptional({ description: 'ISO 8601, exclusive' })
-  @IsOptional() @IsISO8601({ strict: true })
+  @IsOptional()
+  @IsISO8601({ strict: true })
   to?: string;
 }
 
@@ -38,6 +45,10 @@ export class AuditLogController {
   @AuditorAccess()
   @ApiOperation({ summary: 'Admin changes and refused attempts, newest first; the log cannot be edited' })
   list(@Query() query: AuditLogQuery) {
-    return this.audit.list({ ...query, from: query.from ? new Date(query.from) : undefined, to: query.to ? new Date(query.to) : undefined });
+    return this.audit.list({
+      ...query,
+      from: query.from ? new Date(query.from) : undefined,
+      to: query.to ? new Date(query.to) : undefined,
+    });
   }
 }

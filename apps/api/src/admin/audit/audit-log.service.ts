@@ -66,11 +66,26 @@ export class AuditLogService {
       await this.db.query(
         `INSERT INTO admin_audit_log (actor, role, client_ip, method, path, action, target, details, status, outcome, error, request_id)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
-        [entry.actor?.name ?? null, entry.actor?.role ?? null, entry.clientIp ?? null, entry.method, entry.path, entry.action,
-          entry.target ?? null, entry.details ?? null, entry.status, entry.outcome, entry.error ?? null, entry.requestId ?? null],
+        [
+          entry.actor?.name ?? null,
+          entry.actor?.role ?? null,
+          entry.clientIp ?? null,
+          entry.method,
+          entry.path,
+          entry.action,
+          entry.target ?? null,
+          entry.details ?? null,
+          entry.status,
+          entry.outcome,
+          entry.error ?? null,
+          entry.requestId ?? null,
+        ],
       );
     } catch (err) {
-      this.logger.error({ audit: { ...entry, actor: entry.actor?.name }, err: errorMessage(err) }, 'Could not write the admin audit log entry');
+      this.logger.error(
+        { audit: { ...entry, actor: entry.actor?.name }, err: errorMessage(err) },
+        'Could not write the admin audit log entry',
+      );
     }
   }
 

@@ -25,17 +25,17 @@ export class AuditInterceptor implements NestInterceptor {
     // Nest sets the status after the interceptors: take it from where Nest will.
     const status = this.reflector.get<number>(HTTP_CODE_METADATA, context.getHandler()) ?? (req.method === 'POST' ? 201 : 200);
     return next.handle().pipe(
-      concatMap((value) =>
-        from(this.audit.record(auditEntryOf(req, action, { status, outcome: 'succeeded' })).then(() => value)),
-      ),
+      concatMap((value) => from(this.audit.record(auditEntryOf(req, action, { status, outcome: 'succeeded' })).then(() => value))),
       catchError((err: unknown) =>
         from(
           this.audit
-            .record(auditEntryOf(req, action, {
-              status: err instanceof HttpException ? err.getStatus() : 500,
-              outcome: 'failed',
-              error: messageOf(err),
-            }))
+            .record(
+              auditEntryOf(req, action, {
+                status: err instanceof HttpException ? err.getStatus() : 500,
+                outcome: 'failed',
+                error: messageOf(err),
+              }),
+            )
             .then(() => {
               throw err;
             }),

@@ -16,11 +16,20 @@ export class AdminRateLimitStore extends ThrottlerStorageRedisService {
     super(redisService.client);
   }
 
-  override async increment(key: string, ttl: number, limit: number, blockDuration: number, throttlerName: string): Promise<ThrottlerRecord> {
+  override async increment(
+    key: string,
+    ttl: number,
+    limit: number,
+    blockDuration: number,
+    throttlerName: string,
+  ): Promise<ThrottlerRecord> {
     try {
       return await withTimeout(super.increment(this.redisService.key('admin-rate', key), ttl, limit, blockDuration, throttlerName), 1000);
     } catch (err) {
-      throw new ServiceUnavailableException({ code: 'RATE_LIMIT_UNAVAILABLE', message: `The rate limit's store (Redis) did not answer: ${errorMessage(err)}` });
+      throw new ServiceUnavailableException({
+        code: 'RATE_LIMIT_UNAVAILABLE',
+        message: `The rate limit's store (Redis) did not answer: ${errorMessage(err)}`,
+      });
     }
   }
 }

@@ -16,7 +16,9 @@ export class CreateBudgetLimitBody {
   scope: BudgetScope;
 
   @ApiProperty({ description: 'supplier: "tax:<tax id>" or "name:<normalised name>"; cost_centre: its code', example: 'tax:7701234567' })
-  @IsString() @IsNotEmpty() @MaxLength(300)
+  @IsString()
+  @IsNotEmpty()
+  @MaxLength(300)
   scopeKey: string;
 
   @ApiProperty({ enum: PERIODS })
@@ -24,24 +26,31 @@ export class CreateBudgetLimitBody {
   period: BudgetPeriod;
 
   @ApiProperty({ example: 'RUB' })
-  @Transform(upper) @Matches(/^[A-Z]{3}$/, { message: 'currency must be a three-letter code' })
+  @Transform(upper)
+  @Matches(/^[A-Z]{3}$/, { message: 'currency must be a three-letter code' })
   currency: string;
 
   @ApiProperty({ example: '1500000.00', description: 'decimal, at most two places' })
-  @Transform(decimal) @Matches(AMOUNT, { message: 'amount must be a non-negative decimal with at most two places' })
+  @Transform(decimal)
+  @Matches(AMOUNT, { message: 'amount must be a non-negative decimal with at most two places' })
   amount: string;
 }
 
 export class UpdateBudgetLimitBody {
   @ApiPropertyOptional({ enum: PERIODS })
-  @IsOptional() @IsIn(PERIODS, { message: `period must be one of ${PERIODS.join(', ')}` })
+  @IsOptional()
+  @IsIn(PERIODS, { message: `period must be one of ${PERIODS.join(', ')}` })
   period?: BudgetPeriod;
 
   @ApiPropertyOptional({ example: 'RUB' })
-  @IsOptional() @Transform(upper) @Matches(/^[A-Z]{3}$/, { message: 'currency must be a three-letter code' })
+  @IsOptional()
+  @Transform(upper)
+  @Matches(/^[A-Z]{3}$/, { message: 'currency must be a three-letter code' })
   currency?: string;
 
   @ApiPropertyOptional({ example: '2000000.00' })
-  @IsOptional() @Transform(decimal) @Matches(AMOUNT, { message: 'amount must be a non-negative decimal with at most two places' })
+  @IsOptional()
+  @Transform(decimal)
+  @Matches(AMOUNT, { message: 'amount must be a non-negative decimal with at most two places' })
   amount?: string;
 }

@@ -44,7 +44,13 @@ export class DeliveriesQueryService {
     if (q.receivedFrom) where.push(`received_at >= ${arg(q.receivedFrom)}::timestamptz`);
     if (q.receivedTo) where.push(`received_at < ${arg(q.receivedTo)}::timestamptz`);
     return newestFirstPage<DeliverySummary>(this.db, {
-      from: 'deliveries', columns: SUMMARY_COLUMNS, time: 'received_at', where, params, limit: q.limit, cursor: q.cursor,
+      from: 'deliveries',
+      columns: SUMMARY_COLUMNS,
+      time: 'received_at',
+      where,
+      params,
+      limit: q.limit,
+      cursor: q.cursor,
     });
   }
 

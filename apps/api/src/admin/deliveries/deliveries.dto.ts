@@ -6,23 +6,30 @@ import { BOT_NAME, PageQuery } from '../common.dto';
 
 export class ListDeliveriesQuery extends PageQuery {
   @ApiPropertyOptional({ description: 'bot name' })
-  @IsOptional() @Matches(BOT_NAME, { message: 'bot must be a bot name (a-z, 0-9, -)' })
+  @IsOptional()
+  @Matches(BOT_NAME, { message: 'bot must be a bot name (a-z, 0-9, -)' })
   bot?: string;
 
   @ApiPropertyOptional({ description: 'Pyrus task id' })
-  @IsOptional() @Type(() => Number) @IsInt() @Min(1)
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
   taskId?: number;
 
   @ApiPropertyOptional({ enum: DeliveryStatus })
-  @IsOptional() @IsEnum(DeliveryStatus)
+  @IsOptional()
+  @IsEnum(DeliveryStatus)
   status?: DeliveryStatus;
 
   @ApiPropertyOptional({ description: 'ISO 8601, inclusive', example: '2026-07-01T00:00:00Z' })
-  @IsOptional() @IsISO8601({ strict: true })
+  @IsOptional()
+  @IsISO8601({ strict: true })
   receivedFrom?: string;
 
   @ApiPropertyOptional({ description: 'ISO 8601, exclusive', example: '2026-10-01T00:00:00Z' })
-  @IsOptional() @IsISO8601({ strict: true })
+  @IsOptional()
+  @IsISO8601({ strict: true })
   receivedTo?: string;
 }
 

@@ -73,9 +73,15 @@ export class ReplayService {
     const previous = delivery.status;
     let reopened: boolean;
     try {
-      reopened = await this.journey.reopen({ deliveryId: id, requestId: delivery.requestId, bot: delivery.bot, taskId: delivery.taskId }, previous);
+      reopened = await this.journey.reopen(
+        { deliveryId: id, requestId: delivery.requestId, bot: delivery.bot, taskId: delivery.taskId },
+        previous,
+      );
     } catch (err) {
-      throw new ServiceUnavailableException({ code: 'QUEUE_UNAVAILABLE', message: `The queue did not take the job (${errorMessage(err)}); nothing changed, try again` });
+      throw new ServiceUnavailableException({
+        code: 'QUEUE_UNAVAILABLE',
+        message: `The queue did not take the job (${errorMessage(err)}); nothing changed, try again`,
+      });
     }
     if (!reopened) throw new ConflictException({ code: 'IN_PROGRESS', message: `Delivery ${id} changed meanwhile; look again` });
     const jobId = id;

@@ -40,8 +40,21 @@ const PAYMENT_COLUMNS = `id, bot, task_id::float8 AS "taskId", supplier_key AS "
   erp_document_id AS "erpDocumentId", source`;
 
 export const CSV_COLUMNS: Array<keyof PaymentRow> = [
-  'id', 'bot', 'taskId', 'supplierKey', 'supplierName', 'invoiceNumber', 'invoiceDate', 'amount', 'currency', 'costCentre',
-  'status', 'decisionReason', 'decidedAt', 'erpDocumentId', 'source',
+  'id',
+  'bot',
+  'taskId',
+  'supplierKey',
+  'supplierName',
+  'invoiceNumber',
+  'invoiceDate',
+  'amount',
+  'currency',
+  'costCentre',
+  'status',
+  'decisionReason',
+  'decidedAt',
+  'erpDocumentId',
+  'source',
 ];
 
 /**
@@ -78,7 +91,13 @@ export class PaymentsQueryService {
   async list(q: ListPaymentsQuery): Promise<Page<PaymentRow>> {
     const { where, params } = this.filterOf(q);
     return newestFirstPage<PaymentRow>(this.db, {
-      from: 'payments', columns: PAYMENT_COLUMNS, time: 'decided_at', where, params, limit: q.limit, cursor: q.cursor,
+      from: 'payments',
+      columns: PAYMENT_COLUMNS,
+      time: 'decided_at',
+      where,
+      params,
+      limit: q.limit,
+      cursor: q.cursor,
     });
   }
 
@@ -114,7 +133,10 @@ export class PaymentsQueryService {
     // Implied by the two above: the bounds of the period's index, the lower one replaced by the cursor's key on a later
     // page (both at once would make the planner multiply their selectivities, expect far fewer rows than there are,
     // and sum and sort the whole range rather than read the index in order).
-    const bounds = [`${period} >= date_trunc('${unit}', ${from}::date::timestamp)`, `${period} <= date_trunc('${unit}', ${to}::date::timestamp)`];
+    const bounds = [
+      `${period} >= date_trunc('${unit}', ${from}::date::timestamp)`,
+      `${period} <= date_trunc('${unit}', ${to}::date::timestamp)`,
+    ];
     if (q.supplier) where.push(`supplier_key = ANY(${arg(supplierKeysFor(q.supplier))}::text[])`);
     if (q.status) where.push(`status = ${arg(q.status)}`);
     const having = ['sum(payments) > 0'];

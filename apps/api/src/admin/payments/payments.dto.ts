@@ -8,27 +8,35 @@ export const PAYMENT_STATUSES: PaymentStatus[] = ['pending', 'approved', 'reject
 /** The filters of the list and of the CSV export. */
 export class PaymentFilter {
   @ApiPropertyOptional({ description: 'bot name' })
-  @IsOptional() @Matches(BOT_NAME, { message: 'bot must be a bot name (a-z, 0-9, -)' })
+  @IsOptional()
+  @Matches(BOT_NAME, { message: 'bot must be a bot name (a-z, 0-9, -)' })
   bot?: string;
 
   @ApiPropertyOptional({ description: 'supplier key ("tax:7701234567", "name:acme ltd"), tax id, or name' })
-  @IsOptional() @IsString() @MaxLength(300)
+  @IsOptional()
+  @IsString()
+  @MaxLength(300)
   supplier?: string;
 
   @ApiPropertyOptional({ description: 'invoice number; spaces, dashes, slashes, dots and case do not matter' })
-  @IsOptional() @IsString() @MaxLength(100)
+  @IsOptional()
+  @IsString()
+  @MaxLength(100)
   invoiceNumber?: string;
 
   @ApiPropertyOptional({ enum: PAYMENT_STATUSES })
-  @IsOptional() @IsIn(PAYMENT_STATUSES, { message: `status must be one of ${PAYMENT_STATUSES.join(', ')}` })
+  @IsOptional()
+  @IsIn(PAYMENT_STATUSES, { message: `status must be one of ${PAYMENT_STATUSES.join(', ')}` })
   status?: PaymentStatus;
 
   @ApiPropertyOptional({ description: 'decided at or after (ISO 8601)', example: '2026-07-01' })
-  @IsOptional() @IsISO8601({ strict: true })
+  @IsOptional()
+  @IsISO8601({ strict: true })
   from?: string;
 
   @ApiPropertyOptional({ description: 'decided before (ISO 8601)', example: '2026-10-01' })
-  @IsOptional() @IsISO8601({ strict: true })
+  @IsOptional()
+  @IsISO8601({ strict: true })
   to?: string;
 }
 
@@ -47,14 +55,18 @@ export class PaymentTotalsQuery extends PageQuery {
   to: string;
 
   @ApiPropertyOptional({ enum: TOTAL_PERIODS, default: 'month' })
-  @IsOptional() @IsIn(TOTAL_PERIODS, { message: `groupBy must be one of ${TOTAL_PERIODS.join(', ')}` })
+  @IsOptional()
+  @IsIn(TOTAL_PERIODS, { message: `groupBy must be one of ${TOTAL_PERIODS.join(', ')}` })
   groupBy: (typeof TOTAL_PERIODS)[number] = 'month';
 
   @ApiPropertyOptional({ description: 'as in the list' })
-  @IsOptional() @IsString() @MaxLength(300)
+  @IsOptional()
+  @IsString()
+  @MaxLength(300)
   supplier?: string;
 
   @ApiPropertyOptional({ enum: PAYMENT_STATUSES })
-  @IsOptional() @IsIn(PAYMENT_STATUSES, { message: `status must be one of ${PAYMENT_STATUSES.join(', ')}` })
+  @IsOptional()
+  @IsIn(PAYMENT_STATUSES, { message: `status must be one of ${PAYMENT_STATUSES.join(', ')}` })
   status?: PaymentStatus;
 }

@@ -8,11 +8,18 @@ import { QueuesService } from './queues.service';
 
 export class FailedJobsQuery {
   @ApiPropertyOptional({ minimum: 0, default: 0, description: 'offset in the failed list, newest first' })
-  @IsOptional() @Type(() => Number) @IsInt() @Min(0)
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
   start = 0;
 
   @ApiPropertyOptional({ minimum: 1, maximum: 500, default: 50 })
-  @IsOptional() @Type(() => Number) @IsInt() @Min(1) @Max(500)
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(500)
   limit = 50;
 }
 

@@ -18,10 +18,7 @@ export interface FailedJob {
 export class QueuesService {
   private readonly queues: Map<string, Queue>;
 
-  constructor(
-    @InjectQueue(DELIVERIES_QUEUE) deliveries: Queue,
-    @InjectQueue(FOLLOWUPS_QUEUE) followUps: Queue,
-  ) {
+  constructor(@InjectQueue(DELIVERIES_QUEUE) deliveries: Queue, @InjectQueue(FOLLOWUPS_QUEUE) followUps: Queue) {
     this.queues = new Map([
       [DELIVERIES_QUEUE, deliveries],
       [FOLLOWUPS_QUEUE, followUps],
@@ -72,7 +69,8 @@ export class QueuesService {
 
   private queue(name: string): Queue {
     const queue = this.queues.get(name);
-    if (!queue) throw new NotFoundException({ code: 'NOT_FOUND', message: `No queue "${name}"; there are ${[...this.queues.keys()].join(', ')}` });
+    if (!queue)
+      throw new NotFoundException({ code: 'NOT_FOUND', message: `No queue "${name}"; there are ${[...this.queues.keys()].join(', ')}` });
     return queue;
   }
 }

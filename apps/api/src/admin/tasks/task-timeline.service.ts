@@ -5,14 +5,7 @@ import { BotRegistry } from '@app/bots';
 import { botsInScope } from '../bots-in-scope';
 
 export type TimelineEventKind =
-  | 'delivery'
-  | 'job-attempt'
-  | 'decision'
-  | 'comment-posted'
-  | 'pyrus-call'
-  | 'erp-call'
-  | 'payment'
-  | 'notification';
+  'delivery' | 'job-attempt' | 'decision' | 'comment-posted' | 'pyrus-call' | 'erp-call' | 'payment' | 'notification';
 
 export interface TimelineEvent {
   at: string;

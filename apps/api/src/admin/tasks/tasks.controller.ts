@@ -8,7 +8,8 @@ import { TaskTimelineService } from './task-timeline.service';
 
 export class TimelineQuery {
   @ApiPropertyOptional({ description: 'bot name; every configured bot when absent' })
-  @IsOptional() @Matches(BOT_NAME, { message: 'bot must be a bot name (a-z, 0-9, -)' })
+  @IsOptional()
+  @Matches(BOT_NAME, { message: 'bot must be a bot name (a-z, 0-9, -)' })
   bot?: string;
 }
 
@@ -18,7 +19,10 @@ export class TasksController {
 
   @Get(':taskId/timeline')
   @AuditorAccess()
-  @ApiOperation({ summary: "Everything done with one task, in time order: deliveries, job attempts, decisions, Pyrus and ERP calls, payments, notifications" })
+  @ApiOperation({
+    summary:
+      'Everything done with one task, in time order: deliveries, job attempts, decisions, Pyrus and ERP calls, payments, notifications',
+  })
   @ApiNotFoundResponse({ description: 'nothing is recorded for the task' })
   timeline(@Param('taskId', new ParseIntPipe({ errorHttpStatusCode: 400 })) taskId: number, @Query() query: TimelineQuery) {
     return this.timelines.timeline(taskId, query.bot);
