@@ -1,10 +1,11 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { INestApplication } from '@nestjs/common';
 import { Client } from 'pg';
 import { AdmissionError, DeliveryJourney } from '@app/deliveries';
 import { MetricsService } from '@app/observability';
 import { toStorablePayload } from '@app/pyrus';
 import { PyrusEmulator } from '../apps/pyrus-emulator/src';
+import { BACKFILL_RECENT_CLAIMS } from '../libs/database/src/migrations/1796500000000-DecisionClaims';
 import { DeliveryReconciler } from '../apps/worker/src/deliveries/delivery.reconciler';
 import { InboxSweeper, syntheticPayload } from '../apps/worker/src/inbox/inbox.sweeper';
 import { PrivateRedis } from './support/private-redis';
@@ -151,6 +152,21 @@ describe('Acknowledged means decided exactly once (real Postgres, a private Redi
         await queue.resume(true);
       }
     });
+    it('pages through more unfinished deliveries than a page holds, stored in one microsecond, and ends', async () => {
+      const events = Array.from({ length: 12 }, () => newEvent());
+      // One statement, one received_at with microseconds, as a group commit stores them; no job in Redis.
+      await db.query(
+        `INSERT INTO deliveries (bot, task_id, event, dedupe_key, request_id, received_at, status, body_bytes, payload)
+         SELECT 'auto-reply', (e->>'task_id')::bigint, 'comment', 'page:' || (e->>'task_id'), 'page-test',
+                timestamptz '2026-01-01 00:00:00.123456+00', 'received', 1, e
+           FROM jsonb_array_elements($1::jsonb) e`,
+        [JSON.stringify(events)],
+      );
+      const result = await api.get(DeliveryJourney).reconcile(1000, undefined, 5);
+      expect(result.checked).toBeGreaterThanOrEqual(12);
+      const taskIds = events.map((e) => e.task_id);
+      expect(await commentCounts(taskIds)).toEqual(taskIds.map(() => 1));
+    });
   });
 
   describe('the inbox sweep and a webhook on the same task', () => {
@@ -217,6 +233,31 @@ describe('Acknowledged means decided exactly once (real Postgres, a private Redi
       expect((await processedOf(event.task_id)).map((r) => r.outcome).sort()).toEqual(['posted', 'skipped']);
     });
 
+    it('a version decided before claims existed (the upgrade) still counts as decided', async () => {
+      const event = newEvent({ comments: false });
+      const staleRead = pyrus.getTask(event.task_id)!;
+      expect((await sendSigned(api, 'auto-reply', JSON.stringify(event), TEST_BOT_KEY)).status).toBe(200);
+      expect(await commentCounts([event.task_id])).toEqual([1]);
+      // As the row was before migration 1796500000000, which then fills in the claim.
+      await db.query('UPDATE processed_tasks SET claim_key = NULL WHERE task_id = $1', [event.task_id]);
+      await db.query(BACKFILL_RECENT_CLAIMS);
+      expect((await processedOf(event.task_id))[0].claim_key).toBe('step:1:round:0');
+      await api.get(DeliveryJourney).admit(
+        {
+          bot: 'auto-reply',
+          storable: toStorablePayload(syntheticPayload(staleRead, FIXTURE_BOT_USER_ID)),
+          retryHeader: null,
+          userAgent: 'inbox-sweep',
+          requestId: 'stale-after-upgrade',
+          bodyBytes: 0,
+        },
+        { countRepeats: false },
+      );
+      await waitFor('the stale delivery to settle', async () => (await deliveriesOf(event.task_id)).every((d) => d.status !== 'received'));
+      await sleep(500);
+      expect(commentsFor(event.task_id)).toHaveLength(1);
+    });
+
     it('a replay of the skipped delivery does not post a second time', async () => {
       const event = newEvent({ comments: false });
       const queue = deliveriesQueue(worker);
@@ -268,18 +309,27 @@ describe('Acknowledged means decided exactly once (real Postgres, a private Redi
       expect(await deliveriesOf(poisoned.task_id)).toHaveLength(0);
     });
 
-    it('over HTTP: 160 clean deliveries and hostile ones at once, and not one clean one gets an error', async () => {
+    it('over HTTP: 160 clean deliveries, repaired ones and one PostgreSQL refuses, at once: only that one gets an error', async () => {
       const events = Array.from({ length: 160 }, () => newEvent());
-      const hostile = [newEvent(), newEvent()];
-      hostile[0].task.text = 'NUL \u0000 here';
-      const hostileBodies = [JSON.stringify(hostile[0]), JSON.stringify(hostile[1]).replace('"text":"', '"text":"\\ud800')];
-      const answers = await Promise.all([
-        ...events.map((e) => sendSigned(api, 'auto-reply', JSON.stringify(e), TEST_BOT_KEY)),
-        ...hostileBodies.map((b) => sendSigned(api, 'auto-reply', b, TEST_BOT_KEY)),
-      ]);
+      const repaired = [newEvent(), newEvent()];
+      repaired[0].task.text = 'NUL \u0000 here';
+      const refused = newEvent();
+      // An event name longer than a btree index entry may be (its natural key is indexed): PostgreSQL refuses the row.
+      refused.event = randomBytes(9000).toString('base64');
+      const bodies = [
+        ...events.map((e) => JSON.stringify(e)),
+        JSON.stringify(repaired[0]),
+        JSON.stringify(repaired[1]).replace('"text":"', '"text":"\\ud800'),
+        JSON.stringify(refused),
+      ];
+      const answers = await Promise.all(bodies.map((b) => sendSigned(api, 'auto-reply', b, TEST_BOT_KEY)));
+      const refusedAnswer = answers.pop()!;
+      expect(refusedAnswer.status).toBe(400);
+      expect(refusedAnswer.body).toMatchObject({ error: 'PAYLOAD_REFUSED' });
       expect(answers.filter((a) => a.status !== 200).map((a) => [a.status, a.body])).toEqual([]);
-      const all = [...events, ...hostile].map((e) => e.task_id);
+      const all = [...events, ...repaired].map((e) => e.task_id);
       expect(await commentCounts(all, 60000)).toEqual(all.map(() => 1));
+      expect(await deliveriesOf(refused.task_id)).toHaveLength(0);
     });
   });
 

@@ -218,6 +218,30 @@ describe('payment bot: duplicates despite the spelling', () => {
       expect(new Set(keyed.map((r) => r.invoice_number_norm))).toEqual(new Set(['З7']));
     });
 
+    it("re-key a supplier's budget limit with its payments, and leave one whose new key another limit has", async () => {
+      const name = `Заря ${tag()}`;
+      // The key as the earlier rules made it (typographic quotes and a dash kept), and the one the new rules make.
+      const quoted = `name:ооо „${name.toLowerCase()}—юг“`;
+      const expected = `name:${normaliseName(`ООО „${name}—Юг“`)}`;
+      await db.query(
+        `INSERT INTO budget_limits (scope, scope_key, period, currency, amount)
+         VALUES ('supplier', $1, 'month', 'RUB', 100), ('supplier', $1, 'year', 'RUB', 1000), ('supplier', $2, 'year', 'RUB', 5000)`,
+        [quoted, expected],
+      );
+      await renormalise();
+      const { rows } = await db.query(
+        `SELECT scope_key, period, amount FROM budget_limits WHERE scope_key IN ($1, $2) ORDER BY period, amount`,
+        [quoted, expected],
+      );
+      expect(rows).toEqual([
+        { scope_key: expected, period: 'month', amount: '100.00' },
+        // The yearly one collides with the limit already keyed as the new rules key it: it keeps its old key.
+        { scope_key: quoted, period: 'year', amount: '1000.00' },
+        { scope_key: expected, period: 'year', amount: '5000.00' },
+      ]);
+      await db.query(`DELETE FROM budget_limits WHERE scope_key IN ($1, $2)`, [quoted, expected]);
+    });
+
     it('then match a new request typed another way', async () => {
       const name = `Рассвет ${tag()}`;
       const earlierTask = nextTask++;

@@ -2,7 +2,7 @@ import { INestApplication } from '@nestjs/common';
 import { Client } from 'pg';
 import { PyrusApproval, PyrusTask } from '@app/pyrus';
 import { PyrusEmulator } from '../apps/pyrus-emulator/src';
-import { ServiceUnderTest, startServiceWithEmulator, waitFor } from './support/stack';
+import { deliveriesQueue, ServiceUnderTest, sleep, startServiceWithEmulator, waitFor } from './support/stack';
 import { Invoice, invoiceTask as makeInvoiceTask } from './support/invoice-task';
 import { addPaymentBotsTo, deliverTo, freshTaxIds, PaymentBot, paymentBotsFile } from './support/payment-bots';
 import { MANAGER_USER_ID, PAYMENTS_ERP_BOT_USER_ID } from './support/test-emulator';
@@ -105,6 +105,28 @@ describe('payment bot: returning a request to the previous stage', () => {
     const second = await waitFor('the second decision', () => botComments(task.id).find((c) => c.approval_choice === 'approved'));
     expect(second.text).toContain('limit 2 000.00 RUB, already approved 0.00, this request 1 500.00');
     expect(await paymentOf(task.id)).toMatchObject({ status: 'approved' });
+  });
+
+  it('two deliveries of one round (a person commented meanwhile) send the request back once', async () => {
+    const task = routedTask(await supplierOverBudget(), [[approved(ACCOUNTANT)], [approved(MANAGER)], [waiting(botOn(RETURNS))]], 3);
+    const withComment = structuredClone(task);
+    withComment.comments = [...(task.comments ?? []), { id: task.id * 10 + 1, text: 'Any news?', author: { id: MANAGER.id } }];
+    const queue = deliveriesQueue(service.worker);
+    await queue.pause(true);
+    try {
+      await deliverTo(api, pyrus, RETURNS, task);
+      await deliverTo(api, pyrus, RETURNS, withComment);
+    } finally {
+      await queue.resume(true);
+    }
+    await decided(task.id);
+    await waitFor('both deliveries to settle', async () => {
+      const { rows } = await db.query(`SELECT status FROM deliveries WHERE task_id = $1`, [task.id]);
+      return rows.length === 2 && rows.every((r) => r.status !== 'received');
+    });
+    await sleep(500);
+    expect(botComments(task.id)).toHaveLength(1);
+    expect(botComments(task.id)[0].approvals_rerequested).toEqual([[], [{ id: MANAGER.id }]]);
   });
 
   it("passes over a bot's step: back to the nearest earlier step with a person on it", async () => {

@@ -4,7 +4,7 @@ import { botVoteOnCurrentStep, lastCommentId, PyrusTask, TaskCommentRequest } fr
  * What a decision on one version of a task claims, so that no two deliveries (a webhook and its retry under another
  * key, the inbox sweep, a replay, a second worker) act twice on it. A vote is cast once per step and round: the round
  * is the comment that brought the task to the step, so a request sent back and returned is a new round. A comment
- * without a vote answers one event (the task's newest comment), and a later comment may call for another.
+ * that leaves the task with the bot answers one event (the task's newest comment), and a later one may call for another.
  */
 export interface DecisionClaims {
   /** `step:<n>:round:<comment id>`, when the bot is an approver of the current step. */
@@ -25,9 +25,14 @@ export function decisionClaims(task: PyrusTask, botUserId: number | undefined, e
   return { ...claims, vote: `step:${step}:round:${roundOf(task, step)}` };
 }
 
-/** The claim a decision takes: its vote's when it votes on a step the bot approves, else the event's. */
+/**
+ * The claim a decision takes: the step's and round's when it moves the task on the step the bot approves (a vote, or
+ * the request sent back to earlier approvers), else the event's. A comment that leaves the task waiting on the bot (a
+ * question, fields missing) answers only its event, and a later comment may call for another decision.
+ */
 export function claimOf(comment: TaskCommentRequest, claims: DecisionClaims): string {
-  return comment.approval_choice && claims.vote ? claims.vote : claims.event;
+  const movesTheTask = comment.approval_choice !== undefined || comment.approvals_rerequested !== undefined;
+  return movesTheTask && claims.vote ? claims.vote : claims.event;
 }
 
 /** Why a decision is not needed, given the claims other deliveries of the task already hold. */

@@ -71,8 +71,11 @@ const MARK_FAILED = `WITH failed AS (
 
 /** Rows one flush may write; 11 parameters each, far below PostgreSQL's 65535. */
 const MAX_BATCH = 500;
-/** Bull states in which a job still runs by itself; any other (gone, completed, failed, stuck) never will. */
-const LIVE_JOB_STATES = new Set(['waiting', 'active', 'delayed', 'paused']);
+/**
+ * Bull states of a job that will never run again by itself. Any other state is left alone: Bull reads a state in
+ * several calls, so a job moving between two lists (active to delayed, for its retry) can read as "stuck" meanwhile.
+ */
+const FINISHED_JOB_STATES = new Set(['completed', 'failed']);
 /**
  * SQLSTATE classes of a statement PostgreSQL refused for its content: data exceptions (22: a character it cannot
  * hold, a number out of range), program limits (54: too deep, too large). A retry of the same row fails the same way.
@@ -162,7 +165,17 @@ export class DeliveryJourney {
           { err: errorMessage(err), deliveries: unique.length },
           'PostgreSQL refused a batch of deliveries; storing them one by one',
         );
-        rows = await Promise.all(unique.map((row) => insertDeliveries(this.db, [row], { countRepeats }).then(([r]) => r, storeError)));
+        rows = await Promise.all(
+          unique.map((row) =>
+            insertDeliveries(this.db, [row], { countRepeats }).then(
+              ([r]) => r,
+              (rowErr: unknown) => {
+                this.logger.warn({ err: errorMessage(rowErr), bot: row.bot, taskId: row.taskId }, 'PostgreSQL refused a delivery');
+                return storeError(rowErr);
+              },
+            ),
+          ),
+        );
       }
     }
     const byKey = new Map<string, StoredDeliveryRow | AdmissionError>();
@@ -212,13 +225,17 @@ export class DeliveryJourney {
 
   /** The job id is the delivery id, so a second add of the same delivery is a no-op while Bull holds the first. */
   private async addJobs(jobs: ProcessDeliveryJob[]): Promise<void> {
-    // ioredis would buffer commands while disconnected; fail fast instead and let the caller retry.
-    if (this.queue.client.status !== 'ready') throw new Error(`Redis connection is ${this.queue.client.status}`);
+    this.failFastWithoutRedis();
     await withTimeout(
       this.queue.addBulk(jobs.map((data) => ({ name: PROCESS_DELIVERY_JOB, data, opts: { jobId: data.deliveryId } }))),
       this.addTimeoutMs,
       'Redis did not take the jobs in time',
     );
+  }
+
+  /** ioredis would buffer commands while disconnected; fail fast instead and let the caller retry. */
+  private failFastWithoutRedis(): void {
+    if (this.queue.client.status !== 'ready') throw new Error(`Redis connection is ${this.queue.client.status}`);
   }
 
   /** Not awaited by the answer: the jobs are in Redis, and queued_at is for the audit, not for the reconciliation. */
@@ -247,7 +264,15 @@ export class DeliveryJourney {
 
   /** A failed delivery whose job someone retried by hand (Bull Board): 'received' again, to be decided afresh. */
   async reopenForRetry(deliveryId: string): Promise<void> {
-    await this.db.query(`UPDATE deliveries SET status = 'received', last_error = NULL WHERE id = $1 AND status = 'failed'`, [deliveryId]);
+    await this.setReceived(deliveryId, 'failed');
+  }
+
+  private async setReceived(deliveryId: string, from: 'failed' | 'skipped'): Promise<boolean> {
+    const [, changed] = (await this.db.query(`UPDATE deliveries SET status = 'received', last_error = NULL WHERE id = $1 AND status = $2`, [
+      deliveryId,
+      from,
+    ])) as [unknown, number];
+    return changed > 0;
   }
 
   /**
@@ -284,15 +309,17 @@ export class DeliveryJourney {
    */
   async reconcile(minAgeMs: number, runner: SqlRunner = this.db, pageSize = 500): Promise<ReconcileResult> {
     const result: ReconcileResult = { checked: 0, requeued: 0 };
-    let after: { receivedAt: Date; id: string } | undefined;
+    // The cursor keeps received_at as PostgreSQL's text: a JS Date has milliseconds, the column microseconds, and a
+    // cursor rounded down would bring back the same page for ever when a group commit stored a page's worth at once.
+    let after: { receivedAt: string; id: string } | undefined;
     for (;;) {
       const rows = (await runner.query(
-        `SELECT id, request_id, bot, task_id, received_at FROM deliveries
+        `SELECT id, request_id, bot, task_id, received_at::text AS received_at FROM deliveries
          WHERE status = 'received' AND received_at < now() - make_interval(secs => $1::float8 / 1000)
            AND ($2::timestamptz IS NULL OR (received_at, id) > ($2::timestamptz, $3::uuid))
          ORDER BY received_at, id LIMIT $4`,
         [minAgeMs, after?.receivedAt ?? null, after?.id ?? null, pageSize],
-      )) as Array<{ id: string; request_id: string; bot: string; task_id: string; received_at: Date }>;
+      )) as Array<{ id: string; request_id: string; bot: string; task_id: string; received_at: string }>;
       result.checked += rows.length;
       const jobs = rows.map((r) => ({ deliveryId: r.id, requestId: r.request_id, bot: r.bot, taskId: Number(r.task_id) }));
       const requeued = await this.requeueUnlessLive(jobs);
@@ -312,12 +339,8 @@ export class DeliveryJourney {
    * False when it was not in `from` any more (someone else moved it). When Redis does not take the job, the status
    * goes back and the error is thrown.
    */
-  async reopen(job: ProcessDeliveryJob, from: string): Promise<boolean> {
-    const [, reset] = await this.db.query(`UPDATE deliveries SET status = 'received', last_error = NULL WHERE id = $1 AND status = $2`, [
-      job.deliveryId,
-      from,
-    ]);
-    if (!reset) return false;
+  async reopen(job: ProcessDeliveryJob, from: 'failed' | 'skipped'): Promise<boolean> {
+    if (!(await this.setReceived(job.deliveryId, from))) return false;
     try {
       await withTimeout(this.requeueUnlessLive([job]), this.addTimeoutMs, 'Redis did not take the job in time');
     } catch (err) {
@@ -333,11 +356,12 @@ export class DeliveryJourney {
    */
   private async requeueUnlessLive(jobs: ProcessDeliveryJob[]): Promise<string[]> {
     const added: string[] = [];
+    this.failFastWithoutRedis();
     const existing = await Promise.all(jobs.map((j) => this.queue.getJob(j.deliveryId)));
     for (const [i, data] of jobs.entries()) {
       const job = existing[i];
       if (job) {
-        if (LIVE_JOB_STATES.has(await job.getState())) continue;
+        if (!FINISHED_JOB_STATES.has(await job.getState())) continue;
         await removeFinished(job);
       }
       await this.queue.add(PROCESS_DELIVERY_JOB, data, { jobId: data.deliveryId });
@@ -375,9 +399,14 @@ function refusedForContent(err: unknown): boolean {
   return REFUSED_CONTENT.test(String((err as { code?: unknown }).code ?? ''));
 }
 
+/** PostgreSQL's own words stay in the log (store() writes them); the caller gets a fixed message. */
 function storeError(err: unknown): AdmissionError {
   return refusedForContent(err)
-    ? new AdmissionError('PAYLOAD_REFUSED', `PostgreSQL cannot store this delivery: ${errorMessage(err)}`, false)
+    ? new AdmissionError(
+        'PAYLOAD_REFUSED',
+        'PostgreSQL cannot store this delivery as it is (its content, not an outage); a retry will not help',
+        false,
+      )
     : new AdmissionError('DATABASE_UNAVAILABLE', 'The delivery could not be stored; retry later', true);
 }
 

@@ -6,6 +6,9 @@ import { DELIVERIES_QUEUE, PROCESS_DELIVERY_JOB, ProcessDeliveryJob } from '@app
 import { JobAttemptsRecorder } from '../telemetry/job-attempts.recorder';
 import { DeliveryService, isRetryable } from './delivery.service';
 
+/** Bull's failedReason for a job over maxStalledCount (node_modules/bull/lib/queue.js). */
+const STALLED_TOO_OFTEN = 'job stalled more than allowable limit';
+
 /** Thin: unpack the job, call the service, let errors throw so Bull retries with backoff. */
 @Processor(DELIVERIES_QUEUE)
 export class DeliveryProcessor implements BeforeApplicationShutdown {
@@ -42,7 +45,10 @@ export class DeliveryProcessor implements BeforeApplicationShutdown {
   @OnQueueFailed()
   async onFailed(job: Job<ProcessDeliveryJob>, err: Error): Promise<void> {
     const attempts = job.opts.attempts ?? 1;
-    if (isRetryable(err) && job.attemptsMade < attempts) return;
+    // Bull fails a job whose lock ran out twice (maxStalledCount) without counting an attempt, and retries it no more:
+    // final, or the reconciliation would queue a job that kills its worker again and again.
+    const stalledTooOften = err.message === STALLED_TOO_OFTEN;
+    if (!stalledTooOften && isRetryable(err) && job.attemptsMade < attempts) return;
     this.logger.error(
       { deliveryId: job.data.deliveryId, requestId: job.data.requestId, err: err.message, attempts: job.attemptsMade },
       'Delivery failed for good',

@@ -18,12 +18,16 @@ export class RenormalisePaymentKeys1796100000000 implements MigrationInterface {
   name = 'RenormalisePaymentKeys1796100000000';
 
   async up(q: QueryRunner): Promise<void> {
-    await rekey(q, { name: normaliseName, invoiceNumber: normaliseInvoiceNumber });
+    const rules = { name: normaliseName, invoiceNumber: normaliseInvoiceNumber };
+    await rekey(q, rules);
+    await rekeyBudgetLimits(q, rules);
   }
 
   /** Back to the rules before this migration. */
   async down(q: QueryRunner): Promise<void> {
-    await rekey(q, { name: earlierNormaliseName, invoiceNumber: earlierNormaliseInvoiceNumber });
+    const rules = { name: earlierNormaliseName, invoiceNumber: earlierNormaliseInvoiceNumber };
+    await rekey(q, rules);
+    await rekeyBudgetLimits(q, rules);
   }
 }
 
@@ -67,6 +71,30 @@ async function rekey(q: QueryRunner, rules: Rules): Promise<void> {
         [changed.map((c) => c.id), changed.map((c) => c.supplierKey), changed.map((c) => c.invoiceNumberNorm)],
       );
     }
+  }
+}
+
+/**
+ * A supplier's budget limit is keyed like its payments (`name:` + the normalised name), or it would stop matching them
+ * and the limit would silently go unenforced. Only the key is stored, so the rules are applied to the earlier key's
+ * name, which they leave as they would the name itself (the earlier rules did a part of what these do). A limit whose
+ * new key another limit of the same period and currency already has keeps its old key, with a warning in the
+ * migration's log: two limits for one supplier are the operator's to merge.
+ */
+async function rekeyBudgetLimits(q: QueryRunner, rules: Rules): Promise<void> {
+  const limits: Array<{ id: string; scope_key: string }> = await q.query(
+    `SELECT id, scope_key FROM budget_limits WHERE scope = 'supplier' AND scope_key LIKE 'name:%' ORDER BY id`,
+  );
+  for (const limit of limits) {
+    const key = `name:${rules.name(limit.scope_key.slice('name:'.length))}`;
+    if (key === limit.scope_key) continue;
+    const [, moved] = (await q.query(
+      `UPDATE budget_limits b SET scope_key = $2, updated_at = now() WHERE b.id = $1
+         AND NOT EXISTS (SELECT 1 FROM budget_limits o WHERE o.scope = b.scope AND o.scope_key = $2 AND o.period = b.period AND o.currency = b.currency)`,
+      [limit.id, key],
+    )) as [unknown, number];
+    if (!moved)
+      q.connection.logger.log('warn', `budget limit ${limit.id} keeps its key ${limit.scope_key}: another limit already has ${key}`);
   }
 }
 

@@ -70,7 +70,8 @@ export class ReplayService {
         message: `Delivery ${id} was processed and its decision is on the task; replaying it would post a second time (use ?dryRun=true to see the decision)`,
       });
     }
-    const previous = delivery.status;
+    // Neither received nor processed: failed or skipped.
+    const previous = delivery.status as DeliveryStatus.Failed | DeliveryStatus.Skipped;
     let reopened: boolean;
     try {
       reopened = await this.journey.reopen(
@@ -80,12 +81,11 @@ export class ReplayService {
     } catch (err) {
       throw new ServiceUnavailableException({
         code: 'QUEUE_UNAVAILABLE',
-        message: `The queue did not take the job (${errorMessage(err)}); nothing changed, try again`,
+        message: `The queue did not take the job in time (${errorMessage(err)}); the delivery keeps its status, but the job may still be queued: look at it again before retrying`,
       });
     }
     if (!reopened) throw new ConflictException({ code: 'IN_PROGRESS', message: `Delivery ${id} changed meanwhile; look again` });
-    const jobId = id;
-    return { dryRun: false, deliveryId: id, previousStatus: previous, jobId };
+    return { dryRun: false, deliveryId: id, previousStatus: previous, jobId: id };
   }
 
   private configuredBot(delivery: Delivery): BotConfig {
