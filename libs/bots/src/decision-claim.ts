@@ -15,6 +15,10 @@ export interface DecisionClaims {
   closed?: string;
 }
 
+/** SQL: the claims other deliveries of the task of delivery `d` hold (posting or posted decisions), as a text[]. */
+export const HELD_CLAIMS_OF_D = `ARRAY(SELECT o.claim_key FROM processed_tasks o
+  WHERE o.bot = d.bot AND o.task_id = d.task_id AND o.delivery_id <> d.id AND o.claim_key IS NOT NULL AND o.outcome IN ('posting', 'posted'))`;
+
 export function decisionClaims(task: PyrusTask, botUserId: number | undefined, event: string): DecisionClaims {
   const newest = lastCommentId(task);
   const claims: DecisionClaims = { event: `event:${event}:${newest === undefined ? 'none' : `c${newest}`}` };

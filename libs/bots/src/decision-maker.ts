@@ -6,14 +6,11 @@ import { Delivery, prepared } from '@app/database';
 import { BotHookRequest, PyrusCaller, PyrusClient } from '@app/pyrus';
 import { BotContext, BotDecision } from './bot-handler';
 import { BotRegistry } from './bot-registry.service';
-import { claimTaken, DecisionClaims, decisionClaims } from './decision-claim';
+import { claimTaken, DecisionClaims, decisionClaims, HELD_CLAIMS_OF_D } from './decision-claim';
 import { PaymentHistory } from './payments/payment-history';
 
-/** The claims other deliveries of a task hold (posting or posted decisions); the worker reads them with the delivery. */
-const HELD_CLAIMS = prepared(
-  `SELECT claim_key FROM processed_tasks
-   WHERE bot = $1 AND task_id = $2 AND delivery_id <> $3 AND claim_key IS NOT NULL AND outcome IN ('posting', 'posted')`,
-);
+/** The claims other deliveries of the task hold, for a caller that did not read them with the delivery. */
+const HELD_CLAIMS = prepared(`SELECT ${HELD_CLAIMS_OF_D} AS held FROM deliveries d WHERE d.id = $1`);
 
 /**
  * How one stored delivery is decided: the checks that make a decision unnecessary, then the bot's handler. Used by
@@ -65,7 +62,7 @@ export class DecisionMaker {
   }
 
   private async heldClaims(delivery: Delivery): Promise<string[]> {
-    const rows: Array<{ claim_key: string }> = await this.db.query(HELD_CLAIMS, [delivery.bot, delivery.taskId, delivery.id]);
-    return rows.map((r) => r.claim_key);
+    const rows: Array<{ held: string[] }> = await this.db.query(HELD_CLAIMS, [delivery.id]);
+    return rows[0]?.held ?? [];
   }
 }

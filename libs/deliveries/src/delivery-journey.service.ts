@@ -290,7 +290,7 @@ export class DeliveryJourney {
         refused.bot,
         payload.task_id,
         event,
-        `${event}:refused:${payload.task?.last_modified_date ?? new Date().toISOString()}`,
+        `${event}:refused:${payload.task?.last_modified_date ?? 'undated'}`,
         refused.retryHeader,
         refused.userAgent,
         refused.requestId,

@@ -1,5 +1,6 @@
 import { parseIntoClientConfig } from 'pg-connection-string';
 import { ConfigError } from '@app/config';
+import { redisEndpoint } from '@app/queue';
 import { errorMessage } from './error-message';
 
 /**
@@ -155,14 +156,8 @@ function postgresTarget(url: string): Target {
 }
 
 function redisTarget(url: string): Target {
-  try {
-    const parsed = new URL(url);
-    const host = parsed.hostname || '127.0.0.1';
-    const port = Number(parsed.port) || 6379;
-    return { host, port, label: `${host}:${port}` };
-  } catch {
-    return { host: '', port: 6379, label: 'REDIS_URL' };
-  }
+  const endpoint = redisEndpoint(url);
+  return endpoint ? { ...endpoint, label: `${endpoint.host}:${endpoint.port}` } : { host: '', port: 6379, label: 'REDIS_URL' };
 }
 
 function sameHost(address: string, host: string): boolean {

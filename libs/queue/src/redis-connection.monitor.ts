@@ -1,14 +1,20 @@
 import { Logger } from '@nestjs/common';
 import Redis from 'ioredis';
 
-/** host:port of a redis:// URL, without the user, the password or the database number. */
-export function redisAddress(url: string): string {
+/** Host and port of a redis:// URL, with Redis's defaults; undefined for a URL that does not parse. */
+export function redisEndpoint(url: string): { host: string; port: number } | undefined {
   try {
     const parsed = new URL(url);
-    return `${parsed.hostname || '127.0.0.1'}:${parsed.port || '6379'}`;
+    return { host: parsed.hostname || '127.0.0.1', port: Number(parsed.port) || 6379 };
   } catch {
-    return 'the configured address';
+    return undefined;
   }
+}
+
+/** `host:port` for a log line; never the URL itself, which may hold a password. */
+export function redisAddress(url: string): string {
+  const endpoint = redisEndpoint(url);
+  return endpoint ? `${endpoint.host}:${endpoint.port}` : 'the configured address';
 }
 
 /**

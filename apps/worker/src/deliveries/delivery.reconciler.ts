@@ -16,7 +16,8 @@ const RECONCILE_LOCK_ID = 727_002;
  * Keeps PostgreSQL and Redis in step: a delivery stored but not finished must have a live Bull job. It has none when
  * the api answered 503 and Pyrus gave up, when the api died between storing and queueing, or when Redis lost its
  * data (a restart without persistence, FLUSHALL, a failover to an empty replica). Every RECONCILE_INTERVAL_MS one
- * worker queues such deliveries again under their own job id; the decision's claim makes a late duplicate harmless.
+ * worker queues such deliveries again under their own job id. A job that turns out to be a second one for its delivery
+ * is harmless: it waits on the task's lock and then finds the delivery decided.
  */
 @Injectable()
 export class DeliveryReconciler implements OnApplicationBootstrap, BeforeApplicationShutdown {

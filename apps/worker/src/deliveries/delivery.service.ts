@@ -3,7 +3,7 @@ import { InjectRepository } from '@nestjs/typeorm';
 import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager, Repository } from 'typeorm';
-import { BotDecision, botCredentials, BotRegistry, claimOf, DecisionMaker } from '@app/bots';
+import { BotDecision, botCredentials, BotRegistry, claimOf, DecisionMaker, HELD_CLAIMS_OF_D } from '@app/bots';
 import { BotConfig } from '@app/config';
 import { Delivery, DeliveryStatus, hydrate, prepared, ProcessedOutcome, ProcessedTask, selectColumns } from '@app/database';
 import { BotHookRequest, findPostedComment, PyrusApiError, PyrusCaller, PyrusClient, TaskCommentRequest } from '@app/pyrus';
@@ -103,8 +103,7 @@ export class DeliveryService {
     // Written once from the entities' metadata and prepared: TypeORM's query builder wrote it anew on every job.
     this.readDeliverySql ??= prepared(
       `SELECT ${selectColumns(deliveries, 'd')}, ${selectColumns(records, 'p')},
-              ARRAY(SELECT o.claim_key FROM processed_tasks o WHERE o.bot = d.bot AND o.task_id = d.task_id AND o.delivery_id <> d.id
-                      AND o.claim_key IS NOT NULL AND o.outcome IN ('posting', 'posted')) AS held_claims
+              ${HELD_CLAIMS_OF_D} AS held_claims
        FROM deliveries d LEFT JOIN processed_tasks p ON p.delivery_id = d.id
        WHERE d.id = $1`,
     );

@@ -21,7 +21,7 @@ import { PeriodicRun } from '../periodic-run';
 import { commentIdOfKey, LatestDelivery, needsFullRead, reasonToLeave, StoredFacts } from './inbox-candidates';
 import { errorMessage, MetricsService } from '@app/observability';
 
-/** One inbox sweep at a time across all workers; a fixed arbitrary advisory-lock id (the unqueued sweep has 727_002). */
+/** One inbox sweep at a time across all workers; a fixed arbitrary advisory-lock id (the reconciliation has 727_002). */
 const INBOX_SWEEP_LOCK_ID = 727_003;
 /** Pyrus's default is 50; a bot with a long backlog must not lose the tail. */
 const INBOX_ITEM_COUNT = 1000;
