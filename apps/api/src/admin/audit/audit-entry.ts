@@ -1,5 +1,5 @@
 import { Request } from 'express';
-import type { AdminRequest } from '../auth/admin-auth.guard';
+import { AdminRequest } from '../auth/admin-request';
 import { AuditEntry } from './audit-log.service';
 
 /** The audit log entry of a request: who (the token's name, never the token), what, from where, and the outcome. */

@@ -1,14 +1,11 @@
 import { CanActivate, ExecutionContext, ForbiddenException, Injectable, UnauthorizedException } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import { Request, Response } from 'express';
+import { Response } from 'express';
 import { AuditLogService } from '../audit/audit-log.service';
 import { auditEntryOf } from '../audit/audit-entry';
 import { ADMIN_ACCESS, AdminAccess } from './admin-access.metadata';
-import { AdminActor, AdminTokenVerifier, roleAllows, tokenFromAuthorization } from './admin-token.verifier';
-
-export interface AdminRequest extends Request {
-  adminActor?: AdminActor;
-}
+import { AdminRequest } from './admin-request';
+import { AdminTokenVerifier, roleAllows, tokenFromAuthorization } from './admin-token.verifier';
 
 /** A route that forgot to say who may call it is treated as a change only an operator may make. */
 const UNDECLARED: AdminAccess = { role: 'operator', audit: 'undeclared' };

@@ -1,7 +1,7 @@
 import { NextFunction, Request, Response } from 'express';
 import { auditEntryOf } from '../audit/audit-entry';
 import { AuditLogService } from '../audit/audit-log.service';
-import { AdminRequest } from '../auth/admin-auth.guard';
+import { AdminRequest } from '../auth/admin-request';
 import { AdminTokenVerifier, roleAllows, tokenFromAuthorization } from '../auth/admin-token.verifier';
 
 const READS = new Set(['GET', 'HEAD', 'OPTIONS']);
