@@ -1,13 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import Redis from 'ioredis';
 import { PyrusApiError } from './pyrus-api.error';
-import { PyrusAuth } from './pyrus.client';
-
-/** What the service signs in to Pyrus with: the bot's login and its current security key. */
-export interface BotCredentials {
-  login: string;
-  securityKey: string;
-}
+import { BotCredentials, PyrusAuth } from './pyrus-auth';
 
 const LOCK_MS = 15_000;
 const WAIT_STEP_MS = 100;

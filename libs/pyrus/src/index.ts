@@ -2,6 +2,7 @@ export * from './bot-token.store';
 export * from './comment-lookup';
 export * from './fields';
 export * from './pyrus-api.error';
+export * from './pyrus-auth';
 export * from './pyrus-call.observer';
 export * from './pyrus-http.client';
 export * from './pyrus.client';

@@ -1,10 +1,11 @@
 import { IncomingHttpHeaders } from 'node:http';
 import { request } from 'undici';
-import { BotCredentials, BotTokenStore } from './bot-token.store';
+import { BotTokenStore } from './bot-token.store';
+import { BotCredentials, PyrusAuth } from './pyrus-auth';
 import { findPostedComment } from './comment-lookup';
 import { PyrusApiError } from './pyrus-api.error';
 import { ObservedPyrusCall, PyrusCallObserver, pyrusOperation, taskIdOfPath, withoutSecrets } from './pyrus-call.observer';
-import { CommentIntent, CommentResult, PyrusAuth, PyrusCaller, PyrusClient } from './pyrus.client';
+import { CommentIntent, CommentResult, PyrusCaller, PyrusClient } from './pyrus.client';
 import {
   AuthResponse,
   CatalogResponse,

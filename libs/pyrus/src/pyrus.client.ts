@@ -1,4 +1,4 @@
-import { BotCredentials } from './bot-token.store';
+import { BotCredentials, PyrusAuth } from './pyrus-auth';
 import { PyrusCallContext } from './pyrus-call.observer';
 import {
   CatalogResponse,
@@ -14,13 +14,6 @@ import {
   SyncCatalogResponse,
   TaskCommentRequest,
 } from './pyrus.types';
-
-/** A bearer token and the API host it belongs to. */
-export interface PyrusAuth {
-  accessToken: string;
-  apiUrl: string;
-  filesUrl?: string;
-}
 
 /** Who makes a call: the bot (its token comes from the shared cache) and, while it works, a webhook's own token. */
 export interface PyrusCaller {
