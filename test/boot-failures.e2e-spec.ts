@@ -27,7 +27,7 @@ describe('boot failures', () => {
       WORKER_PORT: String(await freePort()),
       ...env,
     });
-    const timer = setTimeout(() => app.kill(), 60000);
+    const timer = setTimeout(() => void app.kill(), 60000);
     const { code } = await app.exited;
     clearTimeout(timer);
     return { code, stderrLines: app.stderr.split('\n').filter((line) => line !== ''), stderr: app.stderr };

@@ -1,4 +1,4 @@
-import { createServer, Server } from 'node:http';
+import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http';
 import { AddressInfo } from 'node:net';
 import { SMTPServer } from 'smtp-server';
 import { PyrusTask } from '@app/pyrus';
@@ -20,26 +20,31 @@ class FakeErp {
   url = '';
 
   async start() {
-    this.server = createServer(async (req, res) => {
-      let text = '';
-      for await (const chunk of req) text += chunk;
-      const idempotencyKey = String(req.headers['idempotency-key']);
-      const record = { idempotencyKey, authorization: req.headers.authorization, body: JSON.parse(text), status: 0 };
-      this.calls.push(record);
-      if (this.failing > 0) {
-        this.failing -= 1;
-        record.status = 503;
-        res.writeHead(503, { 'content-type': 'text/html' }).end('<h1>Service Unavailable</h1>');
-        return;
-      }
-      // Idempotent, as the connector expects of an ERP: the same key gets the same order.
-      const id = this.orders.get(idempotencyKey) ?? `PO-${this.orders.size + 1}`;
-      this.orders.set(idempotencyKey, id);
-      record.status = 201;
-      res.writeHead(201, { 'content-type': 'application/json' }).end(JSON.stringify({ id }));
+    // A request the fake cannot read is answered 500 rather than left hanging with an unhandled rejection.
+    this.server = createServer((req, res) => {
+      this.answer(req, res).catch((err: unknown) => res.writeHead(500, { 'content-type': 'text/plain' }).end(String(err)));
     });
     await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
     this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+  }
+
+  private async answer(req: IncomingMessage, res: ServerResponse) {
+    let text = '';
+    for await (const chunk of req) text += chunk;
+    const idempotencyKey = String(req.headers['idempotency-key']);
+    const record = { idempotencyKey, authorization: req.headers.authorization, body: JSON.parse(text), status: 0 };
+    this.calls.push(record);
+    if (this.failing > 0) {
+      this.failing -= 1;
+      record.status = 503;
+      res.writeHead(503, { 'content-type': 'text/html' }).end('<h1>Service Unavailable</h1>');
+      return;
+    }
+    // Idempotent, as the connector expects of an ERP: the same key gets the same order.
+    const id = this.orders.get(idempotencyKey) ?? `PO-${this.orders.size + 1}`;
+    this.orders.set(idempotencyKey, id);
+    record.status = 201;
+    res.writeHead(201, { 'content-type': 'application/json' }).end(JSON.stringify({ id }));
   }
 
   stop() {

@@ -27,7 +27,7 @@ export class DeliveryProcessor implements BeforeApplicationShutdown {
         await this.deliveries.process(job.data);
       } catch (err) {
         // A 4xx or a permanent error is not retried blindly: stop the job here.
-        if (!isRetryable(err)) job.discard();
+        if (!isRetryable(err)) await job.discard();
         throw err;
       }
     });
