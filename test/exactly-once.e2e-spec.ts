@@ -381,7 +381,7 @@ describe('Acknowledged means decided exactly once (real Postgres, a private Redi
       const good = newEvent();
       let nested: unknown = 'bottom';
       for (let i = 0; i < 150; i++) nested = [nested];
-      pyrus.addTask({ ...structuredClone(bad.task), deep_field: nested } as any);
+      pyrus.addTask({ ...structuredClone(bad.task), deep_field: nested });
       const sweeper = worker.get(InboxSweeper);
       const run = async () =>
         waitFor('an inbox sweep run', async () => {

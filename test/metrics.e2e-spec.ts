@@ -366,6 +366,6 @@ describe('metrics and the call log', () => {
         [{ person: { id: PAYMENTS_ERP_BOT_USER_ID, type: 'bot' }, approval_choice: 'waiting' }],
       ],
       comments: [{ id: id * 10, text: 'Please pay', author: { id: 77 } }],
-    } as PyrusTask;
+    };
   }
 });

@@ -8,9 +8,7 @@ describe('prepared statements', () => {
   const DIVIDE = prepared('SELECT 100 / $1::int AS n -- prepared-statements e2e');
   const NOT_MARKED = 'SELECT $1::int * 2 AS n -- prepared-statements e2e';
   const namedOnConnection = (db: DataSource | { query: DataSource['query'] }) =>
-    db.query(`SELECT statement FROM pg_prepared_statements WHERE statement LIKE '%prepared-statements e2e'`) as Promise<
-      Array<{ statement: string }>
-    >;
+    db.query<Array<{ statement: string }>>(`SELECT statement FROM pg_prepared_statements WHERE statement LIKE '%prepared-statements e2e'`);
 
   // One connection, so every query below runs on it.
   async function openDb(preparedStatements: boolean): Promise<DataSource> {

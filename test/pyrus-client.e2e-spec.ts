@@ -21,9 +21,9 @@ describe('PyrusHttpClient against the emulator', () => {
   function newClient(options: { prefix?: string; timeoutMs?: number; quotaLimit?: number } = {}) {
     const keyOf = (...parts: string[]) => [options.prefix ?? prefix, ...parts].join(':');
     const quota = new QuotaLimiter(redis, keyOf, { limit: options.quotaLimit ?? 5000, windowMs: 600_000, decisionReserve: 0.1 });
-    let client: PyrusHttpClient;
+    // The store signs in through the client made just below; it calls back only once a test asks for a token.
     const tokens = new BotTokenStore(redis, keyOf, (bot) => client.authenticate(bot));
-    client = new PyrusHttpClient(
+    const client: PyrusHttpClient = new PyrusHttpClient(
       { authUrl: emulator.authUrl, apiUrl: emulator.apiUrl, timeoutMs: options.timeoutMs ?? 2000, retries: 3, retryBaseMs: 20 },
       tokens,
       quota,
@@ -33,7 +33,7 @@ describe('PyrusHttpClient against the emulator', () => {
 
   const authCalls = () => emulator.calls.filter((c) => c.path === '/auth').length;
 
-  beforeAll(async () => {
+  beforeAll(() => {
     redis = new Redis(TEST_REDIS_URL);
   });
 

@@ -1,6 +1,5 @@
 import { request as httpRequest } from 'node:http';
 import { AddressInfo } from 'node:net';
-import { INestApplication } from '@nestjs/common';
 import { Client } from 'pg';
 import { signPyrusBody } from '@app/pyrus';
 import { PyrusEmulator } from '../apps/pyrus-emulator/src';

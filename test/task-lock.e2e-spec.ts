@@ -27,18 +27,18 @@ describe('TaskLockService', () => {
     await firstHeld;
 
     const started = Date.now();
-    const second = locks.withTaskLock('lock-test', 1, async () => 'ran', 300);
+    const second = locks.withTaskLock('lock-test', 1, () => Promise.resolve('ran'), 300);
     await expect(second).rejects.toBeInstanceOf(TaskLockTimeoutError);
     expect(Date.now() - started).toBeGreaterThanOrEqual(250);
     // Another task is not held up by it.
-    await expect(locks.withTaskLock('lock-test', 2, async () => 'other task', 300)).resolves.toBe('other task');
+    await expect(locks.withTaskLock('lock-test', 2, () => Promise.resolve('other task'), 300)).resolves.toBe('other task');
 
     releaseFirst();
-    await expect(locks.withTaskLock('lock-test', 1, async () => 'after release', 300)).resolves.toBe('after release');
+    await expect(locks.withTaskLock('lock-test', 1, () => Promise.resolve('after release'), 300)).resolves.toBe('after release');
   });
 
   it('leaves no lock timeout behind on the pooled connection', async () => {
-    await locks.withTaskLock('lock-test', 3, async () => undefined, 1234);
+    await locks.withTaskLock('lock-test', 3, () => Promise.resolve(), 1234);
     // Both pooled connections: whichever the lock used must be back to the server's default.
     const runners = [db.createQueryRunner(), db.createQueryRunner()];
     try {

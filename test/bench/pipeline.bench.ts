@@ -48,7 +48,7 @@ async function main() {
   await db.query(TRUNCATE_HISTORY);
 
   // (1) The history: 1,000,000 payments of 20,000 suppliers over three years, a limit for every supplier.
-  let t0 = Date.now();
+  const t0 = Date.now();
   await db.query(
     `INSERT INTO payments (bot, task_id, supplier_key, supplier_name, invoice_number, invoice_number_norm, invoice_date, amount, currency, status, decided_at, source)
      SELECT 'history', 10000000 + g, 'tax:' || (g % 20000), 'Supplier ' || (g % 20000), 'INV-' || g, 'INV' || g,

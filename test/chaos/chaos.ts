@@ -173,7 +173,7 @@ function taskFor(bot: (typeof BOTS)[number], id: number): PyrusTask {
     author: { id: 77, email: 'chaos@example.org' },
     approvals: [[{ person: { id: FIXTURE_BOT_USER_ID, type: 'bot' }, approval_choice: 'waiting' }]],
     comments: [{ id: id * 10, text: 'Please approve', author: { id: 77 } }],
-  } as PyrusTask;
+  };
 }
 
 /**

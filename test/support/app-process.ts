@@ -66,7 +66,7 @@ export class AppProcess {
       .filter((line) => line.startsWith('{'))
       .flatMap((line) => {
         try {
-          return [JSON.parse(line)];
+          return [JSON.parse(line) as { level: number; context?: string; msg: string }];
         } catch {
           return [];
         }

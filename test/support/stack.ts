@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { Server } from 'node:http';
 import { resolve } from 'node:path';
 import { INestApplication } from '@nestjs/common';
 import { getQueueToken } from '@nestjs/bull';
@@ -15,9 +16,13 @@ import { TEST_DATABASE_URL, testEnv } from './test-env';
 
 export const FIXTURES_DIR = resolve(__dirname, '../../../shared/fixtures/pyrus');
 
+/** The webhook fixture as the JSON it is: tests change any part of it freely. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type EventJson = Record<string, any>;
+
 /** The fixture webhook body (../shared/fixtures/pyrus/event.json), parsed, for tests to vary. */
-export function fixtureEvent(): Record<string, any> {
-  return JSON.parse(readFileSync(resolve(FIXTURES_DIR, 'event.json'), 'utf8'));
+export function fixtureEvent(): EventJson {
+  return JSON.parse(readFileSync(resolve(FIXTURES_DIR, 'event.json'), 'utf8')) as EventJson;
 }
 
 export async function startApi(env: Record<string, string>): Promise<INestApplication> {
@@ -39,7 +44,7 @@ export function deliveriesQueue(app: INestApplication): Queue {
 
 /** POSTs a body to a bot's webhook signed with `key`, as Pyrus would. */
 export function sendSigned(app: INestApplication, bot: string, body: string | Buffer, key: string, headers: Record<string, string> = {}) {
-  return request(app.getHttpServer())
+  return request(app.getHttpServer() as Server)
     .post(`/bots/${bot}/webhook`)
     .set('Content-Type', 'application/json')
     .set('X-Pyrus-Sig', signPyrusBody(body, key))
@@ -74,7 +79,7 @@ export async function waitFor<T>(what: string, check: () => T | Promise<T>, time
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await check();
-    if (value) return value as NonNullable<T>;
+    if (value) return value;
     if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 50));
   }

@@ -1,4 +1,3 @@
-/* eslint-disable no-console */
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { PyrusTask } from '@app/pyrus';

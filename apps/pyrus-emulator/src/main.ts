@@ -1,4 +1,3 @@
-/* eslint-disable no-console */
 import { PyrusEmulator } from './pyrus-emulator';
 import { DEFAULT_SEED_DIR } from './seed-loader';
 

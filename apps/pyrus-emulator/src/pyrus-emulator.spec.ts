@@ -1,8 +1,10 @@
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PyrusEmulator } from './pyrus-emulator';
 import { DEFAULT_SEED_DIR } from './seed-loader';
 
 const FIXTURES = join(__dirname, '..', '..', '..', '..', 'shared', 'fixtures', 'pyrus');
+const fixture = (name: string): unknown => JSON.parse(readFileSync(join(FIXTURES, name), 'utf8'));
 const PAYMENTS_LOGIN = 'bot@11111111-1111-1111-1111-111111111111';
 const PAYMENTS_KEY = 'payments-demo-key-change-me';
 const AUTO_LOGIN = 'bot@00000000-0000-0000-0000-000000000000';
@@ -73,16 +75,16 @@ describe('PyrusEmulator API', () => {
     it('answers 401 invalid_credentials as in the fixture for a wrong key', async () => {
       const res = await call(emulator, 'POST', '/auth', { body: { login: AUTO_LOGIN, security_key: 'nope' } });
       expect(res.status).toBe(401);
-      expect(res.json).toEqual(require(join(FIXTURES, 'error_invalid_credentials.json')));
+      expect(res.json).toEqual(fixture('error_invalid_credentials.json'));
     });
 
     it('answers token_not_specified and invalid_token with the fixture bodies', async () => {
       const none = await call(emulator, 'GET', '/v4/tasks/1001');
       expect(none.status).toBe(401);
-      expect(none.json).toEqual(require(join(FIXTURES, 'error_token_not_specified.json')));
+      expect(none.json).toEqual(fixture('error_token_not_specified.json'));
       const bad = await call(emulator, 'GET', '/v4/tasks/1001', { token: 'garbage' });
       expect(bad.status).toBe(401);
-      expect(bad.json).toEqual(require(join(FIXTURES, 'error_invalid_token.json')));
+      expect(bad.json).toEqual(fixture('error_invalid_token.json'));
     });
 
     it('expires tokens after the configured lifetime', async () => {
@@ -196,13 +198,13 @@ describe('PyrusEmulator API', () => {
       });
       expect(res.status).toBe(200);
       const fields = res.json.task.fields;
-      const byId = (id: number) => fields.find((f: any) => f.id === id);
+      const byId = (id: number) => fields.find((f: { id: number }) => f.id === id);
       expect(byId(6).value).toBe(4200);
       expect(byId(8).value).toBe(1365.27);
       expect(byId(9).value).toBe('2026-11-23');
-      expect(byId(16).value.fields.find((f: any) => f.id === 21).value).toBe('7700000000');
+      expect(byId(16).value.fields.find((f: { id: number }) => f.id === 21).value).toBe('7700000000');
       expect(byId(15).value).toEqual([{ guid: 'abc' }]);
-      expect(fields.filter((f: any) => f.id === 8)).toHaveLength(1);
+      expect(fields.filter((f: { id: number }) => f.id === 8)).toHaveLength(1);
       const last = res.json.task.comments.at(-1);
       expect(last.field_updates).toEqual(
         expect.arrayContaining([

@@ -20,7 +20,7 @@ import { FaultInjector } from './fault-injector.service';
 import { QuotaMeter } from './quota-meter.service';
 import { filterRegister, indexableFilter } from './register-filter';
 import { loadSeedDir } from './seed-loader';
-import { clone, nowIso, TaskStore, waitingOn } from './task-store.service';
+import { clone, TaskStore, waitingOn } from './task-store.service';
 import { TokenRegistry } from './token-registry.service';
 import { WebhookSender } from './webhook-sender.service';
 import { WakeableSleeps } from './wakeable-sleeps';

@@ -123,7 +123,7 @@ export function comparableValues(field: PyrusField | undefined): ComparableValue
     if (Array.isArray(obj[key])) return (obj[key] as number[]).filter((x) => x !== undefined);
   }
   for (const key of ['item_id', 'choice_id', 'task_id', 'id']) {
-    if (typeof obj[key] === 'number') return [obj[key] as number];
+    if (typeof obj[key] === 'number') return [obj[key]];
   }
   if (Array.isArray(obj.fields)) return obj.fields.length > 0 ? ['*'] : [];
   return [JSON.stringify(obj)];
@@ -183,7 +183,7 @@ export function filterRegister(tasks: PyrusTask[], query: RegisterQuery, fieldVa
   if (Number.isFinite(count) && count > 0) result = result.slice(0, Math.min(count, 20000));
   return result.map((task) => {
     const { comments: _comments, ...header } = task;
-    if (fieldIds.length === 0) return header as PyrusTask;
-    return { ...header, fields: (header.fields ?? []).filter((f) => fieldIds.includes(f.id)) } as PyrusTask;
+    if (fieldIds.length === 0) return header;
+    return { ...header, fields: (header.fields ?? []).filter((f) => fieldIds.includes(f.id)) };
   });
 }

@@ -28,7 +28,7 @@ function readFolder(dir: string): unknown[] {
     .sort()
     .flatMap((f) => {
       const doc = readJson(join(dir, f));
-      return Array.isArray(doc) ? doc : [doc];
+      return Array.isArray(doc) ? (doc as unknown[]) : [doc];
     });
 }
 

@@ -118,7 +118,7 @@ export class TaskStore {
   /** A stored task's field as a register filter compares it, worked out once per task version and field. */
   fieldValues(task: PyrusTask, fieldId: number): ComparableValue[] {
     let byField = this.registerValues.get(task);
-    if (!byField) this.registerValues.set(task, (byField = new Map()));
+    if (!byField) this.registerValues.set(task, (byField = new Map<number, ComparableValue[]>()));
     let values = byField.get(fieldId);
     if (!values) byField.set(fieldId, (values = comparableValues(findFieldById(task.fields, fieldId))));
     return values;

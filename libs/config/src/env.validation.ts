@@ -3,7 +3,7 @@ import { IsIn, IsInt, IsNotEmpty, IsOptional, IsString, IsUrl, Matches, Max, Min
 import { ConfigError } from './config.error';
 
 const toInt = ({ value }: { value: unknown }) =>
-  value === undefined || value === '' ? undefined : /^-?\d+$/.test(String(value)) ? Number(value) : value;
+  value === undefined || value === '' ? undefined : typeof value === 'string' && /^-?\d+$/.test(value) ? Number(value) : value;
 const urlOptions = { require_tld: false, require_protocol: true };
 /** http(s) only, and no user:password in the URL: credentials go in the auth header, which is kept out of messages. */
 const httpUrlOptions = { ...urlOptions, protocols: ['http', 'https'], require_valid_protocol: true, disallow_auth: true };

@@ -13,7 +13,7 @@ export async function withTryAdvisoryLock<T>(
   const runner = db.createQueryRunner();
   await runner.connect();
   try {
-    const [{ locked }] = await runner.query('SELECT pg_try_advisory_lock($1) AS locked', [lockId]);
+    const [{ locked }] = (await runner.query('SELECT pg_try_advisory_lock($1) AS locked', [lockId])) as Array<{ locked: boolean }>;
     if (!locked) return undefined;
     try {
       return { value: await fn(runner) };

@@ -24,6 +24,7 @@ export class PreparingClient extends Client {
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   override query(config: any, values?: any, callback?: any): any {
     const name = typeof config === 'string' ? statementNames.get(config) : undefined;
+    // eslint-disable-next-line @typescript-eslint/no-unsafe-argument, @typescript-eslint/no-unsafe-assignment -- passed through as pg was given them
     return super.query(name ? { name, text: config } : config, values, callback);
   }
 }

@@ -25,7 +25,7 @@ export class Batcher<In, Out> {
         const batch = this.pending.splice(0, this.maxBatch);
         try {
           const results = await this.flush(batch.map((b) => b.item));
-          batch.forEach((b, i) => (results[i] instanceof Error ? b.reject(results[i]) : b.resolve(results[i] as Out)));
+          batch.forEach((b, i) => (results[i] instanceof Error ? b.reject(results[i]) : b.resolve(results[i])));
         } catch (err) {
           for (const b of batch) b.reject(err);
         }

@@ -133,9 +133,7 @@ export class DeliveryJourney {
       if (group.length === 0) continue;
       const stored = await this.store(group, countRepeats);
       const queued = await this.queueNew(stored.filter((s): s is StoredItem => !(s instanceof Error)));
-      group.forEach((item, i) =>
-        results.set(item, stored[i] instanceof Error ? (stored[i] as Error) : queued.get(stored[i] as StoredItem)!),
-      );
+      group.forEach((item, i) => results.set(item, stored[i] instanceof Error ? stored[i] : queued.get(stored[i])!));
     }
     return items.map((item) => results.get(item)!);
   }
@@ -388,7 +386,7 @@ function toRow(item: Incoming, repeats: number): NewDelivery {
     userAgent: item.userAgent,
     requestId: item.requestId,
     bodyBytes: item.bodyBytes,
-    payload: redactWebhookBody(payload as BotHookRequest),
+    payload: redactWebhookBody(payload),
     repeats,
     replacedChars,
     bodySha256: rawSha256,
@@ -396,7 +394,8 @@ function toRow(item: Incoming, repeats: number): NewDelivery {
 }
 
 function refusedForContent(err: unknown): boolean {
-  return REFUSED_CONTENT.test(String((err as { code?: unknown }).code ?? ''));
+  const code = (err as { code?: unknown }).code;
+  return typeof code === 'string' && REFUSED_CONTENT.test(code);
 }
 
 /** PostgreSQL's own words stay in the log (store() writes them); the caller gets a fixed message. */

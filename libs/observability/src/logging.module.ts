@@ -86,8 +86,8 @@ function loggerModule(ownAccessLog: HttpRoute[]) {
         customProps: (req) => ({ requestId: req.id }),
         // What a handler noted on the request (bot, task, delivery id) goes onto its one completion line. Cheaper
         // than a child logger per request, which matters on the webhook's hot path.
-        customSuccessObject: (req, _res, line) => ({ ...line, ...(req as LoggedRequest).logFields }),
-        customErrorObject: (req, _res, _err, line) => ({ ...line, ...(req as LoggedRequest).logFields }),
+        customSuccessObject: (req, _res, line: object) => ({ ...line, ...(req as LoggedRequest).logFields }),
+        customErrorObject: (req, _res, _err, line: object) => ({ ...line, ...(req as LoggedRequest).logFields }),
         serializers: { req: requestSummary },
       },
     }),

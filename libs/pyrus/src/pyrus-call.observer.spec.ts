@@ -61,11 +61,11 @@ describe('PyrusHttpClient reporting each HTTP request to its observer', () => {
 
   function client(apiUrl = server.url, authUrl = `${server.url}/auth`) {
     const tokens = {
-      cached: async () => undefined,
-      get: async () => ({ accessToken: TOKEN, apiUrl }),
-      refresh: async () => ({ accessToken: TOKEN, apiUrl }),
+      cached: () => Promise.resolve(undefined),
+      get: () => Promise.resolve({ accessToken: TOKEN, apiUrl }),
+      refresh: () => Promise.resolve({ accessToken: TOKEN, apiUrl }),
     };
-    const quota = { acquire: async () => undefined, observe: async () => undefined, exhausted: async () => 0 };
+    const quota = { acquire: () => Promise.resolve(), observe: () => Promise.resolve(), exhausted: () => Promise.resolve(0) };
     return new PyrusHttpClient(
       { authUrl, apiUrl, timeoutMs: 2000, retries: 2, retryBaseMs: 1 },
       tokens as unknown as BotTokenStore,

@@ -7,7 +7,8 @@ export interface PyrusPerson {
   first_name?: string;
   last_name?: string;
   email?: string;
-  type?: 'user' | 'bot' | 'role' | string;
+  /** 'user', 'bot' or 'role' as Pyrus documents them; left open for a kind it adds later. */
+  type?: string;
   [key: string]: unknown;
 }
 

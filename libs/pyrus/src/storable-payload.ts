@@ -81,7 +81,7 @@ function replaceUnstorable(value: unknown, counter: { replaced: number }): unkno
     let copy: unknown[] | undefined;
     value.forEach((item, i) => {
       const cleaned = replaceUnstorable(item, counter);
-      if (cleaned !== item) (copy ??= [...value])[i] = cleaned;
+      if (cleaned !== item) (copy ??= [...(value as unknown[])])[i] = cleaned;
     });
     return copy ?? value;
   }

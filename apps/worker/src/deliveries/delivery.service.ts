@@ -286,6 +286,6 @@ function isClaimTaken(err: unknown): boolean {
 /** Retry network errors, 5xx, 429 and our own transient failures; never a 4xx. */
 export function isRetryable(err: unknown): boolean {
   if (err instanceof PyrusApiError) return err.retryable;
-  if (err && typeof err === 'object' && 'retryable' in err) return Boolean((err as { retryable: unknown }).retryable);
+  if (err && typeof err === 'object' && 'retryable' in err) return Boolean(err.retryable);
   return true;
 }

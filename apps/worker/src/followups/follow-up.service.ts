@@ -117,9 +117,9 @@ export class FollowUpService {
     if (!notify) return;
     const sent = new Set(
       (
-        (await this.db.query(`SELECT channel FROM notifications WHERE payment_id = $1 AND status = 'sent'`, [paymentId])) as Array<{
-          channel: string;
-        }>
+        await this.db.query<Array<{ channel: string }>>(`SELECT channel FROM notifications WHERE payment_id = $1 AND status = 'sent'`, [
+          paymentId,
+        ])
       ).map((r) => r.channel),
     );
     const values = {

@@ -1,3 +1,4 @@
+import { DeliveryStatus } from '@app/database';
 import { PyrusTask } from '@app/pyrus';
 import { commentIdOfKey, LatestDelivery, needsFullRead, reasonToLeave, StoredFacts } from './inbox-candidates';
 
@@ -10,7 +11,7 @@ const task = (over: Partial<PyrusTask> = {}, vote: string = 'waiting'): PyrusTas
   ...over,
 });
 const latest = (over: Partial<LatestDelivery> = {}): LatestDelivery => ({
-  status: 'processed',
+  status: DeliveryStatus.Processed,
   receivedAt: new Date('2026-11-23T09:59:00Z'),
   finishedAt: new Date('2026-11-23T09:59:01Z'),
   postedVote: false,
@@ -27,7 +28,7 @@ describe('needsFullRead (the inbox entry, before spending a read)', () => {
   });
 
   it('leaves a task whose delivery still waits for the worker', () => {
-    expect(needsFullRead(task(), latest({ status: 'received' }), BOT)).toBe(false);
+    expect(needsFullRead(task(), latest({ status: DeliveryStatus.Received }), BOT)).toBe(false);
   });
 
   it('reads a task changed after the last decision ended, not one changed before', () => {

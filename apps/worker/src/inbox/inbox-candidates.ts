@@ -3,7 +3,7 @@ import { botVoteOnCurrentStep, lastCommentId, PyrusComment, PyrusTask } from '@a
 
 /** The newest stored delivery of one task for one bot, and how its decision ended. */
 export interface LatestDelivery {
-  status: string;
+  status: DeliveryStatus;
   receivedAt: Date;
   /** When the worker finished with it (processed_tasks.finished_at), if it did. */
   finishedAt: Date | null;

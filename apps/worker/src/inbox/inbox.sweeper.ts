@@ -6,7 +6,7 @@ import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
 import { DataSource, QueryRunner } from 'typeorm';
 import { botCredentials, BotRegistry } from '@app/bots';
 import { AppConfiguration, BotConfig } from '@app/config';
-import { withTryAdvisoryLock } from '@app/database';
+import { DeliveryStatus, withTryAdvisoryLock } from '@app/database';
 import { DeliveryJourney } from '@app/deliveries';
 import {
   BotHookRequest,
@@ -180,15 +180,14 @@ export class InboxSweeper implements OnApplicationBootstrap, BeforeApplicationSh
 
   private async latestDeliveries(runner: QueryRunner, bot: string, taskIds: number[]): Promise<Map<number, LatestDelivery>> {
     if (taskIds.length === 0) return new Map();
-    const rows: Array<{ task_id: string; status: string; received_at: Date; finished_at: Date | null; posted_vote: boolean }> =
-      await runner.query(
-        `SELECT DISTINCT ON (d.task_id) d.task_id, d.status, d.received_at, p.finished_at,
+    const rows = (await runner.query(
+      `SELECT DISTINCT ON (d.task_id) d.task_id, d.status, d.received_at, p.finished_at,
               (p.outcome = 'posted' AND p.comment ? 'approval_choice') IS TRUE AS posted_vote
        FROM deliveries d LEFT JOIN processed_tasks p ON p.delivery_id = d.id
        WHERE d.bot = $1 AND d.task_id = ANY($2::bigint[])
        ORDER BY d.task_id, d.received_at DESC`,
-        [bot, taskIds],
-      );
+      [bot, taskIds],
+    )) as Array<{ task_id: string; status: DeliveryStatus; received_at: Date; finished_at: Date | null; posted_vote: boolean }>;
     return new Map(
       rows.map((r) => [
         Number(r.task_id),
@@ -198,14 +197,13 @@ export class InboxSweeper implements OnApplicationBootstrap, BeforeApplicationSh
   }
 
   private async storedFacts(runner: QueryRunner, bot: string, taskId: number): Promise<StoredFacts> {
-    const keys: Array<{ dedupe_key: string }> = await runner.query('SELECT dedupe_key FROM deliveries WHERE bot = $1 AND task_id = $2', [
-      bot,
-      taskId,
-    ]);
-    const posted: Array<{ pyrus_comment_id: string }> = await runner.query(
+    const keys = (await runner.query('SELECT dedupe_key FROM deliveries WHERE bot = $1 AND task_id = $2', [bot, taskId])) as Array<{
+      dedupe_key: string;
+    }>;
+    const posted = (await runner.query(
       'SELECT pyrus_comment_id FROM processed_tasks WHERE bot = $1 AND task_id = $2 AND pyrus_comment_id IS NOT NULL',
       [bot, taskId],
-    );
+    )) as Array<{ pyrus_comment_id: string }>;
     return {
       deliveredCommentIds: new Set(keys.map((k) => commentIdOfKey(k.dedupe_key)).filter((id): id is number => id !== undefined)),
       postedCommentIds: new Set(posted.map((p) => Number(p.pyrus_comment_id))),

@@ -133,7 +133,7 @@ describe('the worker telemetry recorders', () => {
 
     it('records a completed attempt: duration histogram, row with its number, and passes the result through', async () => {
       const recorder = new JobAttemptsRecorder(metrics, callLog);
-      await expect(recorder.track('deliveries', job(0), { deliveryId: 'd-1' }, async () => 'done')).resolves.toBe('done');
+      await expect(recorder.track('deliveries', job(0), { deliveryId: 'd-1' }, () => Promise.resolve('done'))).resolves.toBe('done');
       expect(
         await value('pyrus_bots_job_duration_seconds_count', { queue: 'deliveries', job_name: 'process-delivery', outcome: 'completed' }),
       ).toBe(1);

@@ -198,7 +198,7 @@ export class PaymentApprovalHandler implements BotHandler {
     if (!task.form_id) return [];
     const searches: FormRegisterRequest[] = [];
     const bySupplier = supplierFilter(task, invoice, settings);
-    if (bySupplier) searches.push({ ...bySupplier, item_count: 500 } as FormRegisterRequest);
+    if (bySupplier) searches.push({ ...bySupplier, item_count: 500 });
     const amountField = findField(task, settings.fields.amount)?.field;
     const dateField = findField(task, settings.fields.invoiceDate)?.field;
     if (amountField && dateField) {
@@ -310,7 +310,7 @@ export interface Invoice {
 
 /** Reads the invoice of a payment request; `missing` names the required fields that are empty. */
 export function readInvoice(task: PyrusTask, settings: PaymentApprovalSettings): { invoice?: Invoice; missing: string[] } {
-  const field = (key: keyof FieldMap) => (settings.fields[key] === undefined ? undefined : findField(task, settings.fields[key]!)?.field);
+  const field = (key: keyof FieldMap) => (settings.fields[key] === undefined ? undefined : findField(task, settings.fields[key])?.field);
   const missing = REQUIRED.filter(([key]) => isEmpty(key === 'amount' ? readMoney(field(key)) : readLabel(field(key)))).map(
     ([, label]) => label,
   );
@@ -338,7 +338,7 @@ export function readInvoice(task: PyrusTask, settings: PaymentApprovalSettings):
 /** A field's value as one line of text: text as is, a catalog item's first column, a choice's name, a number. */
 function readLabel(field: PyrusField | undefined): string | undefined {
   if (!field || field.value === undefined || field.value === null) return undefined;
-  const value = readFieldValue(field) as unknown;
+  const value: unknown = readFieldValue(field);
   if (typeof value === 'string') return value.trim() || undefined;
   if (typeof value === 'number') return String(value);
   const catalog = value as { rows?: string[][] };

@@ -39,8 +39,9 @@ describe('ErpClient against a local HTTP server', () => {
   });
   const client = (over: Partial<ErpClientSettings> = {}, options: ErpClientOptions = {}) =>
     new ErpClient(settings(over), {
-      sleep: async (ms) => {
+      sleep: (ms) => {
         delays.push(ms);
+        return Promise.resolve();
       },
       ...options,
     });

@@ -29,12 +29,11 @@ export class RecordingHttpServer {
   private constructor(private readonly server: Server) {}
 
   static async start(): Promise<RecordingHttpServer> {
-    let self: RecordingHttpServer | undefined;
     const server = createServer((req, res) => {
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => {
-        const srv = self as RecordingHttpServer;
+        const srv = self;
         srv.requests.push({
           method: req.method ?? '',
           url: req.url ?? '',
@@ -56,7 +55,7 @@ export class RecordingHttpServer {
         srv.timers.add(timer);
       });
     });
-    self = new RecordingHttpServer(server);
+    const self = new RecordingHttpServer(server);
     server.listen(0, '127.0.0.1');
     await once(server, 'listening');
     return self;

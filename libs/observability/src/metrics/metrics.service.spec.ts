@@ -24,10 +24,12 @@ describe('MetricsService', () => {
   it('reads the queue depths at scrape time, every state of every queue, and only then', async () => {
     const metrics = new MetricsService();
     let counts = { waiting: 3, active: 1, delayed: 0, failed: 7, completed: 99 };
-    const reader = jest.fn(async () => [
-      { queue: 'deliveries', counts },
-      { queue: 'followups', counts: { delayed: 2 } },
-    ]);
+    const reader = jest.fn(() =>
+      Promise.resolve([
+        { queue: 'deliveries', counts },
+        { queue: 'followups', counts: { delayed: 2 } },
+      ]),
+    );
     metrics.readQueuesWith(reader);
     expect(reader).not.toHaveBeenCalled();
 
@@ -50,10 +52,9 @@ describe('MetricsService', () => {
   it('leaves the queue series out, rather than stale, when Redis cannot be read; the scrape still answers', async () => {
     const metrics = new MetricsService();
     let fail = false;
-    metrics.readQueuesWith(async () => {
-      if (fail) throw new Error('connection is reconnecting');
-      return [{ queue: 'deliveries', counts: { waiting: 5 } }];
-    });
+    metrics.readQueuesWith(() =>
+      fail ? Promise.reject(new Error('connection is reconnecting')) : Promise.resolve([{ queue: 'deliveries', counts: { waiting: 5 } }]),
+    );
     expect(sample(await metrics.metrics(), 'pyrus_bots_queue_jobs', { queue: 'deliveries', state: 'waiting' })).toBe(5);
     fail = true;
     const text = await metrics.metrics();
@@ -63,10 +64,12 @@ describe('MetricsService', () => {
 
   it('reads the quota once per scrape for both quota gauges', async () => {
     const metrics = new MetricsService();
-    const reader = jest.fn(async () => [
-      { bot: 'payments', limit: 5000, remaining: 4321 },
-      { bot: 'auto-reply', limit: 300, remaining: 0 },
-    ]);
+    const reader = jest.fn(() =>
+      Promise.resolve([
+        { bot: 'payments', limit: 5000, remaining: 4321 },
+        { bot: 'auto-reply', limit: 300, remaining: 0 },
+      ]),
+    );
     metrics.readQuotaWith(reader);
     const text = await metrics.metrics();
     expect(reader).toHaveBeenCalledTimes(1);

@@ -82,7 +82,7 @@ describe('findField', () => {
 
   it('accepts a bare field list', () => {
     const task = loadTask();
-    expect(findField(task.fields!, 9)?.field.value).toBe('2021-08-01');
+    expect(findField(task.fields, 9)?.field.value).toBe('2021-08-01');
   });
 });
 

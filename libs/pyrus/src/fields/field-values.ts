@@ -168,7 +168,7 @@ const readers: { [K in KnownFieldType]: Reader<FieldValueMap[K]> } = {
   step: asNumber,
   creation_date: asString,
   note: asString,
-  project: (v, f) => asObject(v, f) as ProjectValue,
+  project: (v, f) => asObject(v, f),
 };
 
 export function isKnownFieldType(type: unknown): type is KnownFieldType {

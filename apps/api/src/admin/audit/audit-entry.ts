@@ -5,7 +5,8 @@ import { AuditEntry } from './audit-log.service';
 /** The audit log entry of a request: who (the token's name, never the token), what, from where, and the outcome. */
 export function auditEntryOf(req: Request, action: string, result: Pick<AuditEntry, 'status' | 'outcome' | 'error'>): AuditEntry {
   const params = { ...(req.params ?? {}) };
-  const body = req.body && typeof req.body === 'object' && Object.keys(req.body).length ? req.body : undefined;
+  const sent: unknown = req.body;
+  const body = sent && typeof sent === 'object' && Object.keys(sent).length ? sent : undefined;
   const query = Object.keys(req.query ?? {}).length ? req.query : undefined;
   return {
     actor: (req as AdminRequest).adminActor,

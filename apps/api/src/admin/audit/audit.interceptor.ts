@@ -16,7 +16,7 @@ export class AuditInterceptor implements NestInterceptor {
     private readonly audit: AuditLogService,
   ) {}
 
-  intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
+  intercept(context: ExecutionContext, next: CallHandler<unknown>): Observable<unknown> {
     const access = this.reflector.getAllAndOverride<AdminAccess>(ADMIN_ACCESS, [context.getHandler(), context.getClass()]);
     if (!access?.audit) return next.handle();
     const action = access.audit;
@@ -49,5 +49,6 @@ function messageOf(err: unknown): string {
   if (!(err instanceof HttpException)) return errorMessage(err);
   const body = err.getResponse();
   const message = typeof body === 'string' ? body : (body as { message?: unknown }).message;
-  return Array.isArray(message) ? message.join('; ') : String(message ?? err.message);
+  // Nest's bodies carry a string, or a validation pipe's list of strings.
+  return Array.isArray(message) ? message.join('; ') : typeof message === 'string' ? message : err.message;
 }

@@ -20,6 +20,17 @@ export interface DeliverySummary {
   bodyBytes: number;
 }
 
+/** A delivery as get() reads it: the summary, the request's headers and the redacted payload. */
+interface DeliveryRow extends DeliverySummary {
+  dedupeKey: string;
+  retryHeader: string | null;
+  userAgent: string | null;
+  payload: unknown;
+}
+
+/** The decision, the job attempts and the outbound calls are passed through as the database gives them. */
+type Row = Record<string, unknown>;
+
 const SUMMARY_COLUMNS = `id, bot, task_id::float8 AS "taskId", event, status, ${ISO_TIME('received_at')} AS "receivedAt", ${ISO_TIME('queued_at')} AS "queuedAt",
   repeat_count AS "repeatCount", last_error AS "lastError", request_id AS "requestId", body_bytes AS "bodyBytes"`;
 
@@ -56,25 +67,25 @@ export class DeliveriesQueryService {
 
   /** One delivery: its headers, the redacted payload, the decision, and what the workers did with it. */
   async get(id: string) {
-    const [delivery] = await this.db.query(
+    const [delivery] = await this.db.query<DeliveryRow[]>(
       `SELECT ${SUMMARY_COLUMNS}, dedupe_key AS "dedupeKey", retry_header AS "retryHeader", user_agent AS "userAgent", payload
          FROM deliveries WHERE id = $1`,
       [id],
     );
     if (!delivery) throw new NotFoundException({ code: 'NOT_FOUND', message: `No delivery ${id}` });
     const { retryHeader, userAgent, requestId, ...rest } = delivery;
-    const [decision] = await this.db.query(
+    const [decision] = await this.db.query<Row[]>(
       `SELECT id, handler, outcome, reason, comment, pyrus_status AS "pyrusStatus", pyrus_comment_id::float8 AS "pyrusCommentId",
               attempts, error, started_at AS "startedAt", posted_at AS "postedAt", finished_at AS "finishedAt"
          FROM processed_tasks WHERE delivery_id = $1`,
       [id],
     );
-    const attempts = await this.db.query(
+    const attempts = await this.db.query<Row[]>(
       `SELECT queue, job_id AS "jobId", job_name AS "jobName", attempt, started_at AS "startedAt", finished_at AS "finishedAt", outcome, error
          FROM job_attempts WHERE bot = $1 AND task_id = $2 AND delivery_id = $3 ORDER BY started_at, id`,
       [delivery.bot, delivery.taskId, id],
     );
-    const calls = await this.db.query(
+    const calls = await this.db.query<Row[]>(
       `SELECT target, operation, status, outcome, error, duration_ms AS "durationMs", at
          FROM outbound_calls WHERE bot = $1 AND task_id = $2 AND delivery_id = $3 ORDER BY at, id`,
       [delivery.bot, delivery.taskId, id],

@@ -36,7 +36,7 @@ export class ListDeliveriesQuery extends PageQuery {
 export class ReplayQuery {
   @ApiPropertyOptional({ description: 'true: return the decision it would make, and write nothing anywhere', default: false })
   @IsOptional()
-  @Transform(({ value }) => (value === 'true' ? true : value === 'false' ? false : value))
+  @Transform(({ value }: { value: unknown }) => (value === 'true' ? true : value === 'false' ? false : value))
   @IsBoolean({ message: 'dryRun must be true or false' })
   dryRun = false;
 }
