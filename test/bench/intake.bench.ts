@@ -63,7 +63,7 @@ async function main() {
   const stores = await openBenchStores(QUEUE_PREFIX);
   const { db, queue } = stores;
 
-  const template = JSON.parse(readFileSync(resolve(ROOT, '../shared/fixtures/pyrus/event.json'), 'utf8'));
+  const template = JSON.parse(readFileSync(resolve(ROOT, 'test/fixtures/pyrus/event.json'), 'utf8'));
   const env = {
     DATABASE_URL: BENCH_DATABASE_URL,
     REDIS_URL: BENCH_REDIS_URL,

@@ -28,7 +28,7 @@ async function main() {
     log: () => undefined,
   });
   await emulator.start();
-  const template = JSON.parse(readFileSync(resolve(ROOT, '../shared/fixtures/pyrus/task.json'), 'utf8')).task;
+  const template = JSON.parse(readFileSync(resolve(ROOT, 'test/fixtures/pyrus/task.json'), 'utf8')).task;
   for (let i = 0; i < DELIVERIES; i++) {
     emulator.addTask({
       ...template,

@@ -14,13 +14,13 @@ import { PyrusEmulator } from '../../apps/pyrus-emulator/src';
 import { startTestEmulator } from './test-emulator';
 import { TEST_DATABASE_URL, testEnv } from './test-env';
 
-export const FIXTURES_DIR = resolve(__dirname, '../../../shared/fixtures/pyrus');
+export const FIXTURES_DIR = resolve(__dirname, '../fixtures/pyrus');
 
 /** The webhook fixture as the JSON it is: tests change any part of it freely. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type EventJson = Record<string, any>;
 
-/** The fixture webhook body (../shared/fixtures/pyrus/event.json), parsed, for tests to vary. */
+/** The fixture webhook body (test/fixtures/pyrus/event.json), parsed, for tests to vary. */
 export function fixtureEvent(): EventJson {
   return JSON.parse(readFileSync(resolve(FIXTURES_DIR, 'event.json'), 'utf8')) as EventJson;
 }

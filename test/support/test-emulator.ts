@@ -1,7 +1,7 @@
 import { PyrusEmulator } from '../../apps/pyrus-emulator/src';
 import { TEST_BOT_KEY } from './test-env';
 
-/** The user id of the bot in ../shared/fixtures/pyrus/event.json (its approver on the task's steps). */
+/** The user id of the bot in test/fixtures/pyrus/event.json (its approver on the task's steps). */
 export const FIXTURE_BOT_USER_ID = 123456;
 export const MANAGER_USER_ID = 4242;
 export const PAYMENTS_BOT_USER_ID = 123459;

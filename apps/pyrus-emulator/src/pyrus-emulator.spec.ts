@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { PyrusEmulator } from './pyrus-emulator';
 import { DEFAULT_SEED_DIR } from './seed-loader';
 
-const FIXTURES = join(__dirname, '..', '..', '..', '..', 'shared', 'fixtures', 'pyrus');
+const FIXTURES = join(__dirname, '..', '..', '..', 'test', 'fixtures', 'pyrus');
 const fixture = (name: string): unknown => JSON.parse(readFileSync(join(FIXTURES, name), 'utf8'));
 const PAYMENTS_LOGIN = 'bot@11111111-1111-1111-1111-111111111111';
 const PAYMENTS_KEY = 'payments-demo-key-change-me';

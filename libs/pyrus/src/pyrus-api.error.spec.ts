@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { PyrusApiError } from './pyrus-api.error';
 
-const fixture = (name: string) => readFileSync(resolve(__dirname, '../../../../shared/fixtures/pyrus', name), 'utf8');
+const fixture = (name: string) => readFileSync(resolve(__dirname, '../../../test/fixtures/pyrus', name), 'utf8');
 
 describe('PyrusApiError.fromResponse', () => {
   it('reads error_code from the fixtures and tells token problems from credential problems', () => {

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { signPyrusBody, verifyPyrusSignature } from './signature';
 
-const fixture = readFileSync(resolve(__dirname, '../../../../shared/fixtures/pyrus/event.json'));
+const fixture = readFileSync(resolve(__dirname, '../../../test/fixtures/pyrus/event.json'));
 
 describe('verifyPyrusSignature', () => {
   const key = 'current-key';

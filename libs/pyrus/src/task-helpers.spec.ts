@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { botVoteOnCurrentStep } from './task-helpers';
 
-const event = () => JSON.parse(readFileSync(resolve(__dirname, '../../../../shared/fixtures/pyrus/event.json'), 'utf8'));
+const event = () => JSON.parse(readFileSync(resolve(__dirname, '../../../test/fixtures/pyrus/event.json'), 'utf8'));
 
 describe('botVoteOnCurrentStep', () => {
   it('finds the bot waiting on the current step of the fixture task', () => {

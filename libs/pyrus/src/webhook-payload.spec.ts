@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import { deliveryDedupeKey, InvalidPayloadError, parseBotHookRequest } from './webhook-payload';
 import { redactWebhookBody, REDACTED } from './redact';
 
-const fixture = readFileSync(resolve(__dirname, '../../../../shared/fixtures/pyrus/event.json'));
+const fixture = readFileSync(resolve(__dirname, '../../../test/fixtures/pyrus/event.json'));
 
 describe('parseBotHookRequest', () => {
   it('parses the fixture delivery', () => {
