@@ -4,7 +4,7 @@ import { EnvironmentVariables, validateEnvironment } from './env.validation';
 
 /** The whole typed configuration; read it with `ConfigService<AppConfiguration, true>` and `{ infer: true }`. */
 export interface AppConfiguration {
-  app: { port: number; workerPort: number; logLevel: string };
+  app: { port: number; workerPort: number; logLevel: string; logFormat: 'auto' | 'pretty' | 'json' };
   database: { url: string; preparedStatements: boolean };
   redis: { url: string };
   queue: {
@@ -90,7 +90,7 @@ export interface SmsConfig {
 export function buildConfiguration(env: Record<string, string | undefined> = process.env): AppConfiguration {
   const vars = validateEnvironment(env);
   return {
-    app: { port: vars.PORT, workerPort: vars.WORKER_PORT, logLevel: vars.LOG_LEVEL },
+    app: { port: vars.PORT, workerPort: vars.WORKER_PORT, logLevel: vars.LOG_LEVEL, logFormat: vars.LOG_FORMAT },
     database: { url: vars.DATABASE_URL, preparedStatements: vars.DATABASE_PREPARED_STATEMENTS === 'true' },
     redis: { url: vars.REDIS_URL },
     queue: {

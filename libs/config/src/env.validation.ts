@@ -75,6 +75,10 @@ export class EnvironmentVariables {
   @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
   LOG_LEVEL = 'info';
 
+  /** `pretty` (pino-pretty, for a person), `json` (for a log collector), or `auto`: pretty when stdout is a terminal. */
+  @IsIn(['auto', 'pretty', 'json'])
+  LOG_FORMAT: 'auto' | 'pretty' | 'json' = 'auto';
+
   /** Prefix of every Redis key Bull writes; lets several deployments (or test runs) share one Redis. */
   @Matches(/^[A-Za-z0-9:_-]+$/, { message: 'QUEUE_PREFIX may hold only letters, digits, ":", "_" and "-"' })
   QUEUE_PREFIX = 'pyrus-bots';

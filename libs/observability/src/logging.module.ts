@@ -5,6 +5,8 @@ import { ConfigService } from '@nestjs/config';
 import { LoggerModule } from 'nestjs-pino';
 import { AppConfiguration } from '@app/config';
 import { LOG_REDACT_PATHS } from '@app/pyrus';
+import { DestinationStream } from 'pino';
+import { chooseLogFormat, LogFormatSetting, prettyStream } from './log-format';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
 
@@ -75,7 +77,7 @@ function loggerModule(ownAccessLog: HttpRoute[]) {
     inject: [ConfigService],
     useFactory: (config: ConfigService<AppConfiguration, true>) => ({
       exclude: [...UNLOGGED_ROUTES, ...ownAccessLog],
-      pinoHttp: {
+      pinoHttp: withFormat(config.get('app', { infer: true }).logFormat, {
         level: config.get('app', { infer: true }).logLevel,
         redact: { paths: LOG_REDACT_PATHS, censor: '[REDACTED]' },
         genReqId: (req, res) => {
@@ -89,7 +91,15 @@ function loggerModule(ownAccessLog: HttpRoute[]) {
         customSuccessObject: (req, _res, line: object) => ({ ...line, ...(req as LoggedRequest).logFields }),
         customErrorObject: (req, _res, _err, line: object) => ({ ...line, ...(req as LoggedRequest).logFields }),
         serializers: { req: requestSummary },
-      },
+      }),
     }),
   });
+}
+
+/** pino-http's options alone (JSON on stdout), or with pino-pretty's stream when the format is pretty. */
+function withFormat<T>(setting: LogFormatSetting, options: T): T | [T, DestinationStream] {
+  const stdoutIsTerminal = process.stdout.isTTY === true;
+  if (chooseLogFormat(setting, stdoutIsTerminal) === 'json') return options;
+  const stream = prettyStream(stdoutIsTerminal);
+  return stream ? [options, stream] : options;
 }
