@@ -29,8 +29,8 @@ function runDemo(env: Record<string, string>): DemoRun {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const run: DemoRun = { child, stdout: '', stderr: '', exited: new Promise((done) => child.once('exit', (code) => done(code))) };
-  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (run.stdout += chunk));
-  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (run.stderr += chunk));
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (run.stdout += chunk));
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (run.stderr += chunk));
   return run;
 }
 

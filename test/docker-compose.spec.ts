@@ -87,7 +87,7 @@ describe('docker-compose.yml', () => {
     expect(references).toEqual(['TEST_BOT_KEY']);
     expect(missing(compose.services.api.environment, references)).toEqual(['TEST_BOT_KEY']);
     expect(() => validateEnvironment({ ...resolvedEnvironment('api'), LOG_FORMAT: 'colourful' })).toThrow(
-      /^Invalid environment:\n  LOG_FORMAT: [^\n]*$/,
+      /^Invalid environment:\n {2}LOG_FORMAT: [^\n]*$/,
     );
   });
 });

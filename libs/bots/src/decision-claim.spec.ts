@@ -15,7 +15,7 @@ function task(overrides: Partial<PyrusTask> = {}): PyrusTask {
       { id: 12, text: 'a question' },
     ],
     ...overrides,
-  } as PyrusTask;
+  };
 }
 
 describe('decisionClaims', () => {

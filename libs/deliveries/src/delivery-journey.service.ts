@@ -266,10 +266,10 @@ export class DeliveryJourney {
   }
 
   private async setReceived(deliveryId: string, from: 'failed' | 'skipped'): Promise<boolean> {
-    const [, changed] = (await this.db.query(`UPDATE deliveries SET status = 'received', last_error = NULL WHERE id = $1 AND status = $2`, [
-      deliveryId,
-      from,
-    ])) as [unknown, number];
+    const [, changed] = await this.db.query<[unknown[], number]>(
+      `UPDATE deliveries SET status = 'received', last_error = NULL WHERE id = $1 AND status = $2`,
+      [deliveryId, from],
+    );
     return changed > 0;
   }
 

@@ -3,8 +3,7 @@ import { resolve } from 'node:path';
 import { PyrusField, PyrusTask } from '../pyrus.types';
 import { describeField, fieldCode, findField, findFields, requireField, walkFields } from './field-lookup';
 
-const loadTask = (): PyrusTask =>
-  JSON.parse(readFileSync(resolve(__dirname, '../../../../test/fixtures/pyrus/task.json'), 'utf8')).task;
+const loadTask = (): PyrusTask => JSON.parse(readFileSync(resolve(__dirname, '../../../../test/fixtures/pyrus/task.json'), 'utf8')).task;
 
 /** The fixture has no codes (its form never set any); give a few fields codes, at the top, in the title, in the table. */
 function taskWithCodes(): PyrusTask {

@@ -4,8 +4,7 @@ import { PyrusTask, TaskCommentRequest } from '../pyrus.types';
 import { findField, requireField } from './field-lookup';
 import { READ_ONLY_FIELD_TYPES, fieldUpdates } from './field-updates';
 
-const loadTask = (): PyrusTask =>
-  JSON.parse(readFileSync(resolve(__dirname, '../../../../test/fixtures/pyrus/task.json'), 'utf8')).task;
+const loadTask = (): PyrusTask => JSON.parse(readFileSync(resolve(__dirname, '../../../../test/fixtures/pyrus/task.json'), 'utf8')).task;
 
 describe('fieldUpdates', () => {
   it('chains targets and values into field_updates, one identifier per entry, no type on the wire', () => {

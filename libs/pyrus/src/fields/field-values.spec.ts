@@ -29,8 +29,7 @@ import {
   readTitle,
 } from './field-values';
 
-const loadTask = (): PyrusTask =>
-  JSON.parse(readFileSync(resolve(__dirname, '../../../../test/fixtures/pyrus/task.json'), 'utf8')).task;
+const loadTask = (): PyrusTask => JSON.parse(readFileSync(resolve(__dirname, '../../../../test/fixtures/pyrus/task.json'), 'utf8')).task;
 
 /** The fixture's field with this id and type (it reuses id 37 for two fields). */
 function field(id: number, type?: string): PyrusField {

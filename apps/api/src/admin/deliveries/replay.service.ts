@@ -71,7 +71,7 @@ export class ReplayService {
       });
     }
     // Neither received nor processed: failed or skipped.
-    const previous = delivery.status as DeliveryStatus.Failed | DeliveryStatus.Skipped;
+    const previous = delivery.status;
     let reopened: boolean;
     try {
       reopened = await this.journey.reopen(
