@@ -1,4 +1,4 @@
-/** Wire types, named as in the official Pyrus SDKs (see ../shared/pyrus-protocol.md). */
+/** Wire types, named as in the official Pyrus SDKs (see docs/pyrus-protocol.md). */
 
 export type ApprovalChoice = 'approved' | 'rejected' | 'acknowledged' | 'revoked' | 'waiting';
 
