@@ -12,7 +12,10 @@ function numberVar(name: string, fallback?: number): number | undefined {
   return value;
 }
 
-/** `npm run emulator`: a local Pyrus on EMULATOR_PORT (default 4000) seeded from EMULATOR_SEED. */
+/**
+ * `npm run emulator`: a local Pyrus on EMULATOR_PORT (default 4000) seeded from EMULATOR_SEED; EMULATOR_WEBHOOK_BASE
+ * points every seeded bot's webhook at another api (default: what the seed says, http://127.0.0.1:3000).
+ */
 async function main(): Promise<void> {
   const emulator = new PyrusEmulator({
     seedDir: process.env.EMULATOR_SEED || DEFAULT_SEED_DIR,
@@ -23,6 +26,11 @@ async function main(): Promise<void> {
     timeScale: numberVar('EMULATOR_TIME_SCALE'),
     log: true,
   });
+  // Where the service's api is, when not on this host's port 3000 (in docker-compose: http://api:3000).
+  const webhookBase = process.env.EMULATOR_WEBHOOK_BASE?.replace(/\/+$/, '');
+  if (webhookBase) {
+    for (const bot of emulator.listBots()) emulator.addBot({ ...bot, webhookUrl: `${webhookBase}/bots/${bot.name}/webhook` });
+  }
   const url = await emulator.start(numberVar('EMULATOR_PORT', 4000), process.env.EMULATOR_HOST || '127.0.0.1');
   console.log(`[pyrus-emulator] auth:  POST ${emulator.authUrl}`);
   console.log(`[pyrus-emulator] api:   ${emulator.apiUrl}`);
