@@ -16,6 +16,11 @@ export interface EmulatorBotInput {
   /** Raw text of the bot profile's Settings field, sent as `bot_settings`. An object is JSON-encoded. */
   settings?: string | Record<string, unknown>;
   firstName?: string;
+  /**
+   * 'bot' (the default) or 'user': an account that stands for a person who signs in to vote in tests. Its person has
+   * this type, and its votes count as a person's for `botToBotWebhooks`.
+   */
+  type?: 'bot' | 'user';
 }
 
 export interface EmulatorBot {
@@ -25,6 +30,7 @@ export interface EmulatorBot {
   userId: number;
   webhookUrl?: string;
   settings: string;
+  type: 'bot' | 'user';
   person: PyrusPerson;
 }
 
@@ -164,6 +170,12 @@ export interface PyrusEmulatorOptions {
   timeScale?: number;
   /** Send a delivery when a comment moves a task to a step waiting on a bot with a webhook URL (default true). */
   autoDeliver?: boolean;
+  /**
+   * With autoDeliver, also send the delivery when a bot's comment (an account of type 'bot', or a bot's webhook answer)
+   * moved the task (default true). False: only a person's vote brings the bots of the next step a webhook, as when
+   * Pyrus does not call a bot after another bot's vote; the service then finds the task through its inbox sweep.
+   */
+  botToBotWebhooks?: boolean;
   /** Apply a 2xx webhook answer with a JSON comment body as a comment by the bot (default true). */
   applyWebhookAnswers?: boolean;
   /** Random source for fault rates (default Math.random). */
@@ -174,15 +186,24 @@ export interface PyrusEmulatorOptions {
   log?: boolean | ((line: string) => void);
 }
 
+/** What `POST /_emulator/settings` changes on a running emulator (each optional) and `GET` shows. */
+export interface EmulatorSettings {
+  autoDeliver: boolean;
+  botToBotWebhooks: boolean;
+  applyWebhookAnswers: boolean;
+  timeScale: number;
+}
+
 export interface EmulatorState {
   url: string;
-  bots: { name: string; login: string; userId: number; webhookUrl?: string }[];
+  bots: { name: string; login: string; userId: number; webhookUrl?: string; type: 'bot' | 'user' }[];
   calls: CallLogEntry[];
   comments: ReceivedComment[];
   quota: QuotaSnapshot[];
   deliveries: DeliveryRecord[];
   faults: ActiveFault[];
   tasks: { id: number; form_id?: number; current_step?: number; closed: boolean; comments: number }[];
+  settings: EmulatorSettings;
 }
 
 /** An answer the router computed, before faults and headers are applied. */

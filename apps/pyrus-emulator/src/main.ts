@@ -12,6 +12,15 @@ function numberVar(name: string, fallback?: number): number | undefined {
   return value;
 }
 
+function booleanVar(name: string): boolean | undefined {
+  const raw = (process.env[name] ?? '').trim().toLowerCase();
+  if (raw === '') return undefined;
+  if (raw === 'true' || raw === '1') return true;
+  if (raw === 'false' || raw === '0') return false;
+  console.error(`${name} must be true or false, got "${process.env[name]}"`);
+  process.exit(2);
+}
+
 /**
  * `npm run emulator`: a local Pyrus on EMULATOR_PORT (default 4000) seeded from EMULATOR_SEED; EMULATOR_WEBHOOK_BASE
  * points every seeded bot's webhook at another api (default: what the seed says, http://127.0.0.1:3000).
@@ -24,6 +33,7 @@ async function main(): Promise<void> {
     tokenTtlMs: numberVar('EMULATOR_TOKEN_TTL_MS'),
     maxTokensPerBot: numberVar('EMULATOR_MAX_TOKENS_PER_BOT'),
     timeScale: numberVar('EMULATOR_TIME_SCALE'),
+    botToBotWebhooks: booleanVar('EMULATOR_BOT_TO_BOT_WEBHOOKS'),
     log: true,
   });
   // Where the service's api is, when not on this host's port 3000 (in docker-compose: http://api:3000).
@@ -35,6 +45,7 @@ async function main(): Promise<void> {
   console.log(`[pyrus-emulator] auth:  POST ${emulator.authUrl}`);
   console.log(`[pyrus-emulator] api:   ${emulator.apiUrl}`);
   console.log(`[pyrus-emulator] admin: ${url}/_emulator/state, POST ${url}/_emulator/faults`);
+  if (!emulator.botToBotWebhooks) console.log("[pyrus-emulator] no webhooks after a bot's vote (EMULATOR_BOT_TO_BOT_WEBHOOKS=false)");
   for (const bot of emulator.listBots()) {
     console.log(`[pyrus-emulator] bot ${bot.name}: login ${bot.login}, user ${bot.userId}, webhook ${bot.webhookUrl ?? '(none)'}`);
   }

@@ -1,5 +1,8 @@
 import { readFileSync } from 'node:fs';
+import { createServer, Server } from 'node:http';
+import { AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import type { PyrusTask } from '@app/pyrus';
 import { PyrusEmulator } from './pyrus-emulator';
 import { DEFAULT_SEED_DIR } from './seed-loader';
 
@@ -460,6 +463,134 @@ describe('PyrusEmulator API', () => {
       ]);
       expect(state.quota.find((q: { bot: string }) => q.bot === 'auto-reply')).toMatchObject({ used: 1 });
       expect((await call(emulator, 'DELETE', '/_emulator/faults')).json.faults).toEqual([]);
+    });
+  });
+
+  describe('botToBotWebhooks', () => {
+    const MANAGER = { name: 'manager', login: 'manager@example.org', securityKey: 'manager-key', userId: 4242, type: 'user' as const };
+    const CLERK = { name: 'clerk', login: 'bot@clerk', securityKey: 'clerk-key', userId: 4343 };
+    let hooks: Server;
+    let hooksUrl: string;
+    let received: string[];
+
+    /** The bots' webhooks: each records its bot's name; the clerk's answer is its approval (a comment, as Pyrus applies). */
+    beforeEach(async () => {
+      received = [];
+      hooks = createServer((req, res) => {
+        req.resume();
+        req.on('end', () => {
+          const bot = (req.url ?? '').split('/')[2];
+          received.push(bot);
+          res.writeHead(200, { 'Content-Type': 'application/json' });
+          res.end(bot === 'clerk' ? JSON.stringify({ text: 'Checked', approval_choice: 'approved' }) : '');
+        });
+      });
+      await new Promise<void>((resolve) => hooks.listen(0, '127.0.0.1', resolve));
+      hooksUrl = `http://127.0.0.1:${(hooks.address() as AddressInfo).port}`;
+    });
+
+    afterEach(async () => {
+      await new Promise<void>((resolve) => {
+        hooks.close(() => resolve());
+        hooks.closeAllConnections();
+      });
+    });
+
+    /** An emulator whose seed bots and the clerk have webhooks here, and a person (the manager) with a token. */
+    async function emulatorWith(botToBotWebhooks?: boolean): Promise<PyrusEmulator> {
+      const started = new PyrusEmulator({ seedDir: DEFAULT_SEED_DIR, botToBotWebhooks, timeScale: 0.01 });
+      for (const name of ['auto-reply', 'payments']) started.addBot({ ...started.getBot(name), webhookUrl: `${hooksUrl}/bots/${name}` });
+      started.addBot(MANAGER);
+      started.addBot({ ...CLERK, webhookUrl: `${hooksUrl}/bots/clerk` });
+      await started.start();
+      return started;
+    }
+
+    /** Task 7001: each step waits on one account, in this order. */
+    function addRoute(target: PyrusEmulator, ...accounts: string[]): void {
+      const task = { ...target.getTask(1002)!, id: 7001, current_step: 1, comments: [] } as PyrusTask;
+      task.approvals = accounts.map((name) => [{ person: target.getBot(name).person, approval_choice: 'waiting' as const }]);
+      target.addTask(task);
+    }
+
+    async function approve(target: PyrusEmulator, account: string): Promise<void> {
+      const res = await call(target, 'POST', '/v4/tasks/7001/comments', {
+        token: target.issueToken(account),
+        body: { approval_choice: 'approved' },
+      });
+      expect(res.status).toBe(200);
+      await target.waitForDeliveries();
+    }
+
+    it("is on by default: a bot's vote, by API call or webhook answer, brings the next step's bot its webhook", async () => {
+      const on = await emulatorWith();
+      try {
+        expect(on.botToBotWebhooks).toBe(true);
+        addRoute(on, 'manager', 'clerk', 'auto-reply', 'payments');
+        await approve(on, 'manager');
+        // The manager's vote calls the clerk, whose answer moves the task to auto-reply's step, which is called too.
+        expect(received).toEqual(['clerk', 'auto-reply']);
+        await approve(on, 'auto-reply');
+        expect(received).toEqual(['clerk', 'auto-reply', 'payments']);
+        expect(on.getTask(7001)!.current_step).toBe(4);
+      } finally {
+        await on.stop();
+      }
+    });
+
+    it("off: a bot's vote calls no bot, and the task waits in the next bot's inbox; a person's vote still calls", async () => {
+      const off = await emulatorWith(false);
+      try {
+        addRoute(off, 'manager', 'clerk', 'auto-reply', 'payments');
+        await approve(off, 'manager');
+        // The clerk's webhook answer is a bot's vote: auto-reply is not called, and finds the task in its inbox.
+        expect(received).toEqual(['clerk']);
+        expect(off.getTask(7001)!.current_step).toBe(3);
+        const inbox = await call(off, 'GET', '/v4/inbox', { token: off.issueToken('auto-reply') });
+        expect(inbox.json.tasks.map((t: { id: number }) => t.id)).toContain(7001);
+
+        // A bot's vote through the API alike.
+        await approve(off, 'auto-reply');
+        expect(off.getTask(7001)!.current_step).toBe(4);
+        expect(received).toEqual(['clerk']);
+        expect(off.deliveries.map((d) => d.bot)).toEqual(['clerk']);
+        expect(off.getTask(7001)!.comments!.map((c) => [c.author?.type, c.changed_step])).toEqual([
+          ['user', 2],
+          ['bot', 3],
+          ['bot', 4],
+        ]);
+      } finally {
+        await off.stop();
+      }
+    });
+
+    it('is read and changed through /_emulator/settings and shown in /_emulator/state', async () => {
+      const live = await emulatorWith();
+      try {
+        expect((await call(live, 'GET', '/_emulator/settings')).json.settings).toEqual({
+          autoDeliver: true,
+          botToBotWebhooks: true,
+          applyWebhookAnswers: true,
+          timeScale: 0.01,
+        });
+        const changed = await call(live, 'POST', '/_emulator/settings', { body: { botToBotWebhooks: false } });
+        expect(changed.status).toBe(200);
+        expect(changed.json.settings).toMatchObject({ autoDeliver: true, botToBotWebhooks: false });
+        expect(live.botToBotWebhooks).toBe(false);
+        expect((await call(live, 'POST', '/_emulator/settings', { body: { botToBotWebhooks: 'no' } })).status).toBe(400);
+        expect((await call(live, 'POST', '/_emulator/settings', { body: { timeScale: 0 } })).status).toBe(400);
+        expect(live.botToBotWebhooks).toBe(false);
+        const state = (await call(live, 'GET', '/_emulator/state')).json;
+        expect(state.settings.botToBotWebhooks).toBe(false);
+        expect(state.bots.find((b: { name: string }) => b.name === 'manager').type).toBe('user');
+
+        addRoute(live, 'clerk', 'auto-reply');
+        await approve(live, 'clerk');
+        expect(received).toEqual([]);
+        expect(live.getTask(7001)!.current_step).toBe(2);
+      } finally {
+        await live.stop();
+      }
     });
   });
 });

@@ -9,6 +9,7 @@ import {
   EmulatorBotInput,
   EmulatorHttpError,
   EmulatorResponse,
+  EmulatorSettings,
   EmulatorState,
   FaultSpec,
   PyrusEmulatorOptions,
@@ -57,6 +58,7 @@ export class PyrusEmulator {
   readonly quotaMeter: QuotaMeter;
   readonly sender: WebhookSender;
   autoDeliver: boolean;
+  botToBotWebhooks: boolean;
   applyWebhookAnswers: boolean;
   private readonly bots = new Map<string, EmulatorBot>();
   private server?: Server;
@@ -74,6 +76,7 @@ export class PyrusEmulator {
     this.tokens = new TokenRegistry(options.tokenTtlMs ?? 24 * 3600 * 1000, options.maxTokensPerBot ?? 0);
     this.quotaMeter = new QuotaMeter(options.quotaLimit ?? 5000, options.quotaWindowMs ?? 600_000);
     this.autoDeliver = options.autoDeliver ?? true;
+    this.botToBotWebhooks = options.botToBotWebhooks ?? true;
     this.applyWebhookAnswers = options.applyWebhookAnswers ?? true;
     this.sender = new WebhookSender({
       timeScale: options.timeScale ?? 1,
@@ -161,6 +164,8 @@ export class PyrusEmulator {
         : typeof input.settings === 'string'
           ? input.settings
           : JSON.stringify(input.settings);
+    const type = input.type ?? existing?.type ?? 'bot';
+    if (type !== 'bot' && type !== 'user') throw new Error(`Account "${input.name}": "type" is "bot" or "user"`);
     const bot: EmulatorBot = {
       name: input.name,
       login,
@@ -168,7 +173,8 @@ export class PyrusEmulator {
       userId,
       webhookUrl: input.webhookUrl ?? existing?.webhookUrl,
       settings,
-      person: { id: userId, first_name: input.firstName ?? input.name, last_name: '', email: login, type: 'bot' },
+      type,
+      person: { id: userId, first_name: input.firstName ?? input.name, last_name: '', email: login, type },
     };
     this.bots.set(bot.name, bot);
     return { ...bot };
@@ -254,6 +260,31 @@ export class PyrusEmulator {
     return this.sender.timeScale;
   }
 
+  /** The switches a test or an operator may flip on a running emulator. */
+  settings(): EmulatorSettings {
+    return {
+      autoDeliver: this.autoDeliver,
+      botToBotWebhooks: this.botToBotWebhooks,
+      applyWebhookAnswers: this.applyWebhookAnswers,
+      timeScale: this.timeScale,
+    };
+  }
+
+  /** Changes the given switches (others stay) and returns them all. */
+  changeSettings(changes: Partial<EmulatorSettings>): EmulatorSettings {
+    for (const key of ['autoDeliver', 'botToBotWebhooks', 'applyWebhookAnswers'] as const) {
+      const value = changes[key];
+      if (value === undefined) continue;
+      if (typeof value !== 'boolean') throw new Error(`"${key}" must be true or false`);
+      this[key] = value;
+    }
+    if (changes.timeScale !== undefined) {
+      if (typeof changes.timeScale !== 'number' || !(changes.timeScale > 0)) throw new Error('"timeScale" must be a positive number');
+      this.timeScale = changes.timeScale;
+    }
+    return this.settings();
+  }
+
   /** Clears the read-back logs, the quota windows and the faults (tasks, bots and tokens stay). */
   reset(): void {
     this.calls.length = 0;
@@ -298,7 +329,7 @@ export class PyrusEmulator {
   state(): EmulatorState {
     return {
       url: this.baseUrl,
-      bots: this.listBots().map(({ name, login, userId, webhookUrl }) => ({ name, login, userId, webhookUrl })),
+      bots: this.listBots().map(({ name, login, userId, webhookUrl, type }) => ({ name, login, userId, webhookUrl, type })),
       calls: this.calls,
       comments: this.comments,
       quota: this.quotas(),
@@ -311,6 +342,7 @@ export class PyrusEmulator {
         closed: Boolean(t.close_date),
         comments: t.comments?.length ?? 0,
       })),
+      settings: this.settings(),
     };
   }
 
@@ -489,7 +521,7 @@ export class PyrusEmulator {
     const outcome = this.store.addComment(taskId, bot, request, (ref) => this.person(ref));
     this.comments.push({ taskId, bot: bot.name, at: new Date().toISOString(), request, comment: outcome.comment });
     this.logLine(`comment ${String(outcome.comment.id)} on task ${taskId} by ${bot.name}`);
-    if (outcome.movedToStep !== undefined) this.deliverToStep(outcome.task, outcome.movedToStep);
+    if (outcome.movedToStep !== undefined) this.deliverToStep(outcome.task, outcome.movedToStep, bot);
     return { status: 200, body: { task: outcome.task } };
   }
 
@@ -503,9 +535,16 @@ export class PyrusEmulator {
     return { status: 200, body: this.store.getCatalog(id, includeDeleted) };
   }
 
-  /** Sends a delivery to each bot with a webhook that the step now waits on. */
-  private deliverToStep(task: PyrusTask, step: number): void {
+  /**
+   * Sends a delivery to each bot with a webhook that the step now waits on. `mover` is the account whose comment moved
+   * the task there; when it is a bot and botToBotWebhooks is off, nobody is called.
+   */
+  private deliverToStep(task: PyrusTask, step: number, mover: EmulatorBot): void {
     if (!this.autoDeliver) return;
+    if (mover.type === 'bot' && !this.botToBotWebhooks) {
+      this.logLine(`task ${task.id} reached step ${step} by ${mover.name}'s comment: no webhooks (botToBotWebhooks off)`);
+      return;
+    }
     for (const person of waitingOn(task, step)) {
       const bot = [...this.bots.values()].find((b) => b.userId === person.id && b.webhookUrl);
       if (!bot) continue;
@@ -537,7 +576,7 @@ export class PyrusEmulator {
       comment: outcome.comment,
       viaWebhookAnswer: true,
     });
-    if (outcome.movedToStep !== undefined) this.deliverToStep(outcome.task, outcome.movedToStep);
+    if (outcome.movedToStep !== undefined) this.deliverToStep(outcome.task, outcome.movedToStep, bot);
   }
 
   /** Resolves a person ref ({id} or {email}) to a bot, a person seen on a task, or a bare user. */
@@ -596,6 +635,15 @@ export class PyrusEmulator {
         this.setQuota({ limit: body.limit as number | undefined, windowMs: body.windowMs as number | undefined });
         if (body.reset !== false) this.resetQuota(body.bot as string | undefined);
         return { status: 200, body: { quota: this.quotas() } };
+      }
+      if (sub === '/settings' && method === 'GET') return { status: 200, body: { settings: this.settings() } };
+      if (sub === '/settings' && method === 'POST') {
+        const body = parseJson(raw, false) as Partial<EmulatorSettings>;
+        try {
+          return { status: 200, body: { settings: this.changeSettings(body) } };
+        } catch (err) {
+          throw new EmulatorHttpError(400, 'validation_error', (err as Error).message);
+        }
       }
       if (sub === '/tokens/expire' && method === 'POST') {
         this.expireTokens(parseJson(raw, true).bot as string | undefined);
