@@ -284,6 +284,7 @@ async function registerBots(): Promise<void> {
     login: 'manager@demo.example',
     securityKey: 'demo-manager-key',
     userId: MANAGER_USER_ID,
+    type: 'user',
   });
 }
 

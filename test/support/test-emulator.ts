@@ -17,7 +17,7 @@ export async function startTestEmulator(): Promise<PyrusEmulator> {
       { name: 'payments', login: 'bot@test-payments', securityKey: 'payments-key', userId: PAYMENTS_BOT_USER_ID },
       { name: 'payments-erp', login: 'bot@test-payments-erp', securityKey: 'payments-erp-key', userId: PAYMENTS_ERP_BOT_USER_ID },
       // Not a bot of ours: a person who approves steps in tests (the emulator gives tokens only to accounts it knows).
-      { name: 'manager', login: 'manager@example.org', securityKey: 'manager-key', userId: MANAGER_USER_ID },
+      { name: 'manager', login: 'manager@example.org', securityKey: 'manager-key', userId: MANAGER_USER_ID, type: 'user' },
     ],
     autoDeliver: false,
     log: () => undefined,
