@@ -1,16 +1,17 @@
+import type { ClassConstructor } from 'class-transformer';
 import { PaymentStatus } from '@app/database';
 import { FormRegisterRequest, PyrusTask, TaskCommentRequest } from '@app/pyrus';
 import type { PaymentHistory } from './payments/payment-history';
 
 /** What a handler sees: plain data, no HTTP, queues or retries. */
-export interface BotContext {
+export interface BotContext<S extends object = object> {
   bot: { name: string; login: string };
   event: string;
   task: PyrusTask;
   /** Pyrus's id of the bot user, when the webhook carried it. */
   botUserId?: number;
-  /** The bot's `settings` from the bots file. */
-  settings: Record<string, unknown>;
+  /** The bot's `settings` from the bots file, as an instance of the handler's settings class, validated at boot. */
+  settings: S;
   /** The payment history, inside the decision's transaction. */
   payments: PaymentHistory;
   /** Searches the register of the task's form (as the bot); absent when the task has no form. */
@@ -41,12 +42,15 @@ export type BotDecision =
   { kind: 'comment'; comment: TaskCommentRequest; reason: string; payment?: PaymentDraft } | { kind: 'skip'; reason: string };
 
 /** One kind of bot. Register an implementation in BOT_HANDLERS (libs/bots/src/bots.module.ts). */
-export interface BotHandler {
+export interface BotHandler<S extends object = object> {
   /** The value of `handler` in the bots file. */
   readonly name: string;
-  decide(context: BotContext): BotDecision | Promise<BotDecision>;
-  /** Problems with a bot's `settings`, checked at boot (an empty list when they are fine). */
-  validateSettings?(settings: Record<string, unknown>): string[];
+  /**
+   * The class a bot's `settings` are validated against at boot (class-validator decorators, nested classes with
+   * @ValidateNested and @Type); the handler receives the instance.
+   */
+  readonly settingsClass: ClassConstructor<S>;
+  decide(context: BotContext<S>): BotDecision | Promise<BotDecision>;
 }
 
 export const BOT_HANDLERS = Symbol('BOT_HANDLERS');

@@ -2,8 +2,17 @@ import { ConfigService } from '@nestjs/config';
 import { AppConfiguration, BotConfig, ConfigError } from '@app/config';
 import { BotRegistry } from './bot-registry.service';
 import { AutoReplyHandler } from './handlers/auto-reply.handler';
+import { PaymentApprovalHandler } from './handlers/payment-approval.handler';
+import { PaymentApprovalSettings } from './payment-approval/payment-approval.settings';
 
 const configWith = (bots: Partial<BotConfig>[]) => ({ get: () => ({ bots }) }) as unknown as ConfigService<AppConfiguration, true>;
+const handlers = () => [new AutoReplyHandler(), new PaymentApprovalHandler()];
+const paymentSettings = (extra: Record<string, unknown> = {}) => ({
+  fields: { supplier: 'supplier', invoiceNumber: 'invoice_no', invoiceDate: 'invoice_date', amount: { id: 4 }, currency: 'currency' },
+  ...extra,
+});
+const registryWith = (settings: Record<string, unknown>) =>
+  new BotRegistry(configWith([{ name: 'payments', handler: 'payment-approval', settings }]), handlers());
 
 describe('BotRegistry', () => {
   it('refuses to start when a bot names an unknown handler, naming the bot', () => {
@@ -13,8 +22,57 @@ describe('BotRegistry', () => {
   });
 
   it('finds bots and their handlers, and 404s an unknown bot', () => {
-    const registry = new BotRegistry(configWith([{ name: 'a', handler: 'auto-reply' }]), [new AutoReplyHandler()]);
+    const registry = new BotRegistry(configWith([{ name: 'a', handler: 'auto-reply', settings: {} }]), [new AutoReplyHandler()]);
     expect(registry.handlerOf(registry.get('a')).name).toBe('auto-reply');
     expect(() => registry.get('b')).toThrow(/No bot named "b"/);
+  });
+
+  it("gives each bot its settings as its handler's settings class, nested classes included", () => {
+    const registry = registryWith(paymentSettings({ budget: { scope: 'supplier', period: 'month' }, duplicateWindowDays: 45 }));
+    const settings = registry.settingsOf(registry.get('payments')) as PaymentApprovalSettings;
+    expect(settings).toBeInstanceOf(PaymentApprovalSettings);
+    expect(settings).toMatchObject({
+      duplicateWindowDays: 45,
+      budget: { scope: 'supplier', period: 'month' },
+      fields: { amount: { id: 4 } },
+    });
+  });
+
+  it.each([
+    [
+      'a nested value of the wrong kind',
+      { budget: { scope: 'department', period: 'month' } },
+      /budget\.scope: "supplier" or "cost_centre" is expected/,
+    ],
+    [
+      'a field selector that is not one',
+      { fields: { ...paymentSettings().fields, amount: true } },
+      /fields\.amount: a field code \(string\), id \(number\)/,
+    ],
+    [
+      'a required field left out',
+      { fields: { supplier: 'supplier', invoiceDate: 'd', amount: 'a', currency: 'c' } },
+      /fields\.invoiceNumber: a field code/,
+    ],
+    ['a number of days that is not whole', { duplicateWindowDays: 2.5 }, /duplicateWindowDays: a whole number of days is expected/],
+    [
+      'a setting that needs another',
+      { notify: { sms: { text: 'paid' } } },
+      /notify: fields\.vendorPhone is required for SMS notifications/,
+    ],
+    ['a nested template left empty', { notify: { email: { subject: 'x' } } }, /notify\.email\.text: /],
+  ])('refuses to start on %s, naming the bot, the key path and what is expected', (_, extra, expected) => {
+    expect(() => registryWith(paymentSettings(extra))).toThrow(ConfigError);
+    expect(() => registryWith(paymentSettings(extra))).toThrow(/^BOTS_FILE: bot "payments": settings: /);
+    expect(() => registryWith(paymentSettings(extra))).toThrow(expected);
+  });
+
+  it('refuses settings without the fields object or a currency', () => {
+    expect(() => registryWith({ defaultCurrency: 'RUB' })).toThrow(
+      /bot "payments": settings: fields: an object naming the form fields is expected/,
+    );
+    const { currency: _, ...withoutCurrency } = paymentSettings().fields;
+    expect(() => registryWith({ fields: withoutCurrency })).toThrow(/fields: fields\.currency or defaultCurrency is required/);
+    expect(() => registryWith({ fields: withoutCurrency, defaultCurrency: 'RUB' })).not.toThrow();
   });
 });

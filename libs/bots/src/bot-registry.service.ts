@@ -3,6 +3,7 @@ import { ConfigService } from '@nestjs/config';
 import { AppConfiguration, BotConfig, ConfigError } from '@app/config';
 import { BotCredentials } from '@app/pyrus';
 import { BOT_HANDLERS, BotHandler } from './bot-handler';
+import { validateBotSettings } from './settings-validation';
 
 /** How the bot signs in to Pyrus: its login and current key (the first; the others only verify signatures). */
 export function botCredentials(bot: BotConfig): BotCredentials {
@@ -16,11 +17,15 @@ export class UnknownBotError extends NotFoundException {
   }
 }
 
-/** The configured bots and their handlers; refuses to start when a bot names a handler that does not exist. */
+/**
+ * The configured bots, their handlers and their validated settings; refuses to start when a bot names a handler that
+ * does not exist or has a setting its handler's settings class does not accept.
+ */
 @Injectable()
 export class BotRegistry {
   private readonly bots = new Map<string, BotConfig>();
   private readonly handlers = new Map<string, BotHandler>();
+  private readonly settings = new Map<string, object>();
 
   constructor(config: ConfigService<AppConfiguration, true>, @Inject(BOT_HANDLERS) handlers: BotHandler[]) {
     for (const handler of handlers) this.handlers.set(handler.name, handler);
@@ -29,8 +34,7 @@ export class BotRegistry {
         const known = [...this.handlers.keys()].join(', ');
         throw new ConfigError(`BOTS_FILE: bot "${bot.name}": unknown handler "${bot.handler}" (known: ${known})`);
       }
-      const problems = this.handlers.get(bot.handler)!.validateSettings?.(bot.settings) ?? [];
-      if (problems.length) throw new ConfigError(`BOTS_FILE: bot "${bot.name}": settings: ${problems.join('; ')}`);
+      this.settings.set(bot.name, validateBotSettings(bot.name, this.handlers.get(bot.handler)!.settingsClass, bot.settings));
       this.bots.set(bot.name, bot);
     }
   }
@@ -47,6 +51,11 @@ export class BotRegistry {
 
   handlerOf(bot: BotConfig): BotHandler {
     return this.handlers.get(bot.handler)!;
+  }
+
+  /** The bot's settings as its handler's settings class, validated at boot. */
+  settingsOf(bot: BotConfig): object {
+    return this.settings.get(bot.name)!;
   }
 
   all(): BotConfig[] {

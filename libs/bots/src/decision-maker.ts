@@ -55,7 +55,7 @@ export class DecisionMaker {
       event: delivery.event,
       task: payload.task,
       botUserId: payload.user_id,
-      settings: bot.settings,
+      settings: this.bots.settingsOf(bot),
       payments: new PaymentHistory(em),
       registerSearch: formId ? async (request) => (await this.pyrus.getFormRegister(caller, formId, request)).tasks : undefined,
     };

@@ -5,5 +5,8 @@ export * from './decision-claim';
 export * from './decision-maker';
 export * from './handlers/auto-reply.handler';
 export * from './handlers/payment-approval.handler';
+export * from './payment-approval/payment-approval.settings';
+export * from './auto-reply/auto-reply.settings';
+export * from './settings-validation';
 export * from './payments/payment-history';
 export * from './payments/normalise';

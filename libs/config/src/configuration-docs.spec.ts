@@ -1,5 +1,5 @@
 import { getMetadataStorage } from 'class-validator';
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import * as ts from 'typescript';
 import { EnvironmentVariables } from './env.validation';
@@ -11,7 +11,7 @@ import { EnvironmentVariables } from './env.validation';
  */
 const ROOT = resolve(__dirname, '../../..');
 const DOC = readFileSync(join(ROOT, 'docs/configuration.md'), 'utf8');
-const HANDLERS_DIR = join(ROOT, 'libs/bots/src/handlers');
+const BOTS_DIR = join(ROOT, 'libs/bots/src');
 
 /** The text under each heading of the given level, by heading (without the #s). */
 function sections(text: string, level: 2 | 3): Map<string, string> {
@@ -75,6 +75,31 @@ function interfaces(source: ts.SourceFile): Map<string, ts.InterfaceDeclaration>
   return found;
 }
 
+function classes(source: ts.SourceFile): Map<string, ts.ClassDeclaration> {
+  const found = new Map<string, ts.ClassDeclaration>();
+  source.forEachChild((node) => {
+    if (ts.isClassDeclaration(node) && node.name) found.set(node.name.text, node);
+  });
+  return found;
+}
+
+/** The leaf settings of a settings class as dotted paths; a property typed with a class of the same file is followed into. */
+function classSettingPaths(node: ts.ClassDeclaration, local: Map<string, ts.ClassDeclaration>, prefix = ''): string[] {
+  const paths: string[] = [];
+  for (const member of node.members) {
+    if (!ts.isPropertyDeclaration(member) || !member.type) continue;
+    const name = `${prefix}${member.name.getText()}`;
+    const type = member.type;
+    if (ts.isTypeReferenceNode(type) && local.has(type.typeName.getText()))
+      paths.push(...classSettingPaths(local.get(type.typeName.getText())!, local, `${name}.`));
+    else paths.push(name);
+  }
+  return paths;
+}
+
+/** "payment-approval" -> "PaymentApprovalSettings", the root settings class of that bot's folder. */
+const settingsClassName = (handler: string) => `${handler.replace(/(^|-)(\w)/g, (_, __, c: string) => c.toUpperCase())}Settings`;
+
 /**
  * The leaf settings of an interface as dotted paths: an inline object type or an interface of the same file is
  * followed into, anything else (a string, a union of literals, a field selector) is a leaf.
@@ -123,19 +148,20 @@ describe('docs/configuration.md', () => {
     expect([...documentedRows(section(DOC, 2, 'The bots file')).keys()].sort()).toEqual(keys);
   });
 
-  const handlerFiles = readdirSync(HANDLERS_DIR).filter((f) => f.endsWith('.handler.ts'));
+  // One folder per bot under libs/bots/src, named as its handler, with the settings class in <handler>.settings.ts.
+  const handlerNames = readdirSync(BOTS_DIR, { withFileTypes: true })
+    .filter((entry) => entry.isDirectory() && existsSync(join(BOTS_DIR, entry.name, `${entry.name}.settings.ts`)))
+    .map((entry) => entry.name);
 
   it('finds the handlers', () => {
-    expect(handlerFiles).toEqual(expect.arrayContaining(['auto-reply.handler.ts', 'payment-approval.handler.ts']));
+    expect(handlerNames).toEqual(expect.arrayContaining(['auto-reply', 'payment-approval']));
   });
 
-  it.each(handlerFiles)('lists every setting of the handler in %s, and no other', (file) => {
-    const source = parse(join(HANDLERS_DIR, file));
-    const handlerName = /readonly name = '([^']+)'/.exec(source.text)?.[1];
-    expect(handlerName).toBeDefined();
-    const local = interfaces(source);
-    const settings = [...local.entries()].filter(([name]) => name.endsWith('Settings')).map(([, node]) => node);
-    const paths = settings.flatMap((node) => settingPaths(node.members, local)).sort();
+  it.each(handlerNames)('lists every setting of the %s handler, and no other', (handlerName) => {
+    const local = classes(parse(join(BOTS_DIR, handlerName, `${handlerName}.settings.ts`)));
+    const root = local.get(settingsClassName(handlerName));
+    expect(root).toBeDefined();
+    const paths = classSettingPaths(root!, local).sort();
     const handlerSettings = section(section(DOC, 2, 'Handler settings'), 3, `\`${handlerName}\``);
     expect([...documentedRows(handlerSettings).keys()].sort()).toEqual(paths);
   });

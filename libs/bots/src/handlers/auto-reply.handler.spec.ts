@@ -1,3 +1,4 @@
+import { AutoReplySettings } from '../auto-reply/auto-reply.settings';
 import { AutoReplyHandler } from './auto-reply.handler';
 
 describe('AutoReplyHandler', () => {
@@ -6,7 +7,7 @@ describe('AutoReplyHandler', () => {
       bot: { name: 'auto-reply', login: 'bot@x' },
       event: 'comment',
       task: { id: 1, author: { id: 2, email: 'ivanov@example.org' } },
-      settings: {},
+      settings: new AutoReplySettings(),
       payments: undefined as never, // auto-reply never looks at payments
     });
     expect(decision).toEqual({

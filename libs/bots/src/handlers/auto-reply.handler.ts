@@ -1,12 +1,14 @@
 import { Injectable } from '@nestjs/common';
+import { AutoReplySettings } from '../auto-reply/auto-reply.settings';
 import { BotContext, BotDecision, BotHandler } from '../bot-handler';
 
 /** Pyrus's own sample bot: greet the author and approve. */
 @Injectable()
-export class AutoReplyHandler implements BotHandler {
+export class AutoReplyHandler implements BotHandler<AutoReplySettings> {
   readonly name = 'auto-reply';
+  readonly settingsClass = AutoReplySettings;
 
-  decide({ task }: BotContext): BotDecision {
+  decide({ task }: BotContext<AutoReplySettings>): BotDecision {
     const email = task.author?.email ?? 'unknown author';
     return {
       kind: 'comment',

@@ -1,7 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { BudgetPeriod, BudgetScope } from '@app/database';
+import { BudgetPeriod } from '@app/database';
 import {
-  FieldSelector,
   findField,
   FormRegisterRequest,
   PersonRef,
@@ -14,46 +13,11 @@ import {
   TaskCommentRequest,
 } from '@app/pyrus';
 import { BotContext, BotDecision, BotHandler, PaymentDraft, RegisterSearch } from '../bot-handler';
+import { PaymentApprovalSettings, PaymentFieldMap } from '../payment-approval/payment-approval.settings';
 import { normaliseInvoiceNumber, normaliseName, normaliseTaxId } from '../payments/normalise';
 import { PastPayment, PaymentHistory } from '../payments/payment-history';
 
-/** Form fields the handler reads, each by code (preferred), id or name. */
-interface FieldMap {
-  supplier: FieldSelector;
-  supplierTaxId?: FieldSelector;
-  invoiceNumber: FieldSelector;
-  invoiceDate: FieldSelector;
-  amount: FieldSelector;
-  currency?: FieldSelector;
-  costCentre?: FieldSelector;
-  vendorEmail?: FieldSelector;
-  vendorPhone?: FieldSelector;
-}
-
-export interface PaymentApprovalSettings {
-  fields: FieldMap;
-  /** The invoice form, for `npm run backfill` (the bot itself reads each task's own form). */
-  formId?: number;
-  /** When the form has no currency field. */
-  defaultCurrency?: string;
-  /** Probable duplicates: invoice dates at most this many days apart (default 30). */
-  duplicateWindowDays?: number;
-  budget?: { scope: BudgetScope; period: BudgetPeriod };
-  /**
-   * How a request that fails a check (a duplicate, the budget) goes back. `previous-step`, the default, asks the
-   * persons of the nearest earlier step with a person on it to approve again (`approvals_rerequested`, protocol
-   * section 3.1); on the first step, where there is none, the bot rejects. `reject` votes "rejected".
-   * `rerequest-previous-step`, the earlier name of `previous-step`, is still accepted.
-   */
-  returnTo?: 'previous-step' | 'reject' | 'rerequest-previous-step';
-  texts?: { approved?: string; returned?: string; missingFields?: string };
-  /** After an approval: create the payment order in the ERP, then tell the task (and fill `documentField`). */
-  erp?: { enabled: boolean; documentField?: FieldSelector; createdText?: string; delayedText?: string };
-  /** After an approval: tell the vendor. Templates take {supplierName} {invoiceNumber} {invoiceDate} {amount} {currency} {taskId}. */
-  notify?: { email?: { subject: string; text: string }; sms?: { text: string } };
-}
-
-const REQUIRED: Array<[keyof FieldMap, string]> = [
+const REQUIRED: Array<[keyof PaymentFieldMap, string]> = [
   ['supplier', 'supplier'],
   ['invoiceNumber', 'invoice number'],
   ['invoiceDate', 'invoice date'],
@@ -67,39 +31,11 @@ const taskLink = (id: number) => `https://pyrus.com/t#id${id}`;
  * period, and the approval itself. It returns the comment and the payment row; the worker stores and posts them.
  */
 @Injectable()
-export class PaymentApprovalHandler implements BotHandler {
+export class PaymentApprovalHandler implements BotHandler<PaymentApprovalSettings> {
   readonly name = 'payment-approval';
+  readonly settingsClass = PaymentApprovalSettings;
 
-  validateSettings(raw: Record<string, unknown>): string[] {
-    const settings = raw as Partial<PaymentApprovalSettings>;
-    const problems: string[] = [];
-    const isSelector = (v: unknown) => typeof v === 'string' || typeof v === 'number' || (typeof v === 'object' && v !== null);
-    for (const [key] of REQUIRED)
-      if (!isSelector(settings.fields?.[key])) problems.push(`fields.${key} is required (a field code, id or name)`);
-    if (!settings.fields?.currency && !settings.defaultCurrency) problems.push('fields.currency or defaultCurrency is required');
-    if (
-      settings.duplicateWindowDays !== undefined &&
-      !(Number.isInteger(settings.duplicateWindowDays) && settings.duplicateWindowDays >= 0)
-    ) {
-      problems.push('duplicateWindowDays must be a whole number of days');
-    }
-    if (settings.budget) {
-      if (!['supplier', 'cost_centre'].includes(settings.budget.scope)) problems.push('budget.scope must be "supplier" or "cost_centre"');
-      if (!['month', 'quarter', 'year'].includes(settings.budget.period))
-        problems.push('budget.period must be "month", "quarter" or "year"');
-      if (settings.budget.scope === 'cost_centre' && !settings.fields?.costCentre)
-        problems.push('fields.costCentre is required for a cost-centre budget');
-    }
-    if (settings.notify?.email && !settings.fields?.vendorEmail) problems.push('fields.vendorEmail is required for e-mail notifications');
-    if (settings.notify?.sms && !settings.fields?.vendorPhone) problems.push('fields.vendorPhone is required for SMS notifications');
-    if (settings.returnTo !== undefined && !['previous-step', 'reject', 'rerequest-previous-step'].includes(settings.returnTo)) {
-      problems.push('returnTo must be "previous-step" (the default) or "reject"');
-    }
-    return problems;
-  }
-
-  async decide({ task, botUserId, settings: raw, payments, registerSearch }: BotContext): Promise<BotDecision> {
-    const settings = raw as unknown as PaymentApprovalSettings;
+  async decide({ task, botUserId, settings, payments, registerSearch }: BotContext<PaymentApprovalSettings>): Promise<BotDecision> {
     const { invoice, missing } = readInvoice(task, settings);
     if (!invoice) {
       const text = (
@@ -310,7 +246,8 @@ export interface Invoice {
 
 /** Reads the invoice of a payment request; `missing` names the required fields that are empty. */
 export function readInvoice(task: PyrusTask, settings: PaymentApprovalSettings): { invoice?: Invoice; missing: string[] } {
-  const field = (key: keyof FieldMap) => (settings.fields[key] === undefined ? undefined : findField(task, settings.fields[key])?.field);
+  const field = (key: keyof PaymentFieldMap) =>
+    settings.fields[key] === undefined ? undefined : findField(task, settings.fields[key])?.field;
   const missing = REQUIRED.filter(([key]) => isEmpty(key === 'amount' ? readMoney(field(key)) : readLabel(field(key)))).map(
     ([, label]) => label,
   );
