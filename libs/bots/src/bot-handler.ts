@@ -1,9 +1,13 @@
 import type { ClassConstructor } from 'class-transformer';
 import { PaymentStatus } from '@app/database';
-import { FormRegisterRequest, PyrusTask, TaskCommentRequest } from '@app/pyrus';
-import type { PaymentHistory } from './payments/payment-history';
+import type { EntityManager } from 'typeorm';
+import { PyrusCaller, PyrusTask, TaskCommentRequest } from '@app/pyrus';
 
-/** What a handler sees: plain data, no HTTP, queues or retries. */
+/**
+ * What every bot's handler sees of one delivery: the task and event, the bot's identity and typed settings, and the
+ * decision's transaction. Whatever else a handler uses (a history, the form register, the ERP) it gets by injection
+ * in its own module.
+ */
 export interface BotContext<S extends object = object> {
   bot: { name: string; login: string };
   event: string;
@@ -12,13 +16,11 @@ export interface BotContext<S extends object = object> {
   botUserId?: number;
   /** The bot's `settings` from the bots file, as an instance of the handler's settings class, validated at boot. */
   settings: S;
-  /** The payment history, inside the decision's transaction. */
-  payments: PaymentHistory;
-  /** Searches the register of the task's form (as the bot); absent when the task has no form. */
-  registerSearch?: RegisterSearch;
+  /** The decision's transaction: what a handler reads or locks here commits with the decision and its outbox row. */
+  em: EntityManager;
+  /** How to call Pyrus as this bot for this delivery (the webhook's token while there is one, else the bot's sign-in). */
+  caller: PyrusCaller;
 }
-
-export type RegisterSearch = (request: FormRegisterRequest) => Promise<PyrusTask[]>;
 
 /** The payment row a decision records (inserted, or updated when the task comes back to the bot). */
 export interface PaymentDraft {
@@ -41,7 +43,7 @@ export interface PaymentDraft {
 export type BotDecision =
   { kind: 'comment'; comment: TaskCommentRequest; reason: string; payment?: PaymentDraft } | { kind: 'skip'; reason: string };
 
-/** One kind of bot. Register an implementation in BOT_HANDLERS (libs/bots/src/bots.module.ts). */
+/** One kind of bot: a folder under libs/bots/src with its module, whose line in BOT_MODULES (bots.module.ts) registers it. */
 export interface BotHandler<S extends object = object> {
   /** The value of `handler` in the bots file. */
   readonly name: string;

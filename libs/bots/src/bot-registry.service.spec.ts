@@ -1,12 +1,14 @@
 import { ConfigService } from '@nestjs/config';
 import { AppConfiguration, BotConfig, ConfigError } from '@app/config';
 import { BotRegistry } from './bot-registry.service';
-import { AutoReplyHandler } from './handlers/auto-reply.handler';
-import { PaymentApprovalHandler } from './handlers/payment-approval.handler';
+import { AutoReplyHandler } from './auto-reply/auto-reply.handler';
+import { PaymentApprovalHandler } from './payment-approval/payment-approval.handler';
+import { FormRegisterSearch } from './payment-approval/form-register-search';
 import { PaymentApprovalSettings } from './payment-approval/payment-approval.settings';
 
 const configWith = (bots: Partial<BotConfig>[]) => ({ get: () => ({ bots }) }) as unknown as ConfigService<AppConfiguration, true>;
-const handlers = () => [new AutoReplyHandler(), new PaymentApprovalHandler()];
+// The registry never calls a handler: the register search is not used here.
+const handlers = () => [new AutoReplyHandler(), new PaymentApprovalHandler(undefined as unknown as FormRegisterSearch)];
 const paymentSettings = (extra: Record<string, unknown> = {}) => ({
   fields: { supplier: 'supplier', invoiceNumber: 'invoice_no', invoiceDate: 'invoice_date', amount: { id: 4 }, currency: 'currency' },
   ...extra,

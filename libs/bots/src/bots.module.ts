@@ -1,19 +1,22 @@
-import { Module } from '@nestjs/common';
-import { PyrusModule } from '@app/pyrus';
+import { Module, Type } from '@nestjs/common';
+import { AutoReplyModule } from './auto-reply/auto-reply.module';
 import { BOT_HANDLERS, BotHandler } from './bot-handler';
 import { BotRegistry } from './bot-registry.service';
 import { DecisionMaker } from './decision-maker';
-import { AutoReplyHandler } from './handlers/auto-reply.handler';
-import { PaymentApprovalHandler } from './handlers/payment-approval.handler';
+import { PaymentApprovalModule } from './payment-approval/payment-approval.module';
 
-/** Every handler class; a new kind of bot is one file in handlers/ plus one entry here. */
-const HANDLER_CLASSES = [AutoReplyHandler, PaymentApprovalHandler];
+/** A bot's module: it provides and exports its handler, and names the handler's class here. */
+interface BotModule {
+  readonly handler: Type<BotHandler>;
+}
+
+/** Every kind of bot: a new one is one folder under libs/bots/src and one line here. */
+const BOT_MODULES = [AutoReplyModule, PaymentApprovalModule] satisfies BotModule[];
 
 @Module({
-  imports: [PyrusModule],
+  imports: BOT_MODULES,
   providers: [
-    ...HANDLER_CLASSES,
-    { provide: BOT_HANDLERS, useFactory: (...handlers: BotHandler[]) => handlers, inject: HANDLER_CLASSES },
+    { provide: BOT_HANDLERS, useFactory: (...handlers: BotHandler[]) => handlers, inject: BOT_MODULES.map((m) => m.handler) },
     BotRegistry,
     DecisionMaker,
   ],

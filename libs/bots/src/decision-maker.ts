@@ -3,11 +3,10 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import { BotConfig } from '@app/config';
 import { Delivery, prepared } from '@app/database';
-import { BotHookRequest, PyrusCaller, PyrusClient } from '@app/pyrus';
+import { BotHookRequest, PyrusCaller } from '@app/pyrus';
 import { BotContext, BotDecision } from './bot-handler';
 import { BotRegistry } from './bot-registry.service';
 import { claimTaken, DecisionClaims, decisionClaims, HELD_CLAIMS_OF_D } from './decision-claim';
-import { PaymentHistory } from './payments/payment-history';
 
 /** The claims other deliveries of the task hold, for a caller that did not read them with the delivery. */
 const HELD_CLAIMS = prepared(`SELECT ${HELD_CLAIMS_OF_D} AS held FROM deliveries d WHERE d.id = $1`);
@@ -21,7 +20,6 @@ export class DecisionMaker {
   constructor(
     @InjectDataSource() private readonly db: DataSource,
     private readonly bots: BotRegistry,
-    private readonly pyrus: PyrusClient,
   ) {}
 
   /**
@@ -42,22 +40,21 @@ export class DecisionMaker {
     return decisionClaims(payload.task, payload.user_id, delivery.event);
   }
 
-  /** The handler's decision, reading the payment history through `em` (the caller's transaction). */
+  /** The handler's decision, inside `em` (the caller's transaction). */
   async decide(bot: BotConfig, delivery: Delivery, em: EntityManager, caller: PyrusCaller): Promise<BotDecision> {
     return this.bots.handlerOf(bot).decide(this.contextOf(bot, delivery, em, caller));
   }
 
   private contextOf(bot: BotConfig, delivery: Delivery, em: EntityManager, caller: PyrusCaller): BotContext {
     const payload = delivery.payload as unknown as BotHookRequest;
-    const formId = payload.task.form_id;
     return {
       bot: { name: bot.name, login: bot.login },
       event: delivery.event,
       task: payload.task,
       botUserId: payload.user_id,
       settings: this.bots.settingsOf(bot),
-      payments: new PaymentHistory(em),
-      registerSearch: formId ? async (request) => (await this.pyrus.getFormRegister(caller, formId, request)).tasks : undefined,
+      em,
+      caller,
     };
   }
 

@@ -12,10 +12,11 @@ import {
   readMoney,
   TaskCommentRequest,
 } from '@app/pyrus';
-import { BotContext, BotDecision, BotHandler, PaymentDraft, RegisterSearch } from '../bot-handler';
-import { PaymentApprovalSettings, PaymentFieldMap } from '../payment-approval/payment-approval.settings';
-import { normaliseInvoiceNumber, normaliseName, normaliseTaxId } from '../payments/normalise';
-import { PastPayment, PaymentHistory } from '../payments/payment-history';
+import { BotContext, BotDecision, BotHandler, PaymentDraft } from '../bot-handler';
+import { PaymentApprovalSettings, PaymentFieldMap } from './payment-approval.settings';
+import { normaliseInvoiceNumber, normaliseName, normaliseTaxId } from './normalise';
+import { PastPayment, PaymentHistory } from './payment-history';
+import { FormRegisterSearch } from './form-register-search';
 
 const REQUIRED: Array<[keyof PaymentFieldMap, string]> = [
   ['supplier', 'supplier'],
@@ -35,7 +36,10 @@ export class PaymentApprovalHandler implements BotHandler<PaymentApprovalSetting
   readonly name = 'payment-approval';
   readonly settingsClass = PaymentApprovalSettings;
 
-  async decide({ task, botUserId, settings, payments, registerSearch }: BotContext<PaymentApprovalSettings>): Promise<BotDecision> {
+  constructor(private readonly register: FormRegisterSearch) {}
+
+  async decide({ task, botUserId, settings, em, caller }: BotContext<PaymentApprovalSettings>): Promise<BotDecision> {
+    const payments = new PaymentHistory(em);
     const { invoice, missing } = readInvoice(task, settings);
     if (!invoice) {
       const text = (
@@ -48,7 +52,16 @@ export class PaymentApprovalHandler implements BotHandler<PaymentApprovalSetting
     const window = settings.duplicateWindowDays ?? 30;
 
     // Requests the history does not hold yet (before the bot, or on another bot's watch) are in the form register.
-    const inRegister = registerSearch ? await this.registerDuplicates(task, invoice, settings, registerSearch, payments, window) : [];
+    const inRegister = task.form_id
+      ? await this.registerDuplicates(
+          task,
+          invoice,
+          settings,
+          (request) => this.register.search(caller, task.form_id!, request),
+          payments,
+          window,
+        )
+      : [];
 
     // One decider at a time per supplier (and cost centre): duplicates and budgets are checked against committed rows.
     const lockKeys = [`payments:${supplierKey}`, ...(costCentre ? [`payments:cc:${costCentre}`] : [])];
@@ -127,7 +140,7 @@ export class PaymentApprovalHandler implements BotHandler<PaymentApprovalSetting
     task: PyrusTask,
     invoice: Invoice,
     settings: PaymentApprovalSettings,
-    search: RegisterSearch,
+    search: (request: FormRegisterRequest) => Promise<PyrusTask[]>,
     payments: PaymentHistory,
     windowDays: number,
   ): Promise<Array<PastPayment & { exact: boolean }>> {

@@ -1,4 +1,4 @@
-import { AutoReplySettings } from '../auto-reply/auto-reply.settings';
+import { AutoReplySettings } from './auto-reply.settings';
 import { AutoReplyHandler } from './auto-reply.handler';
 
 describe('AutoReplyHandler', () => {
@@ -8,7 +8,8 @@ describe('AutoReplyHandler', () => {
       event: 'comment',
       task: { id: 1, author: { id: 2, email: 'ivanov@example.org' } },
       settings: new AutoReplySettings(),
-      payments: undefined as never, // auto-reply never looks at payments
+      em: undefined as never, // auto-reply neither reads nor writes
+      caller: undefined as never, // nor calls Pyrus: the worker posts its comment
     });
     expect(decision).toEqual({
       kind: 'comment',

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { AutoReplySettings } from '../auto-reply/auto-reply.settings';
+import { AutoReplySettings } from './auto-reply.settings';
 import { BotContext, BotDecision, BotHandler } from '../bot-handler';
 
 /** Pyrus's own sample bot: greet the author and approve. */
