@@ -17,6 +17,7 @@ import { Client } from 'pg';
 import { prepareDatabase } from '../../libs/database/src/schema-setup';
 import { encodeCursor } from '../../apps/api/src/admin/pagination';
 import { BENCH_DATABASE_URL, BENCH_REDIS_URL, cpuMs, peakRssMb, ROOT, runBenchmark, startProcess, stopProcesses } from './bench-support';
+import { INVOICE_FORM_FIELDS } from '../support/invoice-task';
 
 const DELIVERIES = Number(process.env.BENCH_ADMIN_DELIVERIES ?? 1_000_000);
 const PAYMENTS = Number(process.env.BENCH_ADMIN_PAYMENTS ?? 1_000_000);
@@ -467,14 +468,7 @@ async function main() {
   );
 
   const botsFile = join(mkdtempSync(join(tmpdir(), 'bench-admin-')), 'bots.json');
-  const fields = {
-    supplier: 'supplier',
-    supplierTaxId: 'inn',
-    invoiceNumber: 'invoice_no',
-    invoiceDate: 'invoice_date',
-    amount: 'amount',
-    currency: 'currency',
-  };
+  const fields = INVOICE_FORM_FIELDS;
   writeFileSync(
     botsFile,
     JSON.stringify({

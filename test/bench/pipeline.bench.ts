@@ -24,6 +24,7 @@ import {
 } from './bench-support';
 import { DataSource } from 'typeorm';
 import { request } from 'undici';
+import { INVOICE_FORM_FIELDS } from '../support/invoice-task';
 
 const HISTORY_ROWS = Number(process.env.BENCH_HISTORY_ROWS ?? 1_000_000);
 const CHECKS = 2000;
@@ -94,14 +95,7 @@ async function main() {
   const emulator = new PyrusEmulator({ bots: [BOT], autoDeliver: false, quotaLimit: 1_000_000, log: () => undefined });
   await emulator.start();
   const botsFile = join(mkdtempSync(join(tmpdir(), 'bench-pipeline-')), 'bots.json');
-  const fields = {
-    supplier: 'supplier',
-    supplierTaxId: 'inn',
-    invoiceNumber: 'invoice_no',
-    invoiceDate: 'invoice_date',
-    amount: 'amount',
-    currency: 'currency',
-  };
+  const fields = INVOICE_FORM_FIELDS;
   writeFileSync(
     botsFile,
     JSON.stringify({

@@ -1,6 +1,16 @@
 import { PyrusApproval, PyrusTask } from '@app/pyrus';
 import { MANAGER_USER_ID, PAYMENTS_BOT_USER_ID } from './test-emulator';
 
+/** The payment bot's `fields` setting for the invoice form these tasks are made on (field codes). */
+export const INVOICE_FORM_FIELDS = {
+  supplier: 'supplier',
+  supplierTaxId: 'inn',
+  invoiceNumber: 'invoice_no',
+  invoiceDate: 'invoice_date',
+  amount: 'amount',
+  currency: 'currency',
+};
+
 /** What an invoice-approval form holds; a field left out is missing from the task. */
 export interface Invoice {
   supplier?: string;

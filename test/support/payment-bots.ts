@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { INestApplication } from '@nestjs/common';
 import { PyrusTask } from '@app/pyrus';
 import { PyrusEmulator } from '../../apps/pyrus-emulator/src';
+import { INVOICE_FORM_FIELDS } from './invoice-task';
 import { sendSigned } from './stack';
 
 /** A payment-approval bot with its own settings, for a spec that needs settings the shared fixture's bots lack. */
@@ -13,15 +14,6 @@ export interface PaymentBot {
   /** Merged over the fields of invoice-task.ts's form. */
   settings: Record<string, unknown>;
 }
-
-export const INVOICE_FORM_FIELDS = {
-  supplier: 'supplier',
-  supplierTaxId: 'inn',
-  invoiceNumber: 'invoice_no',
-  invoiceDate: 'invoice_date',
-  amount: 'amount',
-  currency: 'currency',
-};
 
 const keyOf = (bot: PaymentBot) => `${bot.name}-key`;
 
