@@ -2,7 +2,8 @@ import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http
 import { AddressInfo } from 'node:net';
 import { SMTPServer } from 'smtp-server';
 import { PyrusTask } from '@app/pyrus';
-import { CREATE_PAYMENT_ORDER_JOB, FOLLOWUPS_QUEUE } from '@app/queue';
+import { CREATE_PAYMENT_ORDER_JOB } from '@app/bots';
+import { FOLLOWUPS_QUEUE } from '@app/queue';
 import { getQueueToken } from '@nestjs/bull';
 import { Queue } from 'bull';
 import { sendSigned, ServiceUnderTest, startServiceWithEmulator, waitFor } from './support/stack';

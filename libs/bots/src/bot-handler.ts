@@ -1,6 +1,6 @@
 import type { ClassConstructor } from 'class-transformer';
-import { PaymentStatus } from '@app/database';
 import type { EntityManager } from 'typeorm';
+import { BotConfig } from '@app/config';
 import { PyrusCaller, PyrusTask, TaskCommentRequest } from '@app/pyrus';
 
 /**
@@ -22,29 +22,37 @@ export interface BotContext<S extends object = object> {
   caller: PyrusCaller;
 }
 
-/** The payment row a decision records (inserted, or updated when the task comes back to the bot). */
-export interface PaymentDraft {
-  formId?: number;
-  supplierKey: string;
-  supplierName?: string;
-  invoiceNumber?: string;
-  invoiceNumberNorm?: string;
-  invoiceDate?: string;
-  /** Decimal string, two places. */
-  amount: string;
-  currency: string;
-  costCentre?: string;
-  /** Where the follow-up notifications go. */
-  vendorEmail?: string;
-  vendorPhone?: string;
-  status: PaymentStatus;
+/**
+ * A handler's decision. `record` is what the handler's own `recordDecision` writes with it (the payment bot's payment
+ * row, say); the worker never reads it.
+ */
+export type BotDecision<R = unknown> =
+  { kind: 'comment'; comment: TaskCommentRequest; reason: string; record?: R } | { kind: 'skip'; reason: string };
+
+export type CommentDecision<R = unknown> = Extract<BotDecision<R>, { kind: 'comment' }>;
+
+/** A configured bot as its handler sees it outside a delivery: its entry in the bots file and its typed settings. */
+export interface BotOf<S extends object = object> {
+  config: BotConfig;
+  settings: S;
 }
 
-export type BotDecision =
-  { kind: 'comment'; comment: TaskCommentRequest; reason: string; payment?: PaymentDraft } | { kind: 'skip'; reason: string };
+/**
+ * Work a decision asks for once it reached Pyrus, run by the worker's follow-up queue with retries. The job id is
+ * `${kind}:${key}`, so the same follow-up declared twice (a retried delivery) is queued once: the key names what the
+ * work is about (a payment), and the handler's `runFollowUp` makes a repeated run of a done step a no-op.
+ */
+export interface FollowUp {
+  /** The job's name in the queue (metrics and the call log group by it). */
+  kind: string;
+  key: string;
+  data?: Record<string, unknown>;
+  /** What the call log ties this follow-up's attempts to, beyond its bot and task. */
+  callLog?: { paymentId?: string };
+}
 
 /** One kind of bot: a folder under libs/bots/src with its module, whose line in BOT_MODULES (bots.module.ts) registers it. */
-export interface BotHandler<S extends object = object> {
+export interface BotHandler<S extends object = object, R = unknown> {
   /** The value of `handler` in the bots file. */
   readonly name: string;
   /**
@@ -52,7 +60,21 @@ export interface BotHandler<S extends object = object> {
    * @ValidateNested and @Type); the handler receives the instance.
    */
   readonly settingsClass: ClassConstructor<S>;
-  decide(context: BotContext<S>): BotDecision | Promise<BotDecision>;
+  decide(context: BotContext<S>): BotDecision<R> | Promise<BotDecision<R>>;
+  /**
+   * Writes the handler's own rows for a comment decision, in the decision's transaction: they commit with the outbox
+   * row, or roll back with it when another delivery took the decision's claim.
+   */
+  recordDecision?(em: EntityManager, bot: BotOf<S>, taskId: number, decision: CommentDecision<R>): Promise<void>;
+  /** The follow-ups a decision asks for, asked once the decision reached Pyrus (and again if that job is retried). */
+  followUpsOf?(bot: BotOf<S>, taskId: number): Promise<FollowUp[]>;
+  /**
+   * Runs one follow-up; a throw fails the attempt and the queue retries it. `lastAttempt` is true when no retry is left,
+   * so the handler can tell the task that the work is late.
+   */
+  runFollowUp?(bot: BotOf<S>, followUp: FollowUp, options: { lastAttempt: boolean }): Promise<void>;
+  /** The decision recorded for this task will never reach Pyrus (a 4xx, or the retries spent). */
+  onDecisionFailed?(bot: BotOf<S>, taskId: number, reason: string): Promise<void>;
 }
 
 export const BOT_HANDLERS = Symbol('BOT_HANDLERS');

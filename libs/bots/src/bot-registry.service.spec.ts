@@ -1,14 +1,20 @@
 import { ConfigService } from '@nestjs/config';
+import { DataSource } from 'typeorm';
 import { AppConfiguration, BotConfig, ConfigError } from '@app/config';
 import { BotRegistry } from './bot-registry.service';
 import { AutoReplyHandler } from './auto-reply/auto-reply.handler';
 import { PaymentApprovalHandler } from './payment-approval/payment-approval.handler';
 import { FormRegisterSearch } from './payment-approval/form-register-search';
+import { PaymentFollowUps } from './payment-approval/payment-follow-ups';
 import { PaymentApprovalSettings } from './payment-approval/payment-approval.settings';
 
 const configWith = (bots: Partial<BotConfig>[]) => ({ get: () => ({ bots }) }) as unknown as ConfigService<AppConfiguration, true>;
-// The registry never calls a handler: the register search is not used here.
-const handlers = () => [new AutoReplyHandler(), new PaymentApprovalHandler(undefined as unknown as FormRegisterSearch)];
+// The registry never calls a handler: the register search, the follow-ups and the database are not used here.
+const unused = <T>() => undefined as unknown as T;
+const handlers = () => [
+  new AutoReplyHandler(),
+  new PaymentApprovalHandler(unused<FormRegisterSearch>(), unused<PaymentFollowUps>(), unused<DataSource>()),
+];
 const paymentSettings = (extra: Record<string, unknown> = {}) => ({
   fields: { supplier: 'supplier', invoiceNumber: 'invoice_no', invoiceDate: 'invoice_date', amount: { id: 4 }, currency: 'currency' },
   ...extra,

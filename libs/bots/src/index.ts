@@ -12,3 +12,5 @@ export * from './payment-approval/payment-approval.module';
 export * from './payment-approval/payment-approval.settings';
 export * from './payment-approval/payment-history';
 export * from './payment-approval/normalise';
+export * from './payment-approval/payment-record';
+export * from './payment-approval/payment-follow-ups';

@@ -19,13 +19,20 @@ export interface ProcessDeliveryJob {
   requestId?: string;
 }
 
-/** Work that follows a posted decision, each with its own retries: the ERP payment order, notifications. */
+/**
+ * Work that follows a posted decision, each with its own retries, declared by the bot's handler (its followUpsOf).
+ * The job's name is the follow-up's kind and its id `<kind>:<key>`, so one follow-up is queued once.
+ */
 export const FOLLOWUPS_QUEUE = 'followups';
-export const CREATE_PAYMENT_ORDER_JOB = 'create-payment-order';
-export const NOTIFY_VENDOR_JOB = 'notify-vendor';
 
-/** Payload of both follow-up jobs; job ids are `<job name>:<payment id>`, so each is queued once per payment. */
-export interface PaymentFollowUpJob {
-  paymentId: string;
+/** Payload of a follow-up job. */
+export interface FollowUpJob {
+  bot: string;
+  taskId: number;
+  kind: string;
+  key: string;
+  data?: Record<string, unknown>;
+  /** What the call log ties the job's attempts to (see JobSubject). */
+  callLog?: { paymentId?: string };
   requestId?: string;
 }

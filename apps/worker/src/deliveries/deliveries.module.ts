@@ -6,7 +6,6 @@ import { Delivery, ProcessedTask } from '@app/database';
 import { PyrusModule } from '@app/pyrus';
 import { QueueModule } from '@app/queue';
 import { DeliveryJourneyModule } from '@app/deliveries';
-import { IntegrationsModule } from '@app/integrations';
 import { FollowUpProcessor } from '../followups/follow-up.processor';
 import { FollowUpService } from '../followups/follow-up.service';
 import { BotsSignInHealthIndicator } from './bots-sign-in.health';
@@ -23,7 +22,6 @@ import { DeliveryReconciler } from './delivery.reconciler';
     QueueModule,
     DeliveryJourneyModule,
     TerminusModule,
-    IntegrationsModule,
   ],
   providers: [
     DeliveryProcessor,

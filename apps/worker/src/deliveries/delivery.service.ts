@@ -3,7 +3,7 @@ import { InjectRepository } from '@nestjs/typeorm';
 import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager, Repository } from 'typeorm';
-import { BotDecision, botCredentials, BotRegistry, claimOf, DecisionMaker, HELD_CLAIMS_OF_D } from '@app/bots';
+import { botCredentials, BotRegistry, claimOf, CommentDecision, DecisionMaker, HELD_CLAIMS_OF_D } from '@app/bots';
 import { BotConfig } from '@app/config';
 import { Delivery, DeliveryStatus, hydrate, prepared, ProcessedOutcome, ProcessedTask, selectColumns } from '@app/database';
 import { BotHookRequest, findPostedComment, PyrusApiError, PyrusCaller, PyrusClient, TaskCommentRequest } from '@app/pyrus';
@@ -28,20 +28,8 @@ const outboxUpsert = (first: number) => {
    RETURNING id`;
 };
 const CLAIM_INDEX = 'uq_processed_tasks_claim';
-// One payment row per task and bot: a task sent back to the bot's step updates it with the new decision.
-const PAYMENT_UPSERT = `INSERT INTO payments (bot, task_id, form_id, supplier_key, supplier_name, invoice_number, invoice_number_norm,
-                         invoice_date, amount, currency, cost_centre, status, decision_reason, vendor_email, vendor_phone, decided_at)
-   VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, now())
-   ON CONFLICT (bot, task_id) DO UPDATE SET
-     form_id = EXCLUDED.form_id, supplier_key = EXCLUDED.supplier_key, supplier_name = EXCLUDED.supplier_name,
-     invoice_number = EXCLUDED.invoice_number, invoice_number_norm = EXCLUDED.invoice_number_norm,
-     invoice_date = EXCLUDED.invoice_date, amount = EXCLUDED.amount, currency = EXCLUDED.currency,
-     cost_centre = EXCLUDED.cost_centre, status = EXCLUDED.status, decision_reason = EXCLUDED.decision_reason,
-     vendor_email = EXCLUDED.vendor_email, vendor_phone = EXCLUDED.vendor_phone, decided_at = now(), updated_at = now()`;
-// Run on every decision, so prepared, and one round trip each: the outbox row alone, or with the payment row (a
-// data-modifying WITH runs whether or not the rest reads it).
+// Run on every decision, so prepared.
 const RECORD_DECISION = prepared(outboxUpsert(1));
-const RECORD_DECISION_AND_PAYMENT = prepared(`WITH payment AS (${PAYMENT_UPSERT}) ${outboxUpsert(16)}`);
 
 /** Runs one stored delivery through its bot's handler and posts the decision to Pyrus, exactly once. */
 @Injectable()
@@ -114,16 +102,15 @@ export class DeliveryService {
     return Object.assign(delivery, { record, heldClaims: row.held_claims as string[] });
   }
 
-  /** Marks the delivery failed for good (a 4xx, or the last retry spent). */
+  /** Marks the delivery failed for good (a 4xx, or the last retry spent), and tells its bot's handler. */
   async markFailed(deliveryId: string, error: unknown): Promise<void> {
     const reason = errorMessage(error);
     await this.journey.markFailed(deliveryId, reason);
-    // An approval Pyrus never received must not hold budget: back to pending, decided again when the task returns.
-    await this.db.query(
-      `UPDATE payments p SET status = 'pending', decision_reason = $2, updated_at = now()
-       FROM deliveries d WHERE d.id = $1 AND p.bot = d.bot AND p.task_id = d.task_id AND p.status = 'approved' AND p.erp_document_id IS NULL`,
-      [deliveryId, `the decision did not reach Pyrus: ${reason}`],
-    );
+    const delivery = await this.deliveries.findOne({ select: { bot: true, taskId: true }, where: { id: deliveryId } });
+    const bot = delivery && this.bots.find(delivery.bot);
+    if (!delivery || !bot) return;
+    // The handler undoes what the decision held (the payment bot's approval holds budget until it reaches Pyrus).
+    await this.bots.handlerOf(bot).onDecisionFailed?.({ config: bot, settings: this.bots.settingsOf(bot) }, delivery.taskId, reason);
   }
 
   private async decideAndPost(delivery: ReadDelivery, earlier: ProcessedTask | null, job: ProcessDeliveryJob): Promise<void> {
@@ -145,8 +132,8 @@ export class DeliveryService {
         log.info({ ...ids, reason: skipReason }, 'Skipped: no decision needed');
         return;
       }
-      // Decision, payment row and outbox row (with its claim) commit together: locks a handler takes (a supplier's
-      // budget) cover all three, and a claim taken meanwhile by another delivery rolls back all three.
+      // Decision, the handler's own rows and the outbox row (with its claim) commit together: locks a handler takes (a
+      // supplier's budget) cover all three, and a claim taken meanwhile by another delivery rolls back all three.
       const claims = this.decisions.claimsOf(delivery);
       const outcome = await this.db
         .transaction(async (em) => {
@@ -203,7 +190,10 @@ export class DeliveryService {
     }
   }
 
-  /** The outbox row (the intent is on disk before the call, so a crash cannot lead to a blind second post) and the payment row. */
+  /**
+   * The handler's own rows (its recordDecision), then the outbox row: the intent is on disk before the call, so a crash
+   * cannot lead to a blind second post. Two statements, one round trip each, in the decision's transaction.
+   */
   private async recordDecision(
     em: EntityManager,
     delivery: Delivery,
@@ -212,7 +202,10 @@ export class DeliveryService {
     outbox: Pick<ProcessedTask, 'startedAt' | 'attempts'>,
     claimKey: string,
   ): Promise<Outbox> {
-    const outboxParams = [
+    const handler = this.bots.handlerOf(bot);
+    if (handler.recordDecision)
+      await handler.recordDecision(em, { config: bot, settings: this.bots.settingsOf(bot) }, delivery.taskId, decision);
+    const rows: Array<{ id: string }> = await em.query(RECORD_DECISION, [
       delivery.id,
       bot.name,
       delivery.taskId,
@@ -223,28 +216,7 @@ export class DeliveryService {
       outbox.startedAt,
       outbox.attempts,
       claimKey,
-    ];
-    const p = decision.payment;
-    const rows: Array<{ id: string }> = p
-      ? await em.query(RECORD_DECISION_AND_PAYMENT, [
-          bot.name,
-          delivery.taskId,
-          p.formId ?? null,
-          p.supplierKey,
-          p.supplierName ?? null,
-          p.invoiceNumber ?? null,
-          p.invoiceNumberNorm ?? null,
-          p.invoiceDate ?? null,
-          p.amount,
-          p.currency,
-          p.costCentre ?? null,
-          p.status,
-          decision.reason,
-          p.vendorEmail ?? null,
-          p.vendorPhone ?? null,
-          ...outboxParams,
-        ])
-      : await em.query(RECORD_DECISION, outboxParams);
+    ]);
     return { id: rows[0].id, comment: decision.comment as Record<string, unknown>, ...outbox };
   }
 
@@ -266,8 +238,6 @@ type ReadDelivery = Delivery & { record?: ProcessedTask; heldClaims: string[] };
 
 /** What posting a decision needs of its outbox row. */
 type Outbox = Pick<ProcessedTask, 'id' | 'comment' | 'startedAt' | 'attempts'>;
-
-type CommentDecision = Extract<BotDecision, { kind: 'comment' }>;
 
 /** A failure no retry can fix (the bot was removed from the bots file, say). */
 export class PermanentDeliveryError extends Error {

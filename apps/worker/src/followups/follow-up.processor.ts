@@ -1,10 +1,14 @@
 import { Process, Processor } from '@nestjs/bull';
 import { Job } from 'bull';
-import { CREATE_PAYMENT_ORDER_JOB, FOLLOWUPS_QUEUE, NOTIFY_VENDOR_JOB, PaymentFollowUpJob } from '@app/queue';
+import { FOLLOWUPS_QUEUE, FollowUpJob } from '@app/queue';
 import { JobAttemptsRecorder } from '../telemetry/job-attempts.recorder';
 import { FollowUpService } from './follow-up.service';
 
-/** Thin: one service call per job; errors throw so Bull retries with backoff, and the last failure stays visible. */
+/**
+ * Thin: one service call per job, whatever its name (a follow-up's kind, declared by a bot's handler); errors throw
+ * so Bull retries with backoff, and the last failure stays visible. The concurrency is the two former per-name
+ * processors' together.
+ */
 @Processor(FOLLOWUPS_QUEUE)
 export class FollowUpProcessor {
   constructor(
@@ -12,18 +16,10 @@ export class FollowUpProcessor {
     private readonly attempts: JobAttemptsRecorder,
   ) {}
 
-  @Process({ name: CREATE_PAYMENT_ORDER_JOB, concurrency: 5 })
-  createPaymentOrder(job: Job<PaymentFollowUpJob>): Promise<void> {
+  @Process({ name: '*', concurrency: 10 })
+  run(job: Job<FollowUpJob>): Promise<void> {
     const lastAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
-    return this.attempts.track(FOLLOWUPS_QUEUE, job, { paymentId: job.data.paymentId }, () =>
-      this.followUps.createPaymentOrder(job.data.paymentId, lastAttempt),
-    );
-  }
-
-  @Process({ name: NOTIFY_VENDOR_JOB, concurrency: 5 })
-  notifyVendor(job: Job<PaymentFollowUpJob>): Promise<void> {
-    return this.attempts.track(FOLLOWUPS_QUEUE, job, { paymentId: job.data.paymentId }, () =>
-      this.followUps.notifyVendor(job.data.paymentId),
-    );
+    const subject = { bot: job.data.bot, taskId: job.data.taskId, ...job.data.callLog };
+    return this.attempts.track(FOLLOWUPS_QUEUE, job, subject, () => this.followUps.run(job.data, lastAttempt));
   }
 }

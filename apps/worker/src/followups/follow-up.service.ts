@@ -1,180 +1,49 @@
 import { InjectQueue } from '@nestjs/bull';
 import { Injectable } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
 import { Queue } from 'bull';
-import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
-import { DataSource } from 'typeorm';
-import { botCredentials, BotRegistry, PaymentApprovalSettings } from '@app/bots';
+import { BotRegistry } from '@app/bots';
 import { BotConfig } from '@app/config';
-import { EmailNotifier, ErpClient, ErpError, NotificationOutcome, SmsNotifier } from '@app/integrations';
-import { FieldSelector, FieldUpdate, PyrusCaller, PyrusClient } from '@app/pyrus';
-import { CREATE_PAYMENT_ORDER_JOB, FOLLOWUPS_QUEUE, NOTIFY_VENDOR_JOB, PaymentFollowUpJob } from '@app/queue';
-import { errorMessage, MetricsService } from '@app/observability';
-
-interface PaymentRow {
-  id: string;
-  bot: string;
-  task_id: string;
-  supplier_key: string;
-  supplier_name: string | null;
-  invoice_number: string | null;
-  invoice_date: string | null;
-  amount: string;
-  currency: string;
-  cost_centre: string | null;
-  vendor_email: string | null;
-  vendor_phone: string | null;
-  erp_document_id: string | null;
-  erp_ordered_at: Date | null;
-  erp_reported_at: Date | null;
-  erp_delay_notified_at: Date | null;
-}
+import { FOLLOWUPS_QUEUE, FollowUpJob } from '@app/queue';
 
 /**
- * What follows an approval that reached Pyrus: the payment order in the ERP (then a comment on the task), and the
- * vendor's notifications. Each step records that it happened, so a retried job never repeats a done step: the ERP
- * also gets the payment id as its Idempotency-Key.
+ * The generic follow-up queue: queues what a bot's handler declares for a decision that reached Pyrus, and runs each
+ * job through that handler. Job ids are `<kind>:<key>`, so a follow-up declared twice (the posting job retried) is
+ * queued once; the handler makes a rerun of a done step a no-op. A job that fails its last attempt stays in the queue
+ * as failed (removeOnFail is off), where an operator sees and retries it.
  */
 @Injectable()
 export class FollowUpService {
   constructor(
-    @InjectDataSource() private readonly db: DataSource,
-    @InjectQueue(FOLLOWUPS_QUEUE) private readonly queue: Queue<PaymentFollowUpJob>,
+    @InjectQueue(FOLLOWUPS_QUEUE) private readonly queue: Queue<FollowUpJob>,
     private readonly bots: BotRegistry,
-    private readonly pyrus: PyrusClient,
-    private readonly erp: ErpClient,
-    private readonly email: EmailNotifier,
-    private readonly sms: SmsNotifier,
-    private readonly metrics: MetricsService,
-    @InjectPinoLogger(FollowUpService.name) private readonly logger: PinoLogger,
   ) {}
 
-  /** Queues the follow-ups a payment bot's settings ask for, once per approved payment (job ids name the payment). */
+  /** Queues the follow-ups the bot's handler asks for after its decision on the task. */
   async queueAfterDecision(bot: BotConfig, taskId: number, requestId?: string): Promise<void> {
-    if (bot.handler !== 'payment-approval') return;
-    const settings = bot.settings as unknown as PaymentApprovalSettings;
-    if (!settings.erp?.enabled && !settings.notify) return;
-    const [payment]: Array<{ id: string }> = await this.db.query(
-      `SELECT id FROM payments WHERE bot = $1 AND task_id = $2 AND status = 'approved'`,
-      [bot.name, taskId],
+    const handler = this.bots.handlerOf(bot);
+    if (!handler.followUpsOf) return;
+    const followUps = await handler.followUpsOf({ config: bot, settings: this.bots.settingsOf(bot) }, taskId);
+    if (!followUps.length) return;
+    await this.queue.addBulk(
+      followUps.map(({ kind, key, data, callLog }) => ({
+        name: kind,
+        data: { bot: bot.name, taskId, kind, key, ...(data ? { data } : {}), ...(callLog ? { callLog } : {}), requestId },
+        opts: { jobId: `${kind}:${key}` },
+      })),
     );
-    if (!payment) return;
-    const data = { paymentId: payment.id, requestId };
-    const names = [...(settings.erp?.enabled ? [CREATE_PAYMENT_ORDER_JOB] : []), ...(settings.notify ? [NOTIFY_VENDOR_JOB] : [])];
-    await this.queue.addBulk(names.map((name) => ({ name, data, opts: { jobId: `${name}:${payment.id}` } })));
   }
 
-  /** Creates the order (unless there is one), then tells the task (unless it was told). */
-  async createPaymentOrder(paymentId: string, lastAttempt: boolean): Promise<void> {
-    let payment = await this.payment(paymentId);
-    if (!payment || payment.erp_reported_at) return;
-    const bot = this.bots.get(payment.bot);
-    const erp = (bot.settings as unknown as PaymentApprovalSettings).erp ?? { enabled: true };
-    if (!payment.erp_document_id) {
-      try {
-        const order = await this.erp.createPaymentOrder(
-          {
-            paymentId,
-            taskId: Number(payment.task_id),
-            supplierKey: payment.supplier_key,
-            supplierName: payment.supplier_name ?? '',
-            invoiceNumber: payment.invoice_number ?? '',
-            invoiceDate: payment.invoice_date ?? '',
-            amount: payment.amount,
-            currency: payment.currency,
-            ...(payment.cost_centre ? { costCentre: payment.cost_centre } : {}),
-          },
-          { bot: bot.name },
-        );
-        await this.db.query('UPDATE payments SET erp_document_id = $2, erp_ordered_at = now(), updated_at = now() WHERE id = $1', [
-          paymentId,
-          order.documentId,
-        ]);
-        this.logger.info({ paymentId, documentId: order.documentId, duplicate: order.duplicate }, 'Payment order created in the ERP');
-      } catch (err) {
-        const retryable = !(err instanceof ErpError) || err.retryable;
-        if ((lastAttempt || !retryable) && !payment.erp_delay_notified_at) await this.reportDelay(payment, bot, erp.delayedText);
-        throw err;
-      }
-      payment = (await this.payment(paymentId))!;
-    }
-    const text = (erp.createdText ?? 'Payment order {documentId} created in the ERP.').replace('{documentId}', payment.erp_document_id!);
-    const fieldUpdates: FieldUpdate[] | undefined = erp.documentField ? [updateOf(erp.documentField, payment.erp_document_id)] : undefined;
-    await this.pyrus.createComment(
-      this.callerFor(bot, payment),
-      Number(payment.task_id),
-      { text, ...(fieldUpdates ? { field_updates: fieldUpdates } : {}) },
-      { since: payment.erp_ordered_at! },
+  /** Runs one attempt of a follow-up job through its bot's handler; a throw fails the attempt. */
+  async run(job: FollowUpJob, lastAttempt: boolean): Promise<void> {
+    const bot = this.bots.find(job.bot);
+    if (!bot) throw new Error(`Bot "${job.bot}" is no longer configured`);
+    const handler = this.bots.handlerOf(bot);
+    if (!handler.runFollowUp) throw new Error(`The handler of bot "${job.bot}" runs no follow-up "${job.kind}"`);
+    const { kind, key, data, callLog } = job;
+    await handler.runFollowUp(
+      { config: bot, settings: this.bots.settingsOf(bot) },
+      { kind, key, ...(data ? { data } : {}), ...(callLog ? { callLog } : {}) },
+      { lastAttempt },
     );
-    await this.db.query('UPDATE payments SET erp_reported_at = now(), updated_at = now() WHERE id = $1', [paymentId]);
   }
-
-  /** Sends each configured notification once; a failed one that may succeed later fails the job for a retry. */
-  async notifyVendor(paymentId: string): Promise<void> {
-    const payment = await this.payment(paymentId);
-    if (!payment) return;
-    const notify = (this.bots.get(payment.bot).settings as unknown as PaymentApprovalSettings).notify;
-    if (!notify) return;
-    const sent = new Set(
-      (
-        await this.db.query<Array<{ channel: string }>>(`SELECT channel FROM notifications WHERE payment_id = $1 AND status = 'sent'`, [
-          paymentId,
-        ])
-      ).map((r) => r.channel),
-    );
-    const values = {
-      supplierName: payment.supplier_name ?? '',
-      invoiceNumber: payment.invoice_number ?? '',
-      invoiceDate: payment.invoice_date ?? '',
-      amount: payment.amount,
-      currency: payment.currency,
-      taskId: payment.task_id,
-    };
-    const outcomes: NotificationOutcome[] = [];
-    if (notify.email && payment.vendor_email && !sent.has('email')) {
-      outcomes.push(await this.email.send({ to: payment.vendor_email, subject: notify.email.subject, text: notify.email.text, values }));
-    }
-    if (notify.sms && payment.vendor_phone && !sent.has('sms')) {
-      outcomes.push(await this.sms.send({ to: payment.vendor_phone, text: notify.sms.text, values }));
-    }
-    for (const o of outcomes) {
-      this.metrics.notifications.inc({ channel: o.channel, outcome: o.status });
-      await this.db.query(
-        'INSERT INTO notifications (payment_id, channel, recipient, status, error, provider_id) VALUES ($1, $2, $3, $4, $5, $6)',
-        [paymentId, o.channel, o.to, o.status, o.error ?? null, o.providerId ?? null],
-      );
-    }
-    const retry = outcomes.find((o) => o.status === 'failed' && o.retryable);
-    if (retry) throw new Error(`${retry.channel} to ${retry.to} failed: ${retry.error}`);
-  }
-
-  /** One comment, however often the ERP fails: the order is late, not lost. */
-  private async reportDelay(payment: PaymentRow, bot: BotConfig, delayedText?: string): Promise<void> {
-    const text = delayedText ?? 'The payment order is delayed: the ERP is not accepting it now. It will be created when the ERP is back.';
-    try {
-      await this.pyrus.createComment(this.callerFor(bot, payment), Number(payment.task_id), { text }, { since: new Date() });
-      await this.db.query('UPDATE payments SET erp_delay_notified_at = now() WHERE id = $1', [payment.id]);
-    } catch (err) {
-      this.logger.warn({ paymentId: payment.id, err: errorMessage(err) }, 'Could not tell the task that the order is delayed');
-    }
-  }
-
-  private async payment(id: string): Promise<PaymentRow | undefined> {
-    const rows: PaymentRow[] = await this.db.query(
-      `SELECT *, to_char(invoice_date, 'YYYY-MM-DD') AS invoice_date FROM payments WHERE id = $1`,
-      [id],
-    );
-    return rows[0];
-  }
-
-  private callerFor(bot: BotConfig, payment: PaymentRow): PyrusCaller {
-    return { bot: botCredentials(bot), context: { bot: bot.name, taskId: Number(payment.task_id), paymentId: payment.id } };
-  }
-}
-
-function updateOf(selector: FieldSelector, value: unknown): FieldUpdate {
-  if (typeof selector === 'number') return { id: selector, value };
-  if (typeof selector === 'string') return { code: selector, value };
-  const { id, code, name } = selector as { id?: number; code?: string; name?: string };
-  return code !== undefined ? { code, value } : id !== undefined ? { id, value } : { name, value };
 }

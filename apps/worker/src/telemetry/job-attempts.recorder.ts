@@ -3,8 +3,10 @@ import { Job } from 'bull';
 import { errorMessage, MetricsService } from '@app/observability';
 import { CallLogWriter } from './call-log.writer';
 
-/** What a job is about; bot and task id are read from the delivery or payment when the row is written. */
+/** What a job is about; bot and task id, when not given, are read from the delivery or payment when the row is written. */
 export interface JobSubject {
+  bot?: string;
+  taskId?: number;
   deliveryId?: string;
   paymentId?: string;
 }
@@ -32,6 +34,8 @@ export class JobAttemptsRecorder {
         jobId: String(job.id),
         jobName: job.name,
         attempt,
+        bot: subject.bot,
+        taskId: subject.taskId,
         deliveryId: subject.deliveryId ?? null,
         paymentId: subject.paymentId ?? null,
         startedAt,

@@ -1,4 +1,6 @@
 import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource, EntityManager } from 'typeorm';
 import { BudgetPeriod } from '@app/database';
 import {
   findField,
@@ -12,11 +14,13 @@ import {
   readMoney,
   TaskCommentRequest,
 } from '@app/pyrus';
-import { BotContext, BotDecision, BotHandler, PaymentDraft } from '../bot-handler';
+import { BotContext, BotDecision, BotHandler, BotOf, CommentDecision, FollowUp } from '../bot-handler';
 import { PaymentApprovalSettings, PaymentFieldMap } from './payment-approval.settings';
 import { normaliseInvoiceNumber, normaliseName, normaliseTaxId } from './normalise';
 import { PastPayment, PaymentHistory } from './payment-history';
 import { FormRegisterSearch } from './form-register-search';
+import { PaymentDraft, recordPayment, returnApprovalToPending } from './payment-record';
+import { PaymentFollowUps } from './payment-follow-ups';
 
 const REQUIRED: Array<[keyof PaymentFieldMap, string]> = [
   ['supplier', 'supplier'],
@@ -29,16 +33,38 @@ const taskLink = (id: number) => `https://pyrus.com/t#id${id}`;
 /**
  * Pyrus's three payment scenarios in one handler: no duplicate payments (exact: same supplier and invoice number;
  * probable: same supplier, amount and currency, invoice dates close), budget limits per supplier or cost centre and
- * period, and the approval itself. It returns the comment and the payment row; the worker stores and posts them.
+ * period, and the approval itself. It returns the comment and the payment row; it writes the row in the decision's
+ * transaction, the worker posts the comment, and the approval's follow-ups (ERP order, vendor notifications) run on
+ * the worker's follow-up queue once the approval reached Pyrus.
  */
 @Injectable()
-export class PaymentApprovalHandler implements BotHandler<PaymentApprovalSettings> {
+export class PaymentApprovalHandler implements BotHandler<PaymentApprovalSettings, PaymentDraft> {
   readonly name = 'payment-approval';
   readonly settingsClass = PaymentApprovalSettings;
 
-  constructor(private readonly register: FormRegisterSearch) {}
+  constructor(
+    private readonly register: FormRegisterSearch,
+    private readonly followUps: PaymentFollowUps,
+    @InjectDataSource() private readonly db: DataSource,
+  ) {}
 
-  async decide({ task, botUserId, settings, em, caller }: BotContext<PaymentApprovalSettings>): Promise<BotDecision> {
+  async recordDecision(em: EntityManager, bot: BotOf, taskId: number, decision: CommentDecision<PaymentDraft>): Promise<void> {
+    if (decision.record) await recordPayment(em, bot.config.name, taskId, decision.record, decision.reason);
+  }
+
+  followUpsOf(bot: BotOf<PaymentApprovalSettings>, taskId: number): Promise<FollowUp[]> {
+    return this.followUps.of(bot, taskId);
+  }
+
+  runFollowUp(bot: BotOf<PaymentApprovalSettings>, followUp: FollowUp, options: { lastAttempt: boolean }): Promise<void> {
+    return this.followUps.run(bot, followUp, options);
+  }
+
+  async onDecisionFailed(bot: BotOf, taskId: number, reason: string): Promise<void> {
+    await returnApprovalToPending(this.db.manager, bot.config.name, taskId, reason);
+  }
+
+  async decide({ task, botUserId, settings, em, caller }: BotContext<PaymentApprovalSettings>): Promise<BotDecision<PaymentDraft>> {
     const payments = new PaymentHistory(em);
     const { invoice, missing } = readInvoice(task, settings);
     if (!invoice) {
@@ -123,7 +149,7 @@ export class PaymentApprovalHandler implements BotHandler<PaymentApprovalSetting
       budgetNote = ` Budget for ${where}: ${figures}.`;
     }
     const text = (settings.texts?.approved ?? 'Approved: no duplicate payment found.{budget}').replace('{budget}', budgetNote);
-    return { kind: 'comment', comment: { text, approval_choice: 'approved' }, reason: 'no duplicate, within budget', payment: draft };
+    return { kind: 'comment', comment: { text, approval_choice: 'approved' }, reason: 'no duplicate, within budget', record: draft };
   }
 
   /**
@@ -200,7 +226,7 @@ export class PaymentApprovalHandler implements BotHandler<PaymentApprovalSetting
     draft: PaymentDraft,
     reason: string,
     botUserId?: number,
-  ): BotDecision {
+  ): BotDecision<PaymentDraft> {
     const returned = settings.texts?.returned ? `\n${settings.texts.returned}` : '';
     const payment: PaymentDraft = { ...draft, status: 'rejected' };
     if (returnToOf(settings) === 'previous-step') {
@@ -213,14 +239,19 @@ export class PaymentApprovalHandler implements BotHandler<PaymentApprovalSetting
           kind: 'comment',
           comment: { text, approvals_rerequested: rerequested },
           reason: `${reason}; returned to step ${previous.step}`,
-          payment,
+          record: payment,
         };
       }
       const text = `${why}\nRejected: there is no earlier stage to return this request to.${returned}`;
-      return { kind: 'comment', comment: { text, approval_choice: 'rejected' }, reason: `${reason}; no earlier stage, rejected`, payment };
+      return {
+        kind: 'comment',
+        comment: { text, approval_choice: 'rejected' },
+        reason: `${reason}; no earlier stage, rejected`,
+        record: payment,
+      };
     }
     const comment: TaskCommentRequest = { text: `${why}${returned}`, approval_choice: 'rejected' };
-    return { kind: 'comment', comment, reason, payment };
+    return { kind: 'comment', comment, reason, record: payment };
   }
 }
 
