@@ -14,3 +14,5 @@ export * from './payment-approval/payment-history';
 export * from './payment-approval/normalise';
 export * from './payment-approval/payment-record';
 export * from './payment-approval/payment-follow-ups';
+export * from './payment-approval/payment-backfill.service';
+export * from './payment-approval/budget-seed.service';

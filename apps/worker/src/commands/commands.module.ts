@@ -1,11 +1,9 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { AppConfigModule } from '@app/config';
-import { BotsModule } from '@app/bots';
+import { BackfillService, BotsModule, BudgetSeedService } from '@app/bots';
 import { DatabaseModule } from '@app/database';
 import { LoggingModule } from '@app/observability';
 import { PyrusModule } from '@app/pyrus';
-import { BackfillService } from './backfill.service';
-import { BudgetSeedService } from './budget-seed.service';
 
 /** What the one-off commands need: config, database, bots and the Pyrus client; no queue processors. */
 @Module({})

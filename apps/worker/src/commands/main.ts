@@ -2,13 +2,12 @@ import 'reflect-metadata';
 import { parseArgs } from 'node:util';
 import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { BackfillService } from './backfill.service';
-import { BudgetSeedService } from './budget-seed.service';
+import { BackfillService, BudgetSeedService } from '@app/bots';
 import { CommandsModule } from './commands.module';
 import { errorMessage } from '@app/observability';
 
 const USAGE = `usage:
-  npm run backfill -- --bot NAME [--form ID] [--since YYYY-MM-DD]   import a payment bot's form register into the history
+  npm run backfill -- --bot NAME [--form ID] [--since YYYY-MM-DD]   import a bot's form register into its history
   npm run budgets:seed -- FILE.json                                  load budget limits`;
 
 /** One-off commands: `backfill` and `budgets:seed`. */

@@ -1,7 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
-import { botCredentials, BotRegistry, PaymentApprovalSettings, readInvoice } from '@app/bots';
+import { botCredentials, BotRegistry } from '../bot-registry.service';
+import { PaymentApprovalHandler, readInvoice } from './payment-approval.handler';
+import { PaymentApprovalSettings } from './payment-approval.settings';
 import { PyrusClient, PyrusTask } from '@app/pyrus';
 
 export interface BackfillResult {
@@ -13,12 +15,15 @@ export interface BackfillResult {
   incomplete: number;
 }
 
+const PAYMENT_HANDLER = 'payment-approval';
+
 /** The register's hard limit per call. */
 const REGISTER_MAX = 20000;
 
 /**
  * Imports a payment bot's form register into the payment history, so the first day's duplicate and budget checks
- * already know earlier invoices. Rows the bot decided are left as they are.
+ * already know earlier invoices. Rows the bot decided are left as they are. Run by the one-off commands
+ * (apps/worker/src/commands), which provide it.
  */
 @Injectable()
 export class BackfillService {
@@ -30,8 +35,9 @@ export class BackfillService {
 
   async backfill(botName: string, options: { formId?: number; since?: string } = {}): Promise<BackfillResult> {
     const bot = this.bots.get(botName);
-    if (bot.handler !== 'payment-approval') throw new Error(`Bot "${botName}" is not a payment-approval bot`);
-    const settings = bot.settings as unknown as PaymentApprovalSettings & { formId?: number };
+    const handler = this.bots.handlerOf(bot);
+    if (!(handler instanceof PaymentApprovalHandler)) throw new Error(`Bot "${botName}" is not a ${PAYMENT_HANDLER} bot`);
+    const settings = this.bots.settingsOf(bot) as PaymentApprovalSettings;
     const formId = options.formId ?? settings.formId;
     if (!formId) throw new Error(`Name the form: --form ID, or "formId" in the settings of bot "${botName}"`);
     const { tasks } = await this.pyrus.getFormRegister({ bot: botCredentials(bot) }, formId, {
