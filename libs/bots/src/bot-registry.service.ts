@@ -2,7 +2,7 @@ import { Inject, Injectable, NotFoundException } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { AppConfiguration, BotConfig, ConfigError } from '@app/config';
 import { BotCredentials } from '@app/pyrus';
-import { BOT_HANDLERS, BotHandler } from './bot-handler';
+import { BOT_HANDLERS, BotHandler, BotOf } from './bot-handler';
 import { validateBotSettings } from './settings-validation';
 
 /** How the bot signs in to Pyrus: its login and current key (the first; the others only verify signatures). */
@@ -56,6 +56,11 @@ export class BotRegistry {
   /** The bot's settings as its handler's settings class, validated at boot. */
   settingsOf(bot: BotConfig): object {
     return this.settings.get(bot.name)!;
+  }
+
+  /** The bot as its handler's contract methods take it: its bots-file entry and its typed settings. */
+  botOf(bot: BotConfig): BotOf {
+    return { config: bot, settings: this.settingsOf(bot) };
   }
 
   all(): BotConfig[] {

@@ -110,7 +110,7 @@ export class DeliveryService {
     const bot = delivery && this.bots.find(delivery.bot);
     if (!delivery || !bot) return;
     // The handler undoes what the decision held (the payment bot's approval holds budget until it reaches Pyrus).
-    await this.bots.handlerOf(bot).onDecisionFailed?.({ config: bot, settings: this.bots.settingsOf(bot) }, delivery.taskId, reason);
+    await this.bots.handlerOf(bot).onDecisionFailed?.(this.bots.botOf(bot), delivery.taskId, reason);
   }
 
   private async decideAndPost(delivery: ReadDelivery, earlier: ProcessedTask | null, job: ProcessDeliveryJob): Promise<void> {
@@ -203,8 +203,7 @@ export class DeliveryService {
     claimKey: string,
   ): Promise<Outbox> {
     const handler = this.bots.handlerOf(bot);
-    if (handler.recordDecision)
-      await handler.recordDecision(em, { config: bot, settings: this.bots.settingsOf(bot) }, delivery.taskId, decision);
+    if (handler.recordDecision) await handler.recordDecision(em, this.bots.botOf(bot), delivery.taskId, decision);
     const rows: Array<{ id: string }> = await em.query(RECORD_DECISION, [
       delivery.id,
       bot.name,

@@ -22,7 +22,7 @@ export class FollowUpService {
   async queueAfterDecision(bot: BotConfig, taskId: number, requestId?: string): Promise<void> {
     const handler = this.bots.handlerOf(bot);
     if (!handler.followUpsOf) return;
-    const followUps = await handler.followUpsOf({ config: bot, settings: this.bots.settingsOf(bot) }, taskId);
+    const followUps = await handler.followUpsOf(this.bots.botOf(bot), taskId);
     if (!followUps.length) return;
     await this.queue.addBulk(
       followUps.map(({ kind, key, data, callLog }) => ({
@@ -41,7 +41,7 @@ export class FollowUpService {
     if (!handler.runFollowUp) throw new Error(`The handler of bot "${job.bot}" runs no follow-up "${job.kind}"`);
     const { kind, key, data, callLog } = job;
     await handler.runFollowUp(
-      { config: bot, settings: this.bots.settingsOf(bot) },
+      this.bots.botOf(bot),
       { kind, key, ...(data ? { data } : {}), ...(callLog ? { callLog } : {}) },
       { lastAttempt },
     );
