@@ -88,6 +88,13 @@ describe('reasonToLeave (the full task)', () => {
     ).toBeUndefined();
   });
 
+  it("leaves a task the bot's own vote moved on to a step the bot does not approve (listed just before the vote)", () => {
+    const movedOn = withComments({ id: 1 }, { id: 2, author: { id: BOT }, approval_choice: 'approved', changed_step: 2 });
+    movedOn.current_step = 2;
+    movedOn.approvals = [[{ person: { id: BOT }, approval_choice: 'approved' }], [{ person: { id: 99 }, approval_choice: 'waiting' }]];
+    expect(reasonToLeave(movedOn, BOT, facts([1]))).toMatch(/does not wait on the bot/);
+  });
+
   it('queues a task without comments (nothing to compare)', () => {
     expect(reasonToLeave(task(), BOT, facts())).toBeUndefined();
   });
