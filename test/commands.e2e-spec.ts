@@ -77,7 +77,7 @@ describe('commands: backfill and budgets:seed', () => {
   });
 
   it('refuses a bot that is not a payment bot, or a form it cannot name', async () => {
-    await expect(app.get(BackfillService).backfill('auto-reply')).rejects.toThrow(/not a payment-approval bot/);
+    await expect(app.get(BackfillService).backfill('auto-reply')).rejects.toThrow(/not a payment bot/);
     await expect(app.get(BackfillService).backfill('payments')).rejects.toThrow(/--form ID/);
   });
 

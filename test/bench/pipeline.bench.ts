@@ -8,7 +8,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PyrusEmulator } from '../../apps/pyrus-emulator/src';
-import { PaymentHistory } from '../../libs/bots/src/payment-approval/payment-history';
+import { PaymentHistory } from '../../libs/bots/src/payments/payment-history';
 import { buildDataSourceOptions } from '../../libs/database/src/database-options';
 import { signPyrusBody } from '../../libs/pyrus/src/signature';
 import {

@@ -4,7 +4,7 @@ import { AppConfiguration, BotConfig, ConfigError } from '@app/config';
 import { BotRegistry } from './bot-registry.service';
 import { AutoReplyHandler } from './auto-reply/auto-reply.handler';
 import { PaymentApprovalHandler } from './payment-approval/payment-approval.handler';
-import { FormRegisterSearch } from './payment-approval/form-register-search';
+import { RegisterDuplicates } from './payments/duplicates';
 import { PaymentFollowUps } from './payment-approval/payment-follow-ups';
 import { PaymentApprovalSettings } from './payment-approval/payment-approval.settings';
 
@@ -13,7 +13,7 @@ const configWith = (bots: Partial<BotConfig>[]) => ({ get: () => ({ bots }) }) a
 const unused = <T>() => undefined as unknown as T;
 const handlers = () => [
   new AutoReplyHandler(),
-  new PaymentApprovalHandler(unused<FormRegisterSearch>(), unused<PaymentFollowUps>(), unused<DataSource>()),
+  new PaymentApprovalHandler(unused<RegisterDuplicates>(), unused<PaymentFollowUps>(), unused<DataSource>()),
 ];
 const paymentSettings = (extra: Record<string, unknown> = {}) => ({
   fields: { supplier: 'supplier', invoiceNumber: 'invoice_no', invoiceDate: 'invoice_date', amount: { id: 4 }, currency: 'currency' },

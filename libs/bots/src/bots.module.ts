@@ -2,7 +2,9 @@ import { Module, Type } from '@nestjs/common';
 import { AutoReplyModule } from './auto-reply/auto-reply.module';
 import { BOT_HANDLERS, BotHandler } from './bot-handler';
 import { BotRegistry } from './bot-registry.service';
+import { BudgetCheckModule } from './budget-check/budget-check.module';
 import { DecisionMaker } from './decision-maker';
+import { DuplicateCheckModule } from './duplicate-check/duplicate-check.module';
 import { PaymentApprovalModule } from './payment-approval/payment-approval.module';
 
 /** A bot's module: it provides and exports its handler, and names the handler's class here. */
@@ -11,7 +13,7 @@ interface BotModule {
 }
 
 /** Every kind of bot: a new one is one folder under libs/bots/src and one line here. */
-const BOT_MODULES = [AutoReplyModule, PaymentApprovalModule] satisfies BotModule[];
+const BOT_MODULES = [AutoReplyModule, DuplicateCheckModule, BudgetCheckModule, PaymentApprovalModule] satisfies BotModule[];
 
 @Module({
   imports: BOT_MODULES,

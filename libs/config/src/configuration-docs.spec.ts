@@ -83,9 +83,19 @@ function classes(source: ts.SourceFile): Map<string, ts.ClassDeclaration> {
   return found;
 }
 
-/** The leaf settings of a settings class as dotted paths; a property typed with a class of the same file is followed into. */
+/**
+ * The leaf settings of a settings class as dotted paths: the class it extends and a property typed with a known class
+ * (of the same file or the payment bots' shared folder) are followed into.
+ */
 function classSettingPaths(node: ts.ClassDeclaration, local: Map<string, ts.ClassDeclaration>, prefix = ''): string[] {
   const paths: string[] = [];
+  for (const heritage of node.heritageClauses ?? []) {
+    for (const base of heritage.types) {
+      const parent = local.get(base.expression.getText());
+      if (!parent) throw new Error(`${node.name?.text} extends ${base.expression.getText()}, a class the docs test cannot find`);
+      paths.push(...classSettingPaths(parent, local, prefix));
+    }
+  }
   for (const member of node.members) {
     if (!ts.isPropertyDeclaration(member) || !member.type) continue;
     const name = `${prefix}${member.name.getText()}`;
@@ -153,12 +163,19 @@ describe('docs/configuration.md', () => {
     .filter((entry) => entry.isDirectory() && existsSync(join(BOTS_DIR, entry.name, `${entry.name}.settings.ts`)))
     .map((entry) => entry.name);
 
+  // The classes the payment bots' settings build on live in their shared folder.
+  const SHARED_SETTINGS_CLASSES = new Map(
+    readdirSync(join(BOTS_DIR, 'payments'))
+      .filter((file) => file.endsWith('.ts') && !file.endsWith('.spec.ts'))
+      .flatMap((file) => [...classes(parse(join(BOTS_DIR, 'payments', file)))]),
+  );
+
   it('finds the handlers', () => {
-    expect(handlerNames).toEqual(expect.arrayContaining(['auto-reply', 'payment-approval']));
+    expect(handlerNames).toEqual(expect.arrayContaining(['auto-reply', 'duplicate-check', 'budget-check', 'payment-approval']));
   });
 
   it.each(handlerNames)('lists every setting of the %s handler, and no other', (handlerName) => {
-    const local = classes(parse(join(BOTS_DIR, handlerName, `${handlerName}.settings.ts`)));
+    const local = new Map([...SHARED_SETTINGS_CLASSES, ...classes(parse(join(BOTS_DIR, handlerName, `${handlerName}.settings.ts`)))]);
     const root = local.get(settingsClassName(handlerName));
     expect(root).toBeDefined();
     const paths = classSettingPaths(root!, local).sort();

@@ -11,6 +11,7 @@ import { PaymentChecksFunction1795900000000 } from './1795900000000-PaymentCheck
 import { PaymentChecksBudgetPeriods1796000000000 } from './1796000000000-PaymentChecksBudgetPeriods';
 import { RenormalisePaymentKeys1796100000000 } from './1796100000000-RenormalisePaymentKeys';
 import { DecisionClaims1796500000000 } from './1796500000000-DecisionClaims';
+import { OnePaymentPerTask1796600000000 } from './1796600000000-OnePaymentPerTask';
 
 /** Every migration, oldest first; listed rather than globbed so the build and ts-node see the same set. */
 export const migrations = [
@@ -27,4 +28,5 @@ export const migrations = [
   PaymentChecksBudgetPeriods1796000000000,
   RenormalisePaymentKeys1796100000000,
   DecisionClaims1796500000000,
+  OnePaymentPerTask1796600000000,
 ];

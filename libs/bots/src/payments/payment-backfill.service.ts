@@ -2,8 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { botCredentials, BotRegistry } from '../bot-registry.service';
-import { PaymentApprovalHandler, readInvoice } from './payment-approval.handler';
-import { PaymentApprovalSettings } from './payment-approval.settings';
+import { InvoiceSettings, readInvoice } from './invoice';
 import { PyrusClient, PyrusTask } from '@app/pyrus';
 
 export interface BackfillResult {
@@ -14,8 +13,6 @@ export interface BackfillResult {
   /** Register tasks whose invoice fields are incomplete. */
   incomplete: number;
 }
-
-const PAYMENT_HANDLER = 'payment-approval';
 
 /** The register's hard limit per call. */
 const REGISTER_MAX = 20000;
@@ -35,9 +32,8 @@ export class BackfillService {
 
   async backfill(botName: string, options: { formId?: number; since?: string } = {}): Promise<BackfillResult> {
     const bot = this.bots.get(botName);
-    const handler = this.bots.handlerOf(bot);
-    if (!(handler instanceof PaymentApprovalHandler)) throw new Error(`Bot "${botName}" is not a ${PAYMENT_HANDLER} bot`);
-    const settings = this.bots.settingsOf(bot) as PaymentApprovalSettings;
+    const settings = this.bots.settingsOf(bot);
+    if (!(settings instanceof InvoiceSettings)) throw new Error(`Bot "${botName}" is not a payment bot: it reads no invoice fields`);
     const formId = options.formId ?? settings.formId;
     if (!formId) throw new Error(`Name the form: --form ID, or "formId" in the settings of bot "${botName}"`);
     const { tasks } = await this.pyrus.getFormRegister({ bot: botCredentials(bot) }, formId, {
@@ -56,7 +52,7 @@ export class BackfillService {
         `INSERT INTO payments (bot, task_id, form_id, supplier_key, supplier_name, invoice_number, invoice_number_norm,
                                invoice_date, amount, currency, cost_centre, status, decision_reason, decided_at, source)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 'imported from the form register', coalesce($13::timestamptz, now()), 'backfill')
-         ON CONFLICT (bot, task_id) DO NOTHING RETURNING id`,
+         ON CONFLICT (task_id) DO NOTHING RETURNING id`,
         [
           bot.name,
           task.id,

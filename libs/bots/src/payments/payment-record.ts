@@ -1,7 +1,7 @@
 import { EntityManager } from 'typeorm';
 import { PaymentStatus, prepared } from '@app/database';
 
-/** The payment row a decision records (inserted, or updated when the task comes back to the bot). */
+/** The payment row a decision records (inserted, or updated when another bot of the route or the same bot decides again). */
 export interface PaymentDraft {
   formId?: number;
   supplierKey: string;
@@ -16,20 +16,30 @@ export interface PaymentDraft {
   /** Where the follow-up notifications go. */
   vendorEmail?: string;
   vendorPhone?: string;
+  /** 'approved' holds budget; 'pending' passed a check that holds none; 'rejected' failed one. */
   status: PaymentStatus;
 }
 
-// One payment row per task and bot: a task sent back to the bot's step updates it with the new decision. Run on every
-// decision that has a payment, so prepared.
+// One payment row per invoice task, shared by the payment bots of a route: the first to decide inserts it, the others
+// (and the same bot when the task comes back) update it. A check that passes without holding budget writes 'pending',
+// which leaves an approval standing when the figures it was given for are unchanged (a request returned by a later
+// stage and sent on as it was); changed figures drop it, so the budget is checked again. Run on every decision that
+// has a payment, so prepared.
 const PAYMENT_UPSERT =
   prepared(`INSERT INTO payments (bot, task_id, form_id, supplier_key, supplier_name, invoice_number, invoice_number_norm,
                          invoice_date, amount, currency, cost_centre, status, decision_reason, vendor_email, vendor_phone, decided_at)
    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, now())
-   ON CONFLICT (bot, task_id) DO UPDATE SET
-     form_id = EXCLUDED.form_id, supplier_key = EXCLUDED.supplier_key, supplier_name = EXCLUDED.supplier_name,
+   ON CONFLICT (task_id) DO UPDATE SET
+     bot = EXCLUDED.bot, form_id = EXCLUDED.form_id, supplier_key = EXCLUDED.supplier_key, supplier_name = EXCLUDED.supplier_name,
      invoice_number = EXCLUDED.invoice_number, invoice_number_norm = EXCLUDED.invoice_number_norm,
      invoice_date = EXCLUDED.invoice_date, amount = EXCLUDED.amount, currency = EXCLUDED.currency,
-     cost_centre = EXCLUDED.cost_centre, status = EXCLUDED.status, decision_reason = EXCLUDED.decision_reason,
+     cost_centre = EXCLUDED.cost_centre,
+     status = CASE WHEN EXCLUDED.status = 'pending' AND payments.status IN ('approved', 'paid')
+                    AND payments.supplier_key = EXCLUDED.supplier_key AND payments.amount = EXCLUDED.amount
+                    AND payments.currency = EXCLUDED.currency AND payments.invoice_date IS NOT DISTINCT FROM EXCLUDED.invoice_date
+                    AND payments.cost_centre IS NOT DISTINCT FROM EXCLUDED.cost_centre
+               THEN payments.status ELSE EXCLUDED.status END,
+     decision_reason = EXCLUDED.decision_reason,
      vendor_email = EXCLUDED.vendor_email, vendor_phone = EXCLUDED.vendor_phone, decided_at = now(), updated_at = now()`);
 
 /** Writes the decision's payment row in the decision's transaction (`em`). */
