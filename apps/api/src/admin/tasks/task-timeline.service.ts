@@ -49,12 +49,13 @@ const TIMELINE_SQL = `
              'supplierName', supplier_name, 'invoiceNumber', invoice_number, 'invoiceDate', invoice_date, 'amount', amount::text,
              'currency', currency, 'costCentre', cost_centre, 'erpDocumentId', erp_document_id, 'erpOrderedAt', erp_ordered_at,
              'source', source)
-      FROM payments WHERE bot = ANY($1::text[]) AND task_id = $2
+      -- The payment row is the task's, shared by the payment bots of its route: shown whichever bot wrote it last.
+      FROM payments WHERE task_id = $2
     UNION ALL
     SELECT n.created_at, 'notification', p.bot, jsonb_build_object(
              'paymentId', p.id, 'channel', n.channel, 'recipient', n.recipient, 'status', n.status, 'error', n.error,
              'providerId', n.provider_id)
-      FROM notifications n JOIN payments p ON p.id = n.payment_id WHERE p.bot = ANY($1::text[]) AND p.task_id = $2
+      FROM notifications n JOIN payments p ON p.id = n.payment_id WHERE p.task_id = $2
   ) events
   ORDER BY at, kind`;
 
