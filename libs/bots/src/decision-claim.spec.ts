@@ -63,4 +63,9 @@ describe('claimOf and claimTaken', () => {
     expect(claimTaken(claims, ['event:comment:c12'])).toMatch(/already answered/);
     expect(claimTaken(claims, ['step:2:round:3', 'event:comment:c9'])).toBeUndefined();
   });
+
+  it("closed while the task is on a step of the route that is not the bot's (a comment after the bot's stage)", () => {
+    const movedOn = task({ current_step: 3, approvals: [...task().approvals!, [{ person: { id: MANAGER }, approval_choice: 'waiting' }]] });
+    expect(decisionClaims(movedOn, BOT, 'comment').closed).toBe('the task is on step 3, and the bot approves step 2');
+  });
 });

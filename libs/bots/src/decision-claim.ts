@@ -1,4 +1,4 @@
-import { botVoteOnCurrentStep, lastCommentId, PyrusTask, TaskCommentRequest } from '@app/pyrus';
+import { botVoteOnCurrentStep, lastCommentId, PyrusTask, taskAwayFromBot, TaskCommentRequest } from '@app/pyrus';
 
 /**
  * What a decision on one version of a task claims, so that no two deliveries (a webhook and its retry under another
@@ -11,7 +11,7 @@ export interface DecisionClaims {
   vote?: string;
   /** `event:<name>:c<newest comment id>` (`:none` when the task has no comments). */
   event: string;
-  /** Why the bot may not act at all: its vote on the current step is no longer "waiting". */
+  /** Why the bot may not act at all: its vote on the current step is no longer "waiting", or the task is on another bot's or person's step of the route. */
   closed?: string;
 }
 
@@ -23,6 +23,8 @@ export function decisionClaims(task: PyrusTask, botUserId: number | undefined, e
   const newest = lastCommentId(task);
   const claims: DecisionClaims = { event: `event:${event}:${newest === undefined ? 'none' : `c${newest}`}` };
   const vote = botVoteOnCurrentStep(task, botUserId);
+  const away = taskAwayFromBot(task, botUserId);
+  if (away) return { ...claims, closed: away };
   if (vote === undefined) return claims;
   if (vote !== 'waiting') return { ...claims, closed: `the bot's vote on the current step is already "${vote}"` };
   const step = task.current_step ?? 1;

@@ -92,7 +92,13 @@ describe('reasonToLeave (the full task)', () => {
     const movedOn = withComments({ id: 1 }, { id: 2, author: { id: BOT }, approval_choice: 'approved', changed_step: 2 });
     movedOn.current_step = 2;
     movedOn.approvals = [[{ person: { id: BOT }, approval_choice: 'approved' }], [{ person: { id: 99 }, approval_choice: 'waiting' }]];
-    expect(reasonToLeave(movedOn, BOT, facts([1]))).toMatch(/does not wait on the bot/);
+    expect(reasonToLeave(movedOn, BOT, facts([1]))).toBe('the task is on step 2, and the bot approves step 1');
+  });
+
+  it("leaves a task whose newest comment is the bot's own vote when the bot approves no step of it", () => {
+    const notOnRoute = withComments({ id: 1 }, { id: 2, author: { id: BOT }, approval_choice: 'approved' });
+    notOnRoute.approvals = [[{ person: { id: 99 }, approval_choice: 'waiting' }]];
+    expect(reasonToLeave(notOnRoute, BOT, facts([1]))).toMatch(/does not wait on the bot/);
   });
 
   it('queues a task without comments (nothing to compare)', () => {

@@ -1,5 +1,5 @@
 import { DeliveryStatus } from '@app/database';
-import { botVoteOnCurrentStep, lastCommentId, PyrusComment, PyrusTask } from '@app/pyrus';
+import { botVoteOnCurrentStep, lastCommentId, PyrusComment, PyrusTask, taskAwayFromBot } from '@app/pyrus';
 
 /** The newest stored delivery of one task for one bot, and how its decision ended. */
 export interface LatestDelivery {
@@ -46,6 +46,8 @@ export interface StoredFacts {
 export function reasonToLeave(task: PyrusTask, botUserId: number | undefined, stored: StoredFacts): string | undefined {
   const vote = botVoteOnCurrentStep(task, botUserId);
   if (vote !== undefined && vote !== 'waiting') return `the bot's vote on the current step is already "${vote}"`;
+  const away = taskAwayFromBot(task, botUserId);
+  if (away) return away;
   const lastId = lastCommentId(task);
   if (lastId === undefined) return undefined;
   if (stored.deliveredCommentIds.has(lastId)) return 'a delivery for its newest comment is stored';
