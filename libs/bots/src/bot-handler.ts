@@ -73,6 +73,12 @@ export interface BotHandler<S extends object = object, R = unknown> {
    * so the handler can tell the task that the work is late.
    */
   runFollowUp?(bot: BotOf<S>, followUp: FollowUp, options: { lastAttempt: boolean }): Promise<void>;
+  /**
+   * The follow-ups whose work is not done yet, of decisions made before `olderThan` (and recently enough to still be
+   * wanted): the worker's reconciliation queues again each whose job is no longer in Redis (lost with Redis's data),
+   * under the same job id. One whose job failed for good is left failed, for an operator to see and retry.
+   */
+  outstandingFollowUps?(bot: BotOf<S>, olderThan: Date): Promise<Array<{ taskId: number; followUp: FollowUp }>>;
   /** The decision recorded for this task will never reach Pyrus (a 4xx, or the retries spent). */
   onDecisionFailed?(bot: BotOf<S>, taskId: number, reason: string): Promise<void>;
 }

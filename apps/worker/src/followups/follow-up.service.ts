@@ -1,7 +1,7 @@
 import { InjectQueue } from '@nestjs/bull';
 import { Injectable } from '@nestjs/common';
 import { Queue } from 'bull';
-import { BotRegistry } from '@app/bots';
+import { BotRegistry, FollowUp } from '@app/bots';
 import { BotConfig } from '@app/config';
 import { FOLLOWUPS_QUEUE, FollowUpJob } from '@app/queue';
 
@@ -24,13 +24,31 @@ export class FollowUpService {
     if (!handler.followUpsOf) return;
     const followUps = await handler.followUpsOf(this.bots.botOf(bot), taskId);
     if (!followUps.length) return;
-    await this.queue.addBulk(
-      followUps.map(({ kind, key, data, callLog }) => ({
-        name: kind,
-        data: { bot: bot.name, taskId, kind, key, ...(data ? { data } : {}), ...(callLog ? { callLog } : {}), requestId },
-        opts: { jobId: `${kind}:${key}` },
-      })),
-    );
+    await this.queue.addBulk(followUps.map((followUp) => jobOf(bot, taskId, followUp, requestId)));
+  }
+
+  /**
+   * Queues again, under the same job id, every follow-up a handler reports as not done whose job is no longer in Redis
+   * (lost with its data), or completed although the work is not done. A failed job stays failed: that is the visible
+   * state an operator acts on. Returns how many were queued.
+   */
+  async requeueOutstanding(olderThan: Date): Promise<number> {
+    let requeued = 0;
+    for (const bot of this.bots.all()) {
+      const handler = this.bots.handlerOf(bot);
+      if (!handler.outstandingFollowUps) continue;
+      for (const { taskId, followUp } of await handler.outstandingFollowUps(this.bots.botOf(bot), olderThan)) {
+        const job = jobOf(bot, taskId, followUp);
+        const existing = await this.queue.getJob(job.opts.jobId);
+        if (existing) {
+          if ((await existing.getState()) !== 'completed') continue;
+          await existing.remove();
+        }
+        await this.queue.add(job.name, job.data, job.opts);
+        requeued += 1;
+      }
+    }
+    return requeued;
   }
 
   /** Runs one attempt of a follow-up job through its bot's handler; a throw fails the attempt. */
@@ -46,4 +64,13 @@ export class FollowUpService {
       { lastAttempt },
     );
   }
+}
+
+/** A follow-up as its Bull job: named by its kind, with the id `<kind>:<key>` that makes it one job however often queued. */
+function jobOf(bot: BotConfig, taskId: number, { kind, key, data, callLog }: FollowUp, requestId?: string) {
+  return {
+    name: kind,
+    data: { bot: bot.name, taskId, kind, key, ...(data ? { data } : {}), ...(callLog ? { callLog } : {}), requestId } as FollowUpJob,
+    opts: { jobId: `${kind}:${key}` },
+  };
 }

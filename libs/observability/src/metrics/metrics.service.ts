@@ -104,6 +104,12 @@ export class MetricsService {
     registers: [this.registry],
   });
 
+  readonly followUpsRequeued = new Counter({
+    name: 'pyrus_bots_followups_requeued_total',
+    help: 'Follow-ups (an ERP order, a notification) queued again by the reconciliation because their job was not in Redis',
+    registers: [this.registry],
+  });
+
   readonly jobFailedAttempts = new Counter({
     name: 'pyrus_bots_job_failed_attempts_total',
     help: 'Job attempts that failed (each retry counts), by queue and job name',
