@@ -7,10 +7,12 @@ import { PyrusEmulator } from '../../apps/pyrus-emulator/src';
 import { INVOICE_FORM_FIELDS } from './invoice-task';
 import { sendSigned } from './stack';
 
-/** A payment-approval bot with its own settings, for a spec that needs settings the shared fixture's bots lack. */
+/** A payment bot with its own settings, for a spec that needs settings the shared fixture's bots lack. */
 export interface PaymentBot {
   name: string;
   userId: number;
+  /** `payment-approval` unless named. */
+  handler?: 'payment-approval' | 'duplicate-check' | 'budget-check' | 'payment-order';
   /** Merged over the fields of invoice-task.ts's form. */
   settings: Record<string, unknown>;
 }
@@ -28,7 +30,7 @@ export function paymentBotsFile(bots: PaymentBot[]): string {
       name: bot.name,
       login: `bot@test-${bot.name}`,
       securityKeys: [keyOf(bot)],
-      handler: 'payment-approval',
+      handler: bot.handler ?? 'payment-approval',
       settings: { fields: INVOICE_FORM_FIELDS, ...bot.settings },
     })),
   };

@@ -3,6 +3,7 @@ import { DataSource } from 'typeorm';
 import { AppConfiguration, BotConfig, ConfigError } from '@app/config';
 import { BotRegistry } from './bot-registry.service';
 import { AutoReplyHandler } from './auto-reply/auto-reply.handler';
+import { BudgetCheckHandler } from './budget-check/budget-check.handler';
 import { PaymentApprovalHandler } from './payment-approval/payment-approval.handler';
 import { RegisterDuplicates } from './payments/duplicates';
 import { PaymentFollowUps } from './payment-approval/payment-follow-ups';
@@ -73,6 +74,17 @@ describe('BotRegistry', () => {
     expect(() => registryWith(paymentSettings(extra))).toThrow(ConfigError);
     expect(() => registryWith(paymentSettings(extra))).toThrow(/^BOTS_FILE: bot "payments": settings: /);
     expect(() => registryWith(paymentSettings(extra))).toThrow(expected);
+  });
+
+  it('refuses a budget-check bot without its budget, and a named step to return to without the step', () => {
+    const budgetBot = (settings: Record<string, unknown>) =>
+      new BotRegistry(configWith([{ name: 'budget', handler: 'budget-check', settings }]), [new BudgetCheckHandler(unused<DataSource>())]);
+    expect(() => budgetBot(paymentSettings())).toThrow(/bot "budget": settings: budget: an object with "scope" and "period" is expected/);
+    const budget = { scope: 'supplier', period: 'month' };
+    expect(() => budgetBot(paymentSettings({ budget, returnTo: 'step' }))).toThrow(
+      /bot "budget": settings: returnTo: returnToStep is required with returnTo "step"/,
+    );
+    expect(budgetBot(paymentSettings({ budget, returnTo: 'step', returnToStep: 1 })).get('budget').handler).toBe('budget-check');
   });
 
   it('refuses settings without the fields object or a currency', () => {
