@@ -2,8 +2,8 @@ import { PyrusPerson, PyrusTask } from '@app/pyrus';
 import { CheckSettings, sendBack } from './send-back';
 import { PaymentDraft } from './payment-record';
 
-const person = (id: number, first_name: string): PyrusPerson => ({ id, first_name, type: 'user' }) as PyrusPerson;
-const bot = (id: number): PyrusPerson => ({ id, first_name: `bot ${id}`, type: 'bot' }) as PyrusPerson;
+const person = (id: number, first_name: string): PyrusPerson => ({ id, first_name, type: 'user' });
+const bot = (id: number): PyrusPerson => ({ id, first_name: `bot ${id}`, type: 'bot' });
 const ACCOUNTANT = person(1, 'Accountant');
 const HEAD = person(3, 'Head');
 const DUPLICATE_BOT = bot(2);
