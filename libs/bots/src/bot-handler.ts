@@ -51,6 +51,15 @@ export interface FollowUp {
   callLog?: { paymentId?: string };
 }
 
+/**
+ * What a follow-up asks of the worker when it is done. `decideAgain`: the task is to be decided again through the
+ * normal delivery path (a delivery stored and queued as if Pyrus had sent it), because what the follow-up did (an ERP
+ * order created) lets the bot vote now; the vote is claimed like any decision, so a webhook meanwhile makes no second.
+ */
+export interface FollowUpResult {
+  decideAgain?: boolean;
+}
+
 /** One kind of bot: a folder under libs/bots/src with its module, whose line in BOT_MODULES (bots.module.ts) registers it. */
 export interface BotHandler<S extends object = object, R = unknown> {
   /** The value of `handler` in the bots file. */
@@ -69,10 +78,11 @@ export interface BotHandler<S extends object = object, R = unknown> {
   /** The follow-ups a decision asks for, asked once the decision reached Pyrus (and again if that job is retried). */
   followUpsOf?(bot: BotOf<S>, taskId: number): Promise<FollowUp[]>;
   /**
-   * Runs one follow-up; a throw fails the attempt and the queue retries it. `lastAttempt` is true when no retry is left,
-   * so the handler can tell the task that the work is late.
+   * Runs one follow-up; a throw fails the attempt and the queue retries it, unless the error says `retryable: false`
+   * (then the job fails for good at once). `lastAttempt` is true when no retry is left, so the handler can tell the
+   * task that the work is late.
    */
-  runFollowUp?(bot: BotOf<S>, followUp: FollowUp, options: { lastAttempt: boolean }): Promise<void>;
+  runFollowUp?(bot: BotOf<S>, followUp: FollowUp, options: { lastAttempt: boolean }): Promise<FollowUpResult | void>;
   /**
    * The follow-ups whose work is not done yet, of decisions made before `olderThan` (and recently enough to still be
    * wanted): the worker's reconciliation queues again each whose job is no longer in Redis (lost with Redis's data),

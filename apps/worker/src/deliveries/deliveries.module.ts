@@ -8,6 +8,7 @@ import { QueueModule } from '@app/queue';
 import { DeliveryJourneyModule } from '@app/deliveries';
 import { FollowUpProcessor } from '../followups/follow-up.processor';
 import { FollowUpService } from '../followups/follow-up.service';
+import { InboxModule } from '../inbox/inbox.module';
 import { BotsSignInHealthIndicator } from './bots-sign-in.health';
 import { DeliveryProcessor } from './delivery.processor';
 import { DeliveryService } from './delivery.service';
@@ -22,6 +23,8 @@ import { DeliveryReconciler } from './delivery.reconciler';
     QueueModule,
     DeliveryJourneyModule,
     TerminusModule,
+    // A follow-up that asks for its task to be decided again stores the delivery through the inbox catch-up.
+    InboxModule,
   ],
   providers: [
     DeliveryProcessor,

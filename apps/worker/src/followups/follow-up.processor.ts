@@ -6,8 +6,8 @@ import { FollowUpService } from './follow-up.service';
 
 /**
  * Thin: one service call per job, whatever its name (a follow-up's kind, declared by a bot's handler); errors throw
- * so Bull retries with backoff, and the last failure stays visible. The concurrency is the two former per-name
- * processors' together.
+ * so Bull retries with backoff (unless the error says `retryable: false`), and the last failure stays visible. The
+ * concurrency is the two former per-name processors' together.
  */
 @Processor(FOLLOWUPS_QUEUE)
 export class FollowUpProcessor {
@@ -20,6 +20,18 @@ export class FollowUpProcessor {
   run(job: Job<FollowUpJob>): Promise<void> {
     const lastAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
     const subject = { bot: job.data.bot, taskId: job.data.taskId, ...job.data.callLog };
-    return this.attempts.track(FOLLOWUPS_QUEUE, job, subject, () => this.followUps.run(job.data, lastAttempt));
+    return this.attempts.track(FOLLOWUPS_QUEUE, job, subject, async () => {
+      try {
+        await this.followUps.run(job.data, lastAttempt);
+      } catch (err) {
+        // An error that says no retry can help (the ERP refusing the order with a 4xx) fails the job for good now.
+        if (notRetryable(err)) await job.discard();
+        throw err;
+      }
+    });
   }
+}
+
+function notRetryable(err: unknown): boolean {
+  return typeof err === 'object' && err !== null && 'retryable' in err && err.retryable === false;
 }

@@ -4,6 +4,7 @@ import { Queue } from 'bull';
 import { BotRegistry, FollowUp } from '@app/bots';
 import { BotConfig } from '@app/config';
 import { FOLLOWUPS_QUEUE, FollowUpJob } from '@app/queue';
+import { InboxSweeper } from '../inbox/inbox.sweeper';
 
 /**
  * The generic follow-up queue: queues what a bot's handler declares for a decision that reached Pyrus, and runs each
@@ -16,6 +17,7 @@ export class FollowUpService {
   constructor(
     @InjectQueue(FOLLOWUPS_QUEUE) private readonly queue: Queue<FollowUpJob>,
     private readonly bots: BotRegistry,
+    private readonly catchUp: InboxSweeper,
   ) {}
 
   /** Queues the follow-ups the bot's handler asks for after its decision on the task. */
@@ -51,18 +53,23 @@ export class FollowUpService {
     return requeued;
   }
 
-  /** Runs one attempt of a follow-up job through its bot's handler; a throw fails the attempt. */
+  /**
+   * Runs one attempt of a follow-up job through its bot's handler; a throw fails the attempt. When the handler asks for
+   * the task to be decided again, a delivery of the task is stored and queued (the inbox sweep's catch-up), so the
+   * decision takes the normal path and its claim; failing to store it fails the attempt, and the retry asks again.
+   */
   async run(job: FollowUpJob, lastAttempt: boolean): Promise<void> {
     const bot = this.bots.find(job.bot);
     if (!bot) throw new Error(`Bot "${job.bot}" is no longer configured`);
     const handler = this.bots.handlerOf(bot);
     if (!handler.runFollowUp) throw new Error(`The handler of bot "${job.bot}" runs no follow-up "${job.kind}"`);
     const { kind, key, data, callLog } = job;
-    await handler.runFollowUp(
+    const result = await handler.runFollowUp(
       this.bots.botOf(bot),
       { kind, key, ...(data ? { data } : {}), ...(callLog ? { callLog } : {}) },
       { lastAttempt },
     );
+    if (result?.decideAgain) await this.catchUp.decideAgain(bot, job.taskId);
   }
 }
 

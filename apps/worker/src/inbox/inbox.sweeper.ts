@@ -10,6 +10,7 @@ import { DeliveryStatus, withTryAdvisoryLock } from '@app/database';
 import { DeliveryJourney } from '@app/deliveries';
 import {
   BotHookRequest,
+  botVoteOnCurrentStep,
   PyrusCaller,
   PyrusClient,
   PyrusTask,
@@ -26,6 +27,13 @@ const INBOX_SWEEP_LOCK_ID = 727_003;
 /** Pyrus's default is 50; a bot with a long backlog must not lose the tail. */
 const INBOX_ITEM_COUNT = 1000;
 export const INBOX_SWEEP_USER_AGENT = 'inbox-sweep';
+/**
+ * The event and user agent of a delivery a bot's follow-up asked for (decideAgain). Its own event gives it a natural
+ * key no webhook has, so a webhook of the same comment decided earlier (skipped: the order was not there yet) does not
+ * swallow it.
+ */
+export const DECIDE_AGAIN_EVENT = 'follow-up';
+export const DECIDE_AGAIN_USER_AGENT = 'follow-up';
 
 export interface BotSweepResult {
   bot: string;
@@ -148,6 +156,26 @@ export class InboxSweeper implements OnApplicationBootstrap, BeforeApplicationSh
   }
 
   /**
+   * A bot's follow-up asks for the task to be decided again (the payment bot: its ERP order exists now, so it can
+   * vote): reads the task and, while the bot's vote on the current step is awaited, stores and queues a delivery of it
+   * as it stands, to be decided through the normal path. Unlike the sweep, the bot's own comment without a vote (the
+   * "order delayed" one) is no reason to leave the task. The decision's claim makes this delivery and a webhook
+   * meanwhile vote once between them. Throws when Pyrus cannot be read, so the follow-up's retry asks again.
+   */
+  async decideAgain(bot: BotConfig, taskId: number): Promise<boolean> {
+    const caller: PyrusCaller = { bot: botCredentials(bot), context: { bot: bot.name, taskId } };
+    const userId = await this.botUserId(bot, caller);
+    if (userId === undefined) throw new Error("the bot's Pyrus profile could not be read, so its vote cannot be checked");
+    const task = await this.pyrus.getTask(caller, taskId);
+    const vote = botVoteOnCurrentStep(task, userId);
+    if (vote !== 'waiting') {
+      this.logger.info({ bot: bot.name, taskId, vote: vote ?? 'none' }, 'Not deciding the task again: its vote is not awaited');
+      return false;
+    }
+    return this.store(bot, task, { ...syntheticPayload(task, userId), event: DECIDE_AGAIN_EVENT }, DECIDE_AGAIN_USER_AGENT);
+  }
+
+  /**
    * Reads the task and, when the bot has something to decide that no delivery covers, stores and queues it through
    * the delivery journey, as a webhook would be. A task whose payload can never be stored is recorded as a failed
    * delivery, so later sweeps leave it until it changes.
@@ -159,22 +187,27 @@ export class InboxSweeper implements OnApplicationBootstrap, BeforeApplicationSh
       this.logger.debug({ bot: bot.name, taskId, reason }, 'Inbox sweep leaves the task');
       return false;
     }
-    const payload = syntheticPayload(task, userId);
+    return this.store(bot, task, syntheticPayload(task, userId), INBOX_SWEEP_USER_AGENT);
+  }
+
+  /** Stores and queues a delivery made up from the task; false when it was stored before (or can never be). */
+  private async store(bot: BotConfig, task: PyrusTask, payload: BotHookRequest, userAgent: string): Promise<boolean> {
+    const taskId = task.id;
     const requestId = randomUUID();
-    const meta = { retryHeader: null, userAgent: INBOX_SWEEP_USER_AGENT, requestId, bodyBytes: 0 };
+    const meta = { retryHeader: null, userAgent, requestId, bodyBytes: 0 };
     let storable: StorablePayload;
     try {
       storable = toStorablePayload(payload);
     } catch (err) {
       if (!(err instanceof UnstorablePayloadError)) throw err;
       await this.journey.recordRefused({ bot: bot.name, payload, ...meta }, err.message);
-      this.logger.warn({ bot: bot.name, taskId, err: err.message }, 'Inbox sweep cannot handle the task; recorded it and goes on');
+      this.logger.warn({ bot: bot.name, taskId, userAgent, err: err.message }, 'Cannot handle the task; recorded it and goes on');
       return false;
     }
     const admitted = await this.journey.admit({ bot: bot.name, storable, ...meta }, { countRepeats: false });
-    // A webhook stored the same event meanwhile: it is that delivery's to decide.
+    // A webhook (or an earlier call) stored the same event meanwhile: it is that delivery's to decide.
     if (!admitted.inserted) return false;
-    this.logger.info({ bot: bot.name, taskId: task.id, deliveryId: admitted.deliveryId, requestId }, 'Inbox sweep queued a task');
+    this.logger.info({ bot: bot.name, taskId, deliveryId: admitted.deliveryId, requestId, userAgent }, 'Queued a task to decide');
     return true;
   }
 
