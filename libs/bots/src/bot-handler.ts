@@ -20,6 +20,11 @@ export interface BotContext<S extends object = object> {
   em: EntityManager;
   /** How to call Pyrus as this bot for this delivery (the webhook's token while there is one, else the bot's sign-in). */
   caller: PyrusCaller;
+  /**
+   * True when the decision is only shown (the admin API's dry-run replay) and `em` is rolled back: the handler must not
+   * act outside `em` (an ERP call, a row written on its own connection), only say what it would decide.
+   */
+  dryRun?: boolean;
 }
 
 /**

@@ -40,9 +40,15 @@ export class DecisionMaker {
     return decisionClaims(payload.task, payload.user_id, delivery.event);
   }
 
-  /** The handler's decision, inside `em` (the caller's transaction). */
-  async decide(bot: BotConfig, delivery: Delivery, em: EntityManager, caller: PyrusCaller): Promise<BotDecision> {
-    return this.bots.handlerOf(bot).decide(this.contextOf(bot, delivery, em, caller));
+  /** The handler's decision, inside `em` (the caller's transaction); `dryRun` when it is only shown, never acted on. */
+  async decide(
+    bot: BotConfig,
+    delivery: Delivery,
+    em: EntityManager,
+    caller: PyrusCaller,
+    options: { dryRun?: boolean } = {},
+  ): Promise<BotDecision> {
+    return this.bots.handlerOf(bot).decide({ ...this.contextOf(bot, delivery, em, caller), ...(options.dryRun ? { dryRun: true } : {}) });
   }
 
   private contextOf(bot: BotConfig, delivery: Delivery, em: EntityManager, caller: PyrusCaller): BotContext {

@@ -49,7 +49,7 @@ export class ReplayService {
     try {
       await this.db.transaction(async (em) => {
         const caller = { bot: botCredentials(bot) };
-        throw new DryRunRollback(await this.decisions.decide(bot, delivery, em, caller));
+        throw new DryRunRollback(await this.decisions.decide(bot, delivery, em, caller, { dryRun: true }));
       });
     } catch (err) {
       if (err instanceof DryRunRollback) return { dryRun: true, deliveryId: id, decision: err.decision };
