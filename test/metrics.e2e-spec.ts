@@ -230,9 +230,11 @@ describe('metrics and the call log', () => {
     expect(sampleValue(await scrape(worker), 'pyrus_bots_queue_jobs', { queue: 'followups', state: 'delayed' })).toBe(0);
   });
 
-  it('records the ERP payment order, its retry, the follow-up comment and the notification', async () => {
+  it('records the ERP payment order, its retry, the comments and the notification', async () => {
     const read = await snapshot();
-    erp.reply({ status: 503, body: '<h1>Service Unavailable</h1>' }).always({ status: 201, body: { id: 'PO-880' } });
+    // Down for the decision and the follow-up's first attempt; the second makes the order.
+    const down = { status: 503, body: '<h1>Service Unavailable</h1>' };
+    erp.reply(down, down).always({ status: 201, body: { id: 'PO-880' } });
     const task = invoiceTask();
     pyrus.addTask(structuredClone(task));
     const body = JSON.stringify({
@@ -251,9 +253,10 @@ describe('metrics and the call log', () => {
       const rows = (await rowsOf('job_attempts', task.id)).filter((r) => r.queue === 'followups');
       return rows.length === 3 ? rows : undefined;
     });
-    const calls = await waitFor('the follow-up comment call', async () => {
+    // The delayed comment, then the approval with the document number, each posted for its delivery.
+    const calls = await waitFor('the two comment calls', async () => {
       const rows = await rowsOf('outbound_calls', task.id);
-      return rows.some((r) => r.payment_id && r.target === 'pyrus') ? rows : undefined;
+      return rows.filter((r) => r.target === 'pyrus' && r.operation === 'POST /tasks/{id}/comments').length === 2 ? rows : undefined;
     });
     const { moved } = await read();
 
@@ -277,17 +280,22 @@ describe('metrics and the call log', () => {
     const erpCalls = calls.filter((r) => r.target === 'erp');
     expect(erpCalls.map((r) => [r.operation, r.status, r.outcome])).toEqual([
       ['create-payment-order', 503, 'error'],
+      ['create-payment-order', 503, 'error'],
       ['create-payment-order', 201, 'ok'],
     ]);
     expect(erpCalls.every((r) => r.payment_id === payment.id && r.bot === 'payments-erp' && Number(r.task_id) === task.id)).toBe(true);
-    expect(calls.find((r) => r.target === 'pyrus' && r.payment_id)).toMatchObject({
-      operation: 'POST /tasks/{id}/comments',
-      status: 200,
-      bot: 'payments-erp',
-    });
+    const deliveries = (await db.query('SELECT id FROM deliveries WHERE task_id = $1 ORDER BY received_at', [task.id])).rows.map(
+      (r: { id: string }) => r.id,
+    );
+    expect(deliveries).toHaveLength(2);
+    const comments = calls.filter((r) => r.target === 'pyrus' && r.operation === 'POST /tasks/{id}/comments');
+    expect(comments.map((r) => [r.delivery_id, r.status, r.bot])).toEqual([
+      [deliveries[0], 200, 'payments-erp'],
+      [deliveries[1], 200, 'payments-erp'],
+    ]);
     expect(JSON.stringify(calls)).not.toContain('erp-secret');
 
-    expect(moved('worker', 'pyrus_bots_erp_calls_total', { operation: 'create-payment-order', outcome: 'http_5xx' })).toBe(1);
+    expect(moved('worker', 'pyrus_bots_erp_calls_total', { operation: 'create-payment-order', outcome: 'http_5xx' })).toBe(2);
     expect(moved('worker', 'pyrus_bots_erp_calls_total', { operation: 'create-payment-order', outcome: 'ok' })).toBe(1);
     expect(moved('worker', 'pyrus_bots_job_failed_attempts_total', { queue: 'followups', job_name: 'create-payment-order' })).toBe(1);
     expect(

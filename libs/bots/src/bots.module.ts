@@ -6,6 +6,7 @@ import { BudgetCheckModule } from './budget-check/budget-check.module';
 import { DecisionMaker } from './decision-maker';
 import { DuplicateCheckModule } from './duplicate-check/duplicate-check.module';
 import { PaymentApprovalModule } from './payment-approval/payment-approval.module';
+import { PaymentOrderModule } from './payment-order/payment-order.module';
 
 /** A bot's module: it provides and exports its handler, and names the handler's class here. */
 interface BotModule {
@@ -13,7 +14,13 @@ interface BotModule {
 }
 
 /** Every kind of bot: a new one is one folder under libs/bots/src and one line here. */
-const BOT_MODULES = [AutoReplyModule, DuplicateCheckModule, BudgetCheckModule, PaymentApprovalModule] satisfies BotModule[];
+const BOT_MODULES = [
+  AutoReplyModule,
+  DuplicateCheckModule,
+  BudgetCheckModule,
+  PaymentApprovalModule,
+  PaymentOrderModule,
+] satisfies BotModule[];
 
 @Module({
   imports: BOT_MODULES,

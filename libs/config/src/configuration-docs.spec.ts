@@ -171,7 +171,9 @@ describe('docs/configuration.md', () => {
   );
 
   it('finds the handlers', () => {
-    expect(handlerNames).toEqual(expect.arrayContaining(['auto-reply', 'duplicate-check', 'budget-check', 'payment-approval']));
+    expect(handlerNames).toEqual(
+      expect.arrayContaining(['auto-reply', 'duplicate-check', 'budget-check', 'payment-approval', 'payment-order']),
+    );
   });
 
   it.each(handlerNames)('lists every setting of the %s handler, and no other', (handlerName) => {

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
-import { BotContext, BotDecision, BotHandler, BotOf, CommentDecision, FollowUp } from '../bot-handler';
+import { BotContext, BotDecision, BotHandler, BotOf, CommentDecision } from '../bot-handler';
 import { budgetOf, describeBudget } from '../payments/budget';
 import { DEFAULT_DUPLICATE_WINDOW_DAYS, describeDuplicates, RegisterDuplicates } from '../payments/duplicates';
 import { paymentLockKeys, readInvoice } from '../payments/invoice';
@@ -9,7 +9,6 @@ import { PaymentHistory } from '../payments/payment-history';
 import { PaymentDraft, recordPayment, returnApprovalToPending } from '../payments/payment-record';
 import { missingFieldsDecision, sendBack } from '../payments/send-back';
 import { PaymentApprovalSettings } from './payment-approval.settings';
-import { PaymentFollowUps } from './payment-follow-ups';
 
 /**
  * A preset of the duplicate-check and budget-check bots for a route with one bot stage: both checks in one vote, in
@@ -23,20 +22,11 @@ export class PaymentApprovalHandler implements BotHandler<PaymentApprovalSetting
 
   constructor(
     private readonly register: RegisterDuplicates,
-    private readonly followUps: PaymentFollowUps,
     @InjectDataSource() private readonly db: DataSource,
   ) {}
 
   async recordDecision(em: EntityManager, bot: BotOf, taskId: number, decision: CommentDecision<PaymentDraft>): Promise<void> {
     if (decision.record) await recordPayment(em, bot.config.name, taskId, decision.record, decision.reason);
-  }
-
-  followUpsOf(bot: BotOf<PaymentApprovalSettings>, taskId: number): Promise<FollowUp[]> {
-    return this.followUps.of(bot, taskId);
-  }
-
-  runFollowUp(bot: BotOf<PaymentApprovalSettings>, followUp: FollowUp, options: { lastAttempt: boolean }): Promise<void> {
-    return this.followUps.run(bot, followUp, options);
   }
 
   async onDecisionFailed(bot: BotOf, taskId: number, reason: string): Promise<void> {

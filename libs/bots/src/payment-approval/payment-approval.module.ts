@@ -1,13 +1,11 @@
 import { Module } from '@nestjs/common';
-import { IntegrationsModule } from '@app/integrations';
 import { PaymentsModule } from '../payments/payments.module';
 import { PaymentApprovalHandler } from './payment-approval.handler';
-import { PaymentFollowUps } from './payment-follow-ups';
 
-/** The payment-approval preset: its handler and what the handler uses (the register search, the ERP and the notifiers). */
+/** The payment-approval preset: its handler and what the handler uses (the register search). */
 @Module({
-  imports: [PaymentsModule, IntegrationsModule],
-  providers: [PaymentApprovalHandler, PaymentFollowUps],
+  imports: [PaymentsModule],
+  providers: [PaymentApprovalHandler],
   exports: [PaymentApprovalHandler],
 })
 export class PaymentApprovalModule {

@@ -1,54 +1,11 @@
 import { Type } from 'class-transformer';
-import { IsBoolean, IsInt, IsNotEmpty, IsOptional, IsString, Min, ValidateNested } from 'class-validator';
-import type { FieldSelector } from '@app/pyrus';
+import { IsInt, IsOptional, Min, ValidateNested } from 'class-validator';
 import { PaymentBudgetSettings } from '../payments/budget';
 import { CheckSettings } from '../payments/send-back';
-import { IsFieldSelector, Requires } from '../settings-validation';
+import { Requires } from '../settings-validation';
 
-export class PaymentErpSettings {
-  @IsBoolean({ message: 'true or false is expected' })
-  enabled!: boolean;
-
-  @IsOptional()
-  @IsFieldSelector()
-  documentField?: FieldSelector;
-
-  @IsOptional()
-  @IsString()
-  createdText?: string;
-
-  @IsOptional()
-  @IsString()
-  delayedText?: string;
-}
-
-export class PaymentEmailSettings {
-  @IsString()
-  @IsNotEmpty()
-  subject!: string;
-
-  @IsString()
-  @IsNotEmpty()
-  text!: string;
-}
-
-export class PaymentSmsSettings {
-  @IsString()
-  @IsNotEmpty()
-  text!: string;
-}
-
-export class PaymentNotifySettings {
-  @IsOptional()
-  @ValidateNested()
-  @Type(() => PaymentEmailSettings)
-  email?: PaymentEmailSettings;
-
-  @IsOptional()
-  @ValidateNested()
-  @Type(() => PaymentSmsSettings)
-  sms?: PaymentSmsSettings;
-}
+const ELSEWHERE = (what: string) =>
+  `${what} to a "payment-order" bot on its own stage after the people's approval; move this setting there`;
 
 /**
  * The settings of a `payment-approval` bot, validated at boot (docs/configuration.md lists each): the duplicate check
@@ -69,21 +26,11 @@ export class PaymentApprovalSettings extends CheckSettings {
   })
   budget?: PaymentBudgetSettings;
 
-  /** After an approval: create the payment order in the ERP, then tell the task (and fill `documentField`). */
-  @IsOptional()
-  @ValidateNested()
-  @Type(() => PaymentErpSettings)
-  erp?: PaymentErpSettings;
+  /** Refused: the ERP order is a `payment-order` bot's, on its own stage after the people's approval. */
+  @Requires<PaymentApprovalSettings>((s) => s.erp === undefined, { message: ELSEWHERE('the ERP order belongs') })
+  erp?: never;
 
-  /** After an approval: tell the vendor. Templates take {supplierName} {invoiceNumber} {invoiceDate} {amount} {currency} {taskId}. */
-  @IsOptional()
-  @ValidateNested()
-  @Type(() => PaymentNotifySettings)
-  @Requires<PaymentApprovalSettings>((s) => !s.notify?.email || s.fields?.vendorEmail !== undefined, {
-    message: 'fields.vendorEmail is required for e-mail notifications',
-  })
-  @Requires<PaymentApprovalSettings>((s) => !s.notify?.sms || s.fields?.vendorPhone !== undefined, {
-    message: 'fields.vendorPhone is required for SMS notifications',
-  })
-  notify?: PaymentNotifySettings;
+  /** Refused: the vendor notifications are a `payment-order` bot's. */
+  @Requires<PaymentApprovalSettings>((s) => s.notify === undefined, { message: ELSEWHERE('the vendor notifications belong') })
+  notify?: never;
 }
