@@ -8,6 +8,7 @@ import request from 'supertest';
 import { CREATE_PAYMENT_ORDER_JOB } from '@app/bots';
 import { PyrusTask, TaskCommentRequest } from '@app/pyrus';
 import { FOLLOWUPS_QUEUE } from '@app/queue';
+import { DeliveryReconciler } from '../apps/worker/src/deliveries/delivery.reconciler';
 import { deliveriesQueue, sendSigned, ServiceUnderTest, sleep, startServiceWithEmulator, waitFor } from './support/stack';
 import { MANAGER_USER_ID, PAYMENTS_ERP_BOT_USER_ID } from './support/test-emulator';
 
@@ -175,6 +176,7 @@ describe('the payment-order bot: the ERP order, its approval and the vendor e-ma
         [BOT, taskId],
       )
     ).rows as Array<{ id: string; user_agent: string; event: string; status: string; outcome: string | null; reason: string | null }>;
+  const followUps = () => service.worker.get<Queue>(getQueueToken(FOLLOWUPS_QUEUE));
   const followUpJob = async (paymentId: string) =>
     service.worker.get<Queue>(getQueueToken(FOLLOWUPS_QUEUE)).getJob(`${CREATE_PAYMENT_ORDER_JOB}:${paymentId}`);
   const approvedWith = (documentId: string) => ({
@@ -433,5 +435,69 @@ describe('the payment-order bot: the ERP order, its approval and the vendor e-ma
     expect(erp.calls.length).toBe(before.erpCalls);
     expect(await paymentOf(task.id)).toEqual(before.payment);
     expect(botComments(task.id)).toEqual(before.comments);
+  });
+
+  describe("follow-ups lost with Redis's data", () => {
+    // The reconciliation looks at follow-ups of decisions older than RECONCILE_MIN_AGE_MS (1 s in tests).
+    const pastMinAge = () => sleep(1100);
+
+    it('the ERP order: queued again by the reconciliation, then made, and the task approved', async () => {
+      erp.failing = 1000;
+      const task = invoiceTask('SI-700', 7500);
+      await deliver(task.id);
+      const { id: paymentId } = await waitFor('the payment', () => paymentOf(task.id));
+      await waitFor('the ERP job to fail for good', async () => (await (await followUpJob(paymentId))?.getState()) === 'failed', 15000);
+      // The job goes with Redis's data; the ERP is back meanwhile.
+      await (await followUpJob(paymentId))!.remove();
+      erp.failing = 0;
+      await pastMinAge();
+
+      const result = await service.worker.get(DeliveryReconciler).reconcile();
+      expect(result?.followUpsRequeued).toBeGreaterThanOrEqual(1);
+      await waitFor('the approval', () => votes(task.id).length === 1);
+      expect(votes(task.id)).toEqual([approvedWith(erp.orders.get(paymentId)!)]);
+      expect(delayNotices(task.id)).toHaveLength(1);
+      expect(ordersFor(paymentId).filter((c) => c.status === 201)).toHaveLength(1);
+      // Done: the next run leaves it.
+      await pastMinAge();
+      await service.worker.get(DeliveryReconciler).reconcile();
+      expect(await (await followUpJob(paymentId))?.getState()).toBe('completed');
+    });
+
+    it('the vendor e-mail: queued again by the reconciliation, and sent once', async () => {
+      const queue = followUps();
+      await queue.pause(true);
+      let paymentId: string;
+      try {
+        const task = invoiceTask('SI-800', 8500, 'billing@lost.example.com');
+        await deliver(task.id);
+        await waitFor('the approval', () => votes(task.id).length === 1);
+        ({ id: paymentId } = await waitFor('the payment reported', async () => {
+          const row = await paymentOf(task.id);
+          return row?.erp_reported_at ? row : undefined;
+        }));
+        const job = await waitFor('the notification job', () => queue.getJob(`notify-vendor:${paymentId}`));
+        await job.remove();
+      } finally {
+        await queue.resume(true);
+      }
+      await pastMinAge();
+      expect(mails.some((m) => m.includes('SI-800'))).toBe(false);
+
+      const result = await service.worker.get(DeliveryReconciler).reconcile();
+      expect(result?.followUpsRequeued).toBeGreaterThanOrEqual(1);
+      await waitFor('the e-mail', () => mails.find((m) => m.includes('SI-800')));
+      const sent = await waitFor('the notification record', async () => {
+        const { rows } = await service.db.query('SELECT channel, status FROM notifications WHERE payment_id = $1', [paymentId]);
+        return rows.length ? rows : undefined;
+      });
+      expect(sent).toEqual([{ channel: 'email', status: 'sent' }]);
+      // Tried: the next run leaves it, whatever the job's state.
+      await (await queue.getJob(`notify-vendor:${paymentId}`))?.remove();
+      await pastMinAge();
+      await service.worker.get(DeliveryReconciler).reconcile();
+      expect(await queue.getJob(`notify-vendor:${paymentId}`)).toBeNull();
+      expect(mails.filter((m) => m.includes('SI-800'))).toHaveLength(1);
+    });
   });
 });

@@ -29,6 +29,23 @@ interface PaymentRow {
 
 type PaymentOrderBot = BotOf<PaymentOrderSettings>;
 
+/** How far back the reconciliation looks for follow-ups not done: older ones are an operator's (`/admin/payments`). */
+const OUTSTANDING_WINDOW = '7 days';
+
+// The bot's delayed orders not made yet, and its approvals that reached Pyrus with the vendor's channels not tried
+// (a send that failed for good has its row too). Both read through partial indexes (migration 1796750000000).
+const OUTSTANDING = `
+  SELECT id, task_id, 'order' AS work, false AS email_tried, false AS sms_tried, vendor_email, vendor_phone FROM payments
+   WHERE bot = $1 AND erp_document_id IS NULL AND erp_delay_notified_at IS NOT NULL
+     AND erp_delay_notified_at < $2 AND erp_delay_notified_at > $2::timestamptz - $3::interval
+  UNION ALL
+  SELECT p.id, p.task_id, 'notify',
+         EXISTS (SELECT 1 FROM notifications n WHERE n.payment_id = p.id AND n.channel = 'email'),
+         EXISTS (SELECT 1 FROM notifications n WHERE n.payment_id = p.id AND n.channel = 'sms'),
+         p.vendor_email, p.vendor_phone FROM payments p
+   WHERE p.bot = $1 AND p.erp_reported_at IS NOT NULL
+     AND p.erp_reported_at < $2 AND p.erp_reported_at > $2::timestamptz - $3::interval`;
+
 /**
  * What follows a payment order decision that reached Pyrus. Without a document id (the ERP did not take the order, and
  * the task was told it is delayed): `create-payment-order` retries the order with the queue's retries and, once it
@@ -64,6 +81,34 @@ export class PaymentOrderFollowUps {
       payment.id,
     ]);
     return settings.notify?.email || settings.notify?.sms ? [followUp(NOTIFY_VENDOR_JOB)] : [];
+  }
+
+  /**
+   * The follow-ups whose work is not done, of the last OUTSTANDING_WINDOW before `olderThan`: an order the task was told
+   * is delayed and that does not exist, and vendor notifications of an approval that reached Pyrus whose channel was
+   * never tried. The reconciliation queues again each whose job is gone.
+   */
+  async outstanding({ config, settings }: PaymentOrderBot, olderThan: Date): Promise<Array<{ taskId: number; followUp: FollowUp }>> {
+    const rows = await this.db.query<
+      Array<{
+        id: string;
+        task_id: string;
+        work: 'order' | 'notify';
+        email_tried: boolean;
+        sms_tried: boolean;
+        vendor_email: string | null;
+        vendor_phone: string | null;
+      }>
+    >(OUTSTANDING, [config.name, olderThan, OUTSTANDING_WINDOW]);
+    const notify = settings.notify;
+    return rows
+      .filter(
+        (r) => r.work === 'order' || (notify?.email && r.vendor_email && !r.email_tried) || (notify?.sms && r.vendor_phone && !r.sms_tried),
+      )
+      .map((r) => ({
+        taskId: Number(r.task_id),
+        followUp: { kind: r.work === 'order' ? CREATE_PAYMENT_ORDER_JOB : NOTIFY_VENDOR_JOB, key: r.id, callLog: { paymentId: r.id } },
+      }));
   }
 
   async run(bot: PaymentOrderBot, followUp: FollowUp): Promise<FollowUpResult | void> {

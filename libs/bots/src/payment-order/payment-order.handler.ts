@@ -163,6 +163,10 @@ export class PaymentOrderHandler implements BotHandler<PaymentOrderSettings, Pay
   runFollowUp(bot: BotOf<PaymentOrderSettings>, followUp: FollowUp): Promise<FollowUpResult | void> {
     return this.followUps.run(bot, followUp);
   }
+
+  outstandingFollowUps(bot: BotOf<PaymentOrderSettings>, olderThan: Date): Promise<Array<{ taskId: number; followUp: FollowUp }>> {
+    return this.followUps.outstanding(bot, olderThan);
+  }
 }
 
 function orderOf(paymentId: string, taskId: number, invoice: Invoice): PaymentOrder {

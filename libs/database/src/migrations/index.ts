@@ -12,6 +12,7 @@ import { PaymentChecksBudgetPeriods1796000000000 } from './1796000000000-Payment
 import { RenormalisePaymentKeys1796100000000 } from './1796100000000-RenormalisePaymentKeys';
 import { DecisionClaims1796500000000 } from './1796500000000-DecisionClaims';
 import { OnePaymentPerTask1796600000000 } from './1796600000000-OnePaymentPerTask';
+import { PaymentFollowUpIndexes1796750000000 } from './1796750000000-PaymentFollowUpIndexes';
 
 /** Every migration, oldest first; listed rather than globbed so the build and ts-node see the same set. */
 export const migrations = [
@@ -29,4 +30,5 @@ export const migrations = [
   RenormalisePaymentKeys1796100000000,
   DecisionClaims1796500000000,
   OnePaymentPerTask1796600000000,
+  PaymentFollowUpIndexes1796750000000,
 ];
