@@ -1,12 +1,13 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource, EntityManager } from 'typeorm';
-import { BotContext, BotDecision, BotHandler, BotOf, CommentDecision } from '../bot-handler';
+import { DataSource } from 'typeorm';
+import { BotContext, BotDecision } from '../bot-handler';
 import { budgetOf, describeBudget } from '../payments/budget';
 import { DEFAULT_DUPLICATE_WINDOW_DAYS } from '../payments/duplicates';
 import { paymentLockKeys, readInvoice } from '../payments/invoice';
 import { PaymentHistory } from '../payments/payment-history';
-import { PaymentDraft, recordPayment, returnApprovalToPending } from '../payments/payment-record';
+import { PaymentCheckHandler } from '../payments/payment-check.handler';
+import { PaymentDraft } from '../payments/payment-record';
 import { missingFieldsDecision, sendBack } from '../payments/send-back';
 import { BudgetCheckSettings } from './budget-check.settings';
 
@@ -17,19 +18,12 @@ import { BudgetCheckSettings } from './budget-check.settings';
  * centre take turns on an advisory lock, so two requests racing for the last of a budget cannot both pass.
  */
 @Injectable()
-export class BudgetCheckHandler implements BotHandler<BudgetCheckSettings, PaymentDraft> {
+export class BudgetCheckHandler extends PaymentCheckHandler<BudgetCheckSettings> {
   readonly name = 'budget-check';
   readonly settingsClass = BudgetCheckSettings;
 
-  constructor(@InjectDataSource() private readonly db: DataSource) {}
-
-  async recordDecision(em: EntityManager, bot: BotOf, taskId: number, decision: CommentDecision<PaymentDraft>): Promise<void> {
-    if (decision.record) await recordPayment(em, bot.config.name, taskId, decision.record, decision.reason);
-  }
-
-  /** An approval Pyrus never received holds no budget. */
-  async onDecisionFailed(bot: BotOf, taskId: number, reason: string): Promise<void> {
-    await returnApprovalToPending(this.db.manager, bot.config.name, taskId, reason);
+  constructor(@InjectDataSource() db: DataSource) {
+    super(db);
   }
 
   async decide({ task, botUserId, settings, em }: BotContext<BudgetCheckSettings>): Promise<BotDecision<PaymentDraft>> {

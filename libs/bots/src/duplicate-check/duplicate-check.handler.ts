@@ -1,11 +1,12 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource, EntityManager } from 'typeorm';
-import { BotContext, BotDecision, BotHandler, BotOf, CommentDecision } from '../bot-handler';
+import { DataSource } from 'typeorm';
+import { BotContext, BotDecision } from '../bot-handler';
 import { DEFAULT_DUPLICATE_WINDOW_DAYS, describeDuplicates, RegisterDuplicates } from '../payments/duplicates';
 import { paymentLockKeys, readInvoice } from '../payments/invoice';
 import { PaymentHistory } from '../payments/payment-history';
-import { PaymentDraft, recordPayment, returnApprovalToPending } from '../payments/payment-record';
+import { PaymentCheckHandler } from '../payments/payment-check.handler';
+import { PaymentDraft } from '../payments/payment-record';
 import { missingFieldsDecision, sendBack } from '../payments/send-back';
 import { DuplicateCheckSettings } from './duplicate-check.settings';
 
@@ -16,21 +17,15 @@ import { DuplicateCheckSettings } from './duplicate-check.settings';
  * it matched. The task's payment row records the outcome ('pending' when it passes: no budget is held here).
  */
 @Injectable()
-export class DuplicateCheckHandler implements BotHandler<DuplicateCheckSettings, PaymentDraft> {
+export class DuplicateCheckHandler extends PaymentCheckHandler<DuplicateCheckSettings> {
   readonly name = 'duplicate-check';
   readonly settingsClass = DuplicateCheckSettings;
 
   constructor(
     private readonly register: RegisterDuplicates,
-    @InjectDataSource() private readonly db: DataSource,
-  ) {}
-
-  async recordDecision(em: EntityManager, bot: BotOf, taskId: number, decision: CommentDecision<PaymentDraft>): Promise<void> {
-    if (decision.record) await recordPayment(em, bot.config.name, taskId, decision.record, decision.reason);
-  }
-
-  async onDecisionFailed(bot: BotOf, taskId: number, reason: string): Promise<void> {
-    await returnApprovalToPending(this.db.manager, bot.config.name, taskId, reason);
+    @InjectDataSource() db: DataSource,
+  ) {
+    super(db);
   }
 
   async decide({ task, botUserId, settings, em, caller }: BotContext<DuplicateCheckSettings>): Promise<BotDecision<PaymentDraft>> {

@@ -1,12 +1,13 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource, EntityManager } from 'typeorm';
-import { BotContext, BotDecision, BotHandler, BotOf, CommentDecision } from '../bot-handler';
+import { DataSource } from 'typeorm';
+import { BotContext, BotDecision } from '../bot-handler';
 import { budgetOf, describeBudget } from '../payments/budget';
 import { DEFAULT_DUPLICATE_WINDOW_DAYS, describeDuplicates, RegisterDuplicates } from '../payments/duplicates';
 import { paymentLockKeys, readInvoice } from '../payments/invoice';
 import { PaymentHistory } from '../payments/payment-history';
-import { PaymentDraft, recordPayment, returnApprovalToPending } from '../payments/payment-record';
+import { PaymentCheckHandler } from '../payments/payment-check.handler';
+import { PaymentDraft } from '../payments/payment-record';
 import { missingFieldsDecision, sendBack } from '../payments/send-back';
 import { PaymentApprovalSettings } from './payment-approval.settings';
 
@@ -16,21 +17,15 @@ import { PaymentApprovalSettings } from './payment-approval.settings';
  * becomes 'approved' and holds budget), else sends the request back saying why.
  */
 @Injectable()
-export class PaymentApprovalHandler implements BotHandler<PaymentApprovalSettings, PaymentDraft> {
+export class PaymentApprovalHandler extends PaymentCheckHandler<PaymentApprovalSettings> {
   readonly name = 'payment-approval';
   readonly settingsClass = PaymentApprovalSettings;
 
   constructor(
     private readonly register: RegisterDuplicates,
-    @InjectDataSource() private readonly db: DataSource,
-  ) {}
-
-  async recordDecision(em: EntityManager, bot: BotOf, taskId: number, decision: CommentDecision<PaymentDraft>): Promise<void> {
-    if (decision.record) await recordPayment(em, bot.config.name, taskId, decision.record, decision.reason);
-  }
-
-  async onDecisionFailed(bot: BotOf, taskId: number, reason: string): Promise<void> {
-    await returnApprovalToPending(this.db.manager, bot.config.name, taskId, reason);
+    @InjectDataSource() db: DataSource,
+  ) {
+    super(db);
   }
 
   async decide({ task, botUserId, settings, em, caller }: BotContext<PaymentApprovalSettings>): Promise<BotDecision<PaymentDraft>> {

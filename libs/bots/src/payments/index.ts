@@ -9,3 +9,4 @@ export * from './payment-history';
 export * from './payment-record';
 export * from './payments.module';
 export * from './send-back';
+export * from './payment-check.handler';
