@@ -155,16 +155,24 @@ describe('Acknowledged means decided exactly once (real Postgres, a private Redi
     });
     it('pages through more unfinished deliveries than a page holds, stored in one microsecond, and ends', async () => {
       const events = Array.from({ length: 12 }, () => newEvent());
-      // One statement, one received_at with microseconds, as a group commit stores them; no job in Redis.
-      await db.query(
-        `INSERT INTO deliveries (bot, task_id, event, dedupe_key, request_id, received_at, status, body_bytes, payload)
-         SELECT 'auto-reply', (e->>'task_id')::bigint, 'comment', 'page:' || (e->>'task_id'), 'page-test',
-                timestamptz '2026-01-01 00:00:00.123456+00', 'received', 1, e
-           FROM jsonb_array_elements($1::jsonb) e`,
-        [JSON.stringify(events)],
-      );
-      const result = await api.get(DeliveryJourney).reconcile(1000, undefined, 5);
-      expect(result.checked).toBeGreaterThanOrEqual(12);
+      // The worker's own reconciliation runs every 300 ms too: with its queue paused, none of the twelve is decided
+      // before ours has paged through them all.
+      const queue = deliveriesQueue(worker);
+      await queue.pause(true);
+      try {
+        // One statement, one received_at with microseconds, as a group commit stores them; no job in Redis.
+        await db.query(
+          `INSERT INTO deliveries (bot, task_id, event, dedupe_key, request_id, received_at, status, body_bytes, payload)
+           SELECT 'auto-reply', (e->>'task_id')::bigint, 'comment', 'page:' || (e->>'task_id'), 'page-test',
+                  timestamptz '2026-01-01 00:00:00.123456+00', 'received', 1, e
+             FROM jsonb_array_elements($1::jsonb) e`,
+          [JSON.stringify(events)],
+        );
+        const result = await api.get(DeliveryJourney).reconcile(1000, undefined, 5);
+        expect(result.checked).toBeGreaterThanOrEqual(12);
+      } finally {
+        await queue.resume(true);
+      }
       const taskIds = events.map((e) => e.task_id);
       expect(await commentCounts(taskIds)).toEqual(taskIds.map(() => 1));
     });
