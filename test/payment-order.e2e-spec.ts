@@ -1,14 +1,13 @@
-import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http';
 import { createHash } from 'node:crypto';
-import { AddressInfo } from 'node:net';
 import { getQueueToken } from '@nestjs/bull';
 import { Queue } from 'bull';
-import { SMTPServer } from 'smtp-server';
 import request from 'supertest';
 import { CREATE_PAYMENT_ORDER_JOB } from '@app/bots';
 import { PyrusTask, TaskCommentRequest } from '@app/pyrus';
 import { FOLLOWUPS_QUEUE } from '@app/queue';
 import { DeliveryReconciler } from '../apps/worker/src/deliveries/delivery.reconciler';
+import { FakeErp } from './support/fake-erp';
+import { MailCapture, startMailCapture } from './support/mail-capture';
 import { deliveriesQueue, sendSigned, ServiceUnderTest, sleep, startServiceWithEmulator, waitFor } from './support/stack';
 import { MANAGER_USER_ID, PAYMENTS_ERP_BOT_USER_ID } from './support/test-emulator';
 
@@ -20,84 +19,6 @@ const ERP_TIMEOUT_MS = 1000;
 const OPERATOR = 'operator-token-953';
 
 /**
- * A local ERP, idempotent as the connector expects of one (the same Idempotency-Key gets the same order). Records
- * every call. `failing` answers 503 that many times; `refusing` answers 422; `slow` creates the order and answers
- * that many calls after the client's timeout (an answer lost on the way); `hold` keeps the next successful answer
- * until `release()`.
- */
-class FakeErp {
-  readonly calls: Array<{ idempotencyKey: string; authorization?: string; body: Record<string, unknown>; status: number | 'late' }> = [];
-  readonly orders = new Map<string, string>();
-  failing = 0;
-  refusing = false;
-  slow = 0;
-  hold = false;
-  private released?: () => void;
-  private server?: Server;
-  url = '';
-
-  async start() {
-    // A request the fake cannot read is answered 500 rather than left hanging with an unhandled rejection.
-    this.server = createServer((req, res) => {
-      this.answer(req, res).catch((err: unknown) => res.writeHead(500, { 'content-type': 'text/plain' }).end(String(err)));
-    });
-    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
-    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
-  }
-
-  /** True while a held answer waits for release(). */
-  get holding(): boolean {
-    return this.released !== undefined;
-  }
-
-  release() {
-    this.hold = false;
-    this.released?.();
-    this.released = undefined;
-  }
-
-  private async answer(req: IncomingMessage, res: ServerResponse) {
-    let text = '';
-    for await (const chunk of req) text += chunk;
-    const idempotencyKey = String(req.headers['idempotency-key']);
-    const record = {
-      idempotencyKey,
-      authorization: req.headers.authorization,
-      body: JSON.parse(text) as Record<string, unknown>,
-      status: 0 as number | 'late',
-    };
-    this.calls.push(record);
-    if (this.failing > 0) {
-      this.failing -= 1;
-      record.status = 503;
-      res.writeHead(503, { 'content-type': 'text/html' }).end('<h1>Service Unavailable</h1>');
-      return;
-    }
-    if (this.refusing) {
-      record.status = 422;
-      res.writeHead(422, { 'content-type': 'application/json' }).end(JSON.stringify({ message: 'unknown supplier account' }));
-      return;
-    }
-    const id = this.orders.get(idempotencyKey) ?? `PO-${this.orders.size + 1}`;
-    this.orders.set(idempotencyKey, id);
-    if (this.slow > 0) {
-      this.slow -= 1;
-      record.status = 'late';
-      await sleep(ERP_TIMEOUT_MS * 2);
-      res.writeHead(201, { 'content-type': 'application/json' }).end(JSON.stringify({ id }));
-      return;
-    }
-    if (this.hold) await new Promise<void>((resolve) => (this.released = resolve));
-    record.status = 201;
-    res.writeHead(201, { 'content-type': 'application/json' }).end(JSON.stringify({ id }));
-  }
-
-  stop() {
-    return new Promise<void>((resolve) => this.server?.close(() => resolve()) ?? resolve());
-  }
-}
-
-/**
  * The payment-order bot, after the people's approval, against the real api and worker, PostgreSQL, Redis, the Pyrus
  * emulator, a local ERP and a local SMTP server: one ERP order and one vote however often the task is decided, and an
  * ERP that is down delays the order without losing the vote.
@@ -105,8 +26,7 @@ class FakeErp {
 describe('the payment-order bot: the ERP order, its approval and the vendor e-mail', () => {
   let service: ServiceUnderTest;
   let erp: FakeErp;
-  let smtp: SMTPServer;
-  const mails: string[] = [];
+  let smtp: MailCapture;
   let nextTask = FIRST_TASK;
 
   /** A request the people approved (step 1), waiting on the bot (step 2). */
@@ -187,28 +107,16 @@ describe('the payment-order bot: the ERP order, its approval and the vendor e-ma
 
   beforeAll(async () => {
     erp = new FakeErp();
+    erp.lateAnswerMs = ERP_TIMEOUT_MS * 2;
     await erp.start();
-    smtp = new SMTPServer({
-      disabledCommands: ['STARTTLS', 'AUTH'],
-      logger: false,
-      onData(stream, _session, callback) {
-        let raw = '';
-        stream.on('data', (c) => (raw += c));
-        stream.on('end', () => {
-          mails.push(raw.replace(/=\r?\n/g, '')); // undo quoted-printable soft line breaks
-          callback();
-        });
-      },
-    });
-    await new Promise<void>((resolve) => smtp.listen(0, '127.0.0.1', resolve));
-    const smtpPort = (smtp.server.address() as AddressInfo).port;
+    smtp = await startMailCapture();
     service = await startServiceWithEmulator([FIRST_TASK, LAST_TASK], {
       ERP_URL: erp.url,
       ERP_AUTH_VALUE: 'Bearer erp-test-token',
       ERP_RETRIES: '0',
       ERP_TIMEOUT_MS: String(ERP_TIMEOUT_MS),
       ERP_BREAKER_THRESHOLD: '100',
-      SMTP_URL: `smtp://127.0.0.1:${smtpPort}`,
+      SMTP_URL: smtp.url,
       SMTP_FROM: 'payments-bot@example.org',
       ADMIN_TOKENS: `olga:operator:${createHash('sha256').update(OPERATOR).digest('hex')}`,
     });
@@ -218,7 +126,7 @@ describe('the payment-order bot: the ERP order, its approval and the vendor e-ma
     erp?.release();
     await service?.close();
     await erp?.stop();
-    await new Promise<void>((resolve) => smtp?.close(() => resolve()));
+    await smtp?.close();
   });
 
   afterEach(() => {
@@ -257,7 +165,7 @@ describe('the payment-order bot: the ERP order, its approval and the vendor e-ma
     expect(payment).toMatchObject({ bot: BOT, status: 'approved', erp_document_id: documentId, erp_delay_notified_at: null });
     expect((await decisionsOf(task.id)).map((d) => d.outcome).sort()).toEqual(['posted', 'skipped', 'skipped']);
 
-    const mail = await waitFor('the e-mail', () => mails.find((m) => m.includes('SI-100')));
+    const mail = await waitFor('the e-mail', () => smtp.mails.find((m) => m.includes('SI-100')));
     expect(mail).toContain('To: billing@stark.example.com');
     expect(mail).toContain('Subject: Invoice SI-100 approved');
     expect(mail).toContain('Dear Stark Industries, invoice SI-100 of 1500.00 USD is approved for payment.');
@@ -482,11 +390,11 @@ describe('the payment-order bot: the ERP order, its approval and the vendor e-ma
         await queue.resume(true);
       }
       await pastMinAge();
-      expect(mails.some((m) => m.includes('SI-800'))).toBe(false);
+      expect(smtp.mails.some((m) => m.includes('SI-800'))).toBe(false);
 
       const result = await service.worker.get(DeliveryReconciler).reconcile();
       expect(result?.followUpsRequeued).toBeGreaterThanOrEqual(1);
-      await waitFor('the e-mail', () => mails.find((m) => m.includes('SI-800')));
+      await waitFor('the e-mail', () => smtp.mails.find((m) => m.includes('SI-800')));
       const sent = await waitFor('the notification record', async () => {
         const { rows } = await service.db.query('SELECT channel, status FROM notifications WHERE payment_id = $1', [paymentId]);
         return rows.length ? rows : undefined;
@@ -497,7 +405,7 @@ describe('the payment-order bot: the ERP order, its approval and the vendor e-ma
       await pastMinAge();
       await service.worker.get(DeliveryReconciler).reconcile();
       expect(await queue.getJob(`notify-vendor:${paymentId}`)).toBeNull();
-      expect(mails.filter((m) => m.includes('SI-800'))).toHaveLength(1);
+      expect(smtp.mails.filter((m) => m.includes('SI-800'))).toHaveLength(1);
     });
   });
 });

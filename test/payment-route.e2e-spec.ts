@@ -6,11 +6,11 @@ import { INestApplication } from '@nestjs/common';
 import { getQueueToken } from '@nestjs/bull';
 import { Queue } from 'bull';
 import { Client } from 'pg';
-import { SMTPServer } from 'smtp-server';
 import { PyrusApproval, PyrusTask } from '@app/pyrus';
 import { FOLLOWUPS_QUEUE } from '@app/queue';
 import { PyrusEmulator } from '../apps/pyrus-emulator/src';
 import { FakeErp } from './support/fake-erp';
+import { MailCapture, startMailCapture } from './support/mail-capture';
 import { Invoice, INVOICE_FORM_FIELDS, invoiceTask } from './support/invoice-task';
 import { freshTaxIds } from './support/payment-bots';
 import { ServiceUnderTest, sleep, startServiceWithEmulator, waitFor } from './support/stack';
@@ -111,8 +111,7 @@ describe('the payment route: three bots between four people (real Postgres, Redi
   let api: INestApplication;
   let db: Client;
   let erp: FakeErp;
-  let smtp: SMTPServer;
-  const mails: string[] = [];
+  let smtp: MailCapture;
   let nextTask = FIRST_TASK;
   const taxIds = freshTaxIds('19');
   /** Every task this file made, for the history's check at the end. */
@@ -121,27 +120,14 @@ describe('the payment route: three bots between four people (real Postgres, Redi
   beforeAll(async () => {
     erp = new FakeErp();
     await erp.start();
-    smtp = new SMTPServer({
-      disabledCommands: ['STARTTLS', 'AUTH'],
-      logger: false,
-      onData(stream, _session, callback) {
-        let raw = '';
-        stream.on('data', (c) => (raw += c));
-        stream.on('end', () => {
-          mails.push(raw.replace(/=\r?\n/g, '')); // undo quoted-printable soft line breaks
-          callback();
-        });
-      },
-    });
-    await new Promise<void>((done) => smtp.listen(0, '127.0.0.1', done));
-    const smtpPort = (smtp.server.address() as AddressInfo).port;
+    smtp = await startMailCapture();
 
     service = await startServiceWithEmulator([FIRST_TASK, LAST_TASK], {
       BOTS_FILE: routeBotsFile(),
       ERP_URL: erp.url,
       ERP_RETRIES: '0',
       ERP_BREAKER_THRESHOLD: '100',
-      SMTP_URL: `smtp://127.0.0.1:${smtpPort}`,
+      SMTP_URL: smtp.url,
       SMTP_FROM: 'payments-bot@example.org',
     });
     ({ pyrus, api, db } = service);
@@ -170,7 +156,7 @@ describe('the payment route: three bots between four people (real Postgres, Redi
     await db?.query('DELETE FROM budget_limits WHERE scope_key = ANY($1::text[])', [taxIds.budgetKeys]);
     await service?.close();
     await erp?.stop();
-    await new Promise<void>((done) => (smtp ? smtp.close(() => done()) : done()));
+    await smtp?.close();
   });
 
   // ------------------------------------------------------------------------------------------------ the route's parts
@@ -258,7 +244,7 @@ describe('the payment route: three bots between four people (real Postgres, Redi
 
   /** Each task's vendor has an address of its own, so a mail is known by its task (cases 1 and 2 share a supplier). */
   const vendorOf = (taskId: number) => `billing-${taskId}@vendor.example.com`;
-  const mailsTo = (task: PyrusTask) => mails.filter((m) => m.includes(`To: ${vendorOf(task.id)}`));
+  const mailsTo = (task: PyrusTask) => smtp.mails.filter((m) => m.includes(`To: ${vendorOf(task.id)}`));
 
   /** Steps 1 to 3: the accountant approves and the duplicate check lets the request through to the head. */
   async function throughTheDuplicateCheck(task: PyrusTask, nth = 1): Promise<BotComment> {

@@ -1,25 +1,33 @@
 import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http';
 import { AddressInfo } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
 
-/** One request the fake ERP received, and the status it answered. */
+/** One request the fake ERP received, and the status it answered ('late': answered after the client had given up). */
 export interface ErpCall {
   idempotencyKey: string;
   authorization?: string;
   body: Record<string, unknown>;
-  status: number;
+  status: number | 'late';
 }
 
 /**
- * A local ERP for the payment-order connector: records every call; answers 503 while `failing` is above zero (each
- * failed call counts one down); otherwise creates an order, idempotently, as the connector expects of an ERP: the same
- * Idempotency-Key gets the same order.
+ * A local ERP for the payment-order connector, idempotent as the connector expects of an ERP (the same
+ * Idempotency-Key gets the same order). Records every call. `failing` answers 503 that many times (each failed call
+ * counts one down); `refusing` answers 422; `slow` creates the order and answers that many calls `lateAnswerMs` later,
+ * after the client's timeout (an answer lost on the way); `hold` keeps the next successful answer until `release()`.
  */
 export class FakeErp {
   readonly calls: ErpCall[] = [];
   /** Idempotency key -> the order's document id. */
   readonly orders = new Map<string, string>();
   failing = 0;
+  refusing = false;
+  slow = 0;
+  /** How long a `slow` call's answer waits: set it above the client's ERP_TIMEOUT_MS. */
+  lateAnswerMs = 2000;
+  hold = false;
   url = '';
+  private released?: () => void;
   private server?: Server;
 
   async start(): Promise<void> {
@@ -29,6 +37,18 @@ export class FakeErp {
     });
     await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
     this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+  }
+
+  /** True while a held answer waits for release(). */
+  get holding(): boolean {
+    return this.released !== undefined;
+  }
+
+  /** Sends the held answer, if any, and holds no more. */
+  release(): void {
+    this.hold = false;
+    this.released?.();
+    this.released = undefined;
   }
 
   /** The calls about one Pyrus task (the connector sends the task id in the body). */
@@ -59,8 +79,21 @@ export class FakeErp {
       res.writeHead(503, { 'content-type': 'text/html' }).end('<h1>Service Unavailable</h1>');
       return;
     }
+    if (this.refusing) {
+      record.status = 422;
+      res.writeHead(422, { 'content-type': 'application/json' }).end(JSON.stringify({ message: 'unknown supplier account' }));
+      return;
+    }
     const id = this.orders.get(idempotencyKey) ?? `PO-${this.orders.size + 1}`;
     this.orders.set(idempotencyKey, id);
+    if (this.slow > 0) {
+      this.slow -= 1;
+      record.status = 'late';
+      await sleep(this.lateAnswerMs);
+      res.writeHead(201, { 'content-type': 'application/json' }).end(JSON.stringify({ id }));
+      return;
+    }
+    if (this.hold) await new Promise<void>((resolve) => (this.released = resolve));
     record.status = 201;
     res.writeHead(201, { 'content-type': 'application/json' }).end(JSON.stringify({ id }));
   }
