@@ -2,8 +2,10 @@
 /**
  * `npm run demo`: the whole service on one machine in one command. It checks what it needs first (a built tree, free
  * ports, PostgreSQL, Redis), migrates a database of its own, starts the Pyrus emulator, the api and the worker as
- * child processes, sends four signed tasks through the emulator and prints what the bots decided, then keeps running
- * until Ctrl-C, which stops every process it started.
+ * child processes, walks invoices along the payment route (accountant, duplicate-check bot, head of department,
+ * budget-check bot, CFO, payment-order bot, treasurer) with the people approving through the emulator's API, sends a
+ * task to the auto-reply bot, and prints what each bot decided; then keeps running until Ctrl-C, which stops every
+ * process it started. A stand-in ERP in this process takes the payment orders.
  *
  * Its own database (`pyrus_bots_demo`, made afresh at each start), queue prefix and ports keep it apart from a developer's
  * data. Variables: DEMO_DATABASE_URL, DEMO_REDIS_URL, DEMO_QUEUE_PREFIX, DEMO_API_PORT, DEMO_WORKER_PORT,
@@ -11,7 +13,8 @@
  */
 import { ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, openSync, closeSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { createServer as createHttpServer } from 'node:http';
+import { AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import Redis from 'ioredis';
@@ -37,10 +40,28 @@ const settings = {
 const [API_PORT, WORKER_PORT, EMULATOR_PORT] = settings.ports.map((p) => p.port);
 const EMULATOR_URL = `http://127.0.0.1:${EMULATOR_PORT}`;
 
-/** The user ids the emulator gives the demo's accounts; the tasks name them as their steps' approvers. */
-const MANAGER_USER_ID = 100100;
-const AUTO_REPLY_USER_ID = 100101;
-const PAYMENTS_USER_ID = 100102;
+/** The user ids the emulator gives the demo's bots; the tasks name them as their steps' approvers. */
+const BOT_USER_IDS: Record<string, number> = {
+  'auto-reply': 100101,
+  'duplicate-check': 100102,
+  'budget-check': 100103,
+  'payment-order': 100104,
+};
+/** The people of the payment route, each with an emulator account to approve with. */
+interface Person {
+  name: string;
+  title: string;
+  userId: number;
+  firstName: string;
+  lastName: string;
+}
+const ACCOUNTANT: Person = { name: 'accountant', title: 'accountant', userId: 100110, firstName: 'Anna', lastName: 'Accountant' };
+const HEAD: Person = { name: 'head', title: 'head of department', userId: 100111, firstName: 'Hugo', lastName: 'Head' };
+const CFO: Person = { name: 'cfo', title: 'CFO', userId: 100112, firstName: 'Clara', lastName: 'Finance' };
+const TREASURER: Person = { name: 'treasurer', title: 'treasurer', userId: 100113, firstName: 'Tom', lastName: 'Treasurer' };
+const PEOPLE = [ACCOUNTANT, HEAD, CFO, TREASURER];
+/** The route of form 3101: who approves each step (index 0 = step 1). */
+const ROUTE: Array<Person | string> = [ACCOUNTANT, 'duplicate-check', HEAD, 'budget-check', CFO, 'payment-order', TREASURER];
 const SUPPLIER = { name: 'ООО «Ромашка»', taxId: '7701234567' };
 
 /** A failure the user can fix: printed as one line on stderr, without a stack. */
@@ -170,8 +191,12 @@ async function dropDemoData(): Promise<void> {
 
 // ------------------------------------------------------------------------------------------------------ processes
 
+/** Where the stand-in ERP listens; set once it is up, before the api and the worker start. */
+let erpUrl = '';
+
 function appEnv(): Record<string, string> {
   return {
+    ...(erpUrl ? { ERP_URL: erpUrl } : {}),
     PATH: process.env.PATH ?? '',
     HOME: process.env.HOME ?? '',
     DATABASE_URL: settings.databaseUrl,
@@ -265,27 +290,47 @@ async function emulator(method: 'GET' | 'POST', path: string, body?: unknown): P
   return answer;
 }
 
-/** The emulator learns the bots of config/bots.demo.json with their keys, and where their webhooks are. */
-async function registerBots(): Promise<void> {
+/** The emulator learns the bots of config/bots.demo.json with their keys and where their webhooks are, and the people. */
+async function registerAccounts(): Promise<void> {
   const { bots } = JSON.parse(readFileSync(BOTS_FILE, 'utf8')) as { bots: Array<{ name: string; login: string; securityKeys: string[] }> };
-  const userIds: Record<string, number> = { 'auto-reply': AUTO_REPLY_USER_ID, payments: PAYMENTS_USER_ID };
   for (const bot of bots) {
     await emulator('POST', '/bots', {
       name: bot.name,
       login: bot.login,
       securityKey: bot.securityKeys[0],
-      userId: userIds[bot.name],
+      userId: BOT_USER_IDS[bot.name],
       webhookUrl: `http://127.0.0.1:${API_PORT}/bots/${bot.name}/webhook`,
     });
   }
-  // A person, not a bot: the first step's approver, to whom a payment request goes back.
-  await emulator('POST', '/bots', {
-    name: 'manager',
-    login: 'manager@demo.example',
-    securityKey: 'demo-manager-key',
-    userId: MANAGER_USER_ID,
-    type: 'user',
+  // People, not bots: they approve their steps through the emulator's API, as they would in Pyrus.
+  for (const person of PEOPLE) {
+    await emulator('POST', '/bots', {
+      name: person.name,
+      login: `${person.name}@demo.example`,
+      securityKey: `demo-${person.name}-key`,
+      userId: person.userId,
+      firstName: person.firstName,
+      type: 'user',
+    });
+  }
+}
+
+/** A stand-in for the company's ERP: each payment order gets a document number, the same one for a repeated key. */
+async function startErp(): Promise<string> {
+  const orders = new Map<string, string>();
+  const server = createHttpServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      const key = String(req.headers['idempotency-key'] ?? '');
+      const id = orders.get(key) ?? `PO-${String(orders.size + 1).padStart(4, '0')}`;
+      orders.set(key, id);
+      res.writeHead(201, { 'content-type': 'application/json' }).end(JSON.stringify({ id }));
+    });
   });
+  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
+  // Ends with this process, like everything the demo started.
+  server.unref();
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 }
 
 interface Invoice {
@@ -293,8 +338,13 @@ interface Invoice {
   amount: number;
 }
 
-/** An invoice on form 3101 that a manager approved at step 1 and that now waits for the payments bot at step 2. */
-function invoiceTask(id: number, invoice: Invoice, date: string) {
+const approverOf = (step: Person | string) =>
+  typeof step === 'string'
+    ? { id: BOT_USER_IDS[step], first_name: step, type: 'bot' }
+    : { id: step.userId, first_name: step.firstName, last_name: step.lastName, type: 'user' };
+
+/** An invoice on form 3101 at the start of the route: `approvedUpTo` steps approved, the next one waiting. */
+function invoiceTask(id: number, invoice: Invoice, date: string, approvedUpTo = 0) {
   const values: Array<[number, string, string, unknown]> = [
     [1, 'text', 'supplier', SUPPLIER.name],
     [2, 'text', 'inn', SUPPLIER.taxId],
@@ -306,15 +356,15 @@ function invoiceTask(id: number, invoice: Invoice, date: string) {
   return {
     id,
     form_id: 3101,
-    current_step: 2,
+    current_step: approvedUpTo + 1,
     create_date: new Date().toISOString(),
-    author: { id: 77, email: 'accountant@demo.example', first_name: 'Anna', last_name: 'Accountant' },
-    fields: values.map(([fid, type, code, value]) => ({ id: fid, type, code, name: code, value })),
-    approvals: [
-      [{ person: { id: MANAGER_USER_ID, type: 'user' }, approval_choice: 'approved' }],
-      [{ person: { id: PAYMENTS_USER_ID, type: 'bot' }, approval_choice: 'waiting' }],
+    author: { ...approverOf(ACCOUNTANT), email: 'accountant@demo.example' },
+    fields: [
+      ...values.map(([fid, type, code, value]) => ({ id: fid, type, code, name: code, value })),
+      { id: 7, type: 'text', code: 'erp_document', name: 'ERP document' },
     ],
-    comments: [{ id: id * 10, text: 'Please pay this invoice', author: { id: 77 } }],
+    approvals: ROUTE.map((step, i) => [{ person: approverOf(step), approval_choice: i < approvedUpTo ? 'approved' : 'waiting' }]),
+    comments: [{ id: id * 10, text: 'Please pay this invoice', author: { id: ACCOUNTANT.userId } }],
   };
 }
 
@@ -326,7 +376,7 @@ function autoReplyTask(id: number) {
     create_date: new Date().toISOString(),
     author: { id: 78, email: 'colleague@demo.example', first_name: 'Boris', last_name: 'Colleague' },
     text: 'Please confirm you received this',
-    approvals: [[{ person: { id: AUTO_REPLY_USER_ID, type: 'bot' }, approval_choice: 'waiting' }]],
+    approvals: [[{ person: { id: BOT_USER_IDS['auto-reply'], type: 'bot' }, approval_choice: 'waiting' }]],
     comments: [{ id: id * 10, text: 'Please confirm you received this', author: { id: 78 } }],
   };
 }
@@ -335,11 +385,79 @@ function autoReplyTask(id: number) {
 function decisionOf(request: Record<string, any>): string {
   if (Array.isArray(request.approvals_rerequested)) {
     const step = request.approvals_rerequested.reduce((found: number, people: unknown[], i: number) => (people?.length ? i + 1 : found), 0);
-    return `sent back to step ${step} (re-requested the manager's approval)`;
+    const to = ROUTE[step - 1];
+    return `sent back to step ${step}${typeof to === 'string' ? '' : ` (the ${to.title})`}`;
   }
   if (request.approval_choice === 'approved') return 'approved';
   if (request.approval_choice === 'rejected') return 'rejected';
   return 'commented';
+}
+
+/** The bot's comments on the task so far (their request bodies). */
+async function commentsOf(bot: string, taskId: number): Promise<Array<Record<string, any>>> {
+  const { comments } = await emulator('GET', '/state');
+  return (comments as Array<{ taskId: number; bot: string; request: Record<string, any> }>)
+    .filter((c) => c.taskId === taskId && c.bot === bot)
+    .map((c) => c.request);
+}
+
+/** Waits for the bot's comment number `nth` (1 = its first) on the task. */
+async function botComment(bot: string, taskId: number, nth: number): Promise<Record<string, any>> {
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const mine = await commentsOf(bot, taskId);
+    if (mine.length >= nth) return mine[nth - 1];
+    if (Date.now() > deadline) throw new DemoStop(`no decision from the ${bot} bot on task ${taskId} within 60 s; see the worker's log`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+/** A person approves the task's current step through the emulator's Pyrus API, with a token of their own. */
+async function approveAs(person: Person, taskId: number): Promise<void> {
+  const auth = await fetch(`${EMULATOR_URL}/v4/auth`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ login: `${person.name}@demo.example`, security_key: `demo-${person.name}-key` }),
+  });
+  const { access_token: token } = (await auth.json()) as { access_token: string };
+  const res = await fetch(`${EMULATOR_URL}/v4/tasks/${taskId}/comments`, {
+    method: 'POST',
+    headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
+    body: JSON.stringify({ text: 'Approved', approval_choice: 'approved' }),
+  });
+  if (!res.ok) throw new Error(`the ${person.title}'s approval of task ${taskId}: ${res.status} ${await res.text()}`);
+}
+
+/** Where the task stands: its step and who it waits for, or that it is closed. */
+async function standing(taskId: number): Promise<string> {
+  const { task } = await emulator('GET', `/tasks/${taskId}`);
+  if (task.close_date) return 'closed';
+  const step = ROUTE[task.current_step - 1];
+  return `on step ${task.current_step}, waiting for the ${typeof step === 'string' ? `${step} bot` : step.title}`;
+}
+
+/** A comment's text under its label: its later lines lined up with its first. */
+const indent = (text: unknown, width: number) => String(text ?? '').replace(/\n/g, `\n${' '.repeat(width)}`);
+
+/**
+ * Walks an invoice along the route: the task is added on step 1; each of `people` in turn approves their step, and the
+ * demo prints what the bot after them decided; it stops when a bot does not approve (the task went back).
+ */
+async function walk(task: { id: number }, people: Person[]): Promise<void> {
+  await emulator('POST', '/tasks', task);
+  const seen: Record<string, number> = {};
+  for (const person of people) {
+    const bot = ROUTE[ROUTE.indexOf(person) + 1] as string;
+    await approveAs(person, task.id);
+    seen[bot] = (seen[bot] ?? 0) + 1;
+    const request = await botComment(bot, task.id, seen[bot]);
+    const decision = decisionOf(request);
+    say(`   ${person.title} approved -> ${bot} bot: ${decision}`);
+    say(`      comment: ${indent(request.text, 15)}`);
+    if (decision !== 'approved') break;
+  }
+  say(`   now ${await standing(task.id)}`);
+  say(`   task:    ${EMULATOR_URL}/_emulator/tasks/${task.id}`);
 }
 
 /** Sends the task signed to the bot's webhook through the emulator, then waits for the bot's comment on it. */
@@ -348,16 +466,7 @@ async function sendAndWait(bot: string, task: { id: number }): Promise<Record<st
   if (delivery?.outcome !== 'delivered') {
     throw new DemoStop(`the api did not take the delivery of task ${task.id}: ${JSON.stringify(delivery)}`);
   }
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    const { comments } = await emulator('GET', '/state');
-    const mine = (comments as Array<{ taskId: number; bot: string; request: Record<string, any> }>).find(
-      (c) => c.taskId === task.id && c.bot === bot,
-    );
-    if (mine) return mine.request;
-    if (Date.now() > deadline) throw new DemoStop(`no decision from the ${bot} bot on task ${task.id} within 60 s; see the worker's log`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
+  return botComment(bot, task.id, 1);
 }
 
 // ----------------------------------------------------------------------------------------------------------- main
@@ -378,6 +487,7 @@ async function main(): Promise<void> {
   const dbName = parseIntoClientConfig(settings.databaseUrl).database;
   say(`demo: database ${dbName}, Redis ${where(settings.redisUrl, 6379)} (queue prefix ${settings.queuePrefix}), logs in ${logs}`);
 
+  erpUrl = await startErp();
   await dropDemoData();
   await runToEnd('applying the migrations', 'libs/database/src/cli.js', [], log('migrations'));
   await runToEnd('loading the budget', 'apps/worker/src/commands/main.js', ['budgets:seed', BUDGETS_FILE], log('budgets'));
@@ -390,7 +500,7 @@ async function main(): Promise<void> {
     log('emulator'),
   );
   await waitForHttp('emulator', `${EMULATOR_URL}/_emulator/state`, pyrus, log('emulator'));
-  await registerBots();
+  await registerAccounts();
   const api = startChild('api', 'apps/api/src/main.js', appEnv(), log('api'));
   const worker = startChild('worker', 'apps/worker/src/main.js', appEnv(), log('worker'));
   await waitForHttp('api', `http://127.0.0.1:${API_PORT}/health/ready`, api, log('api'));
@@ -400,29 +510,34 @@ async function main(): Promise<void> {
   );
 
   const today = new Date().toISOString().slice(0, 10);
-  const scenarios = [
-    { title: 'a clean invoice', bot: 'payments', task: invoiceTask(5001, { invoiceNo: 'INV-1001', amount: 40000 }, today) },
-    { title: 'the same invoice again', bot: 'payments', task: invoiceTask(5002, { invoiceNo: 'INV-1001', amount: 40000 }, today) },
-    { title: 'an invoice over the budget', bot: 'payments', task: invoiceTask(5003, { invoiceNo: 'INV-1002', amount: 75000 }, today) },
-    { title: 'a task for the auto-reply bot', bot: 'auto-reply', task: autoReplyTask(5004) },
+  const route = [ACCOUNTANT, HEAD, CFO];
+  const invoices = [
+    { title: 'a clean invoice', task: invoiceTask(5001, { invoiceNo: 'INV-1001', amount: 40000 }, today) },
+    { title: 'the same invoice again', task: invoiceTask(5002, { invoiceNo: 'INV-1001', amount: 40000 }, today) },
+    { title: 'an invoice over the budget', task: invoiceTask(5003, { invoiceNo: 'INV-1002', amount: 75000 }, today) },
   ];
   say(
-    `demo: supplier ${SUPPLIER.name} (tax id ${SUPPLIER.taxId}) has a budget of 100 000 RUB a month; sending ${scenarios.length} signed tasks`,
+    `demo: the route of form 3101: ${ROUTE.map((step, i) => `${i + 1} ${typeof step === 'string' ? `${step} bot` : step.title}`).join(' -> ')}`,
+  );
+  say(
+    `demo: supplier ${SUPPLIER.name} (tax id ${SUPPLIER.taxId}) has a budget of 100 000 RUB a month; the ERP is a stand-in in this process`,
   );
   say();
-  for (const [i, { title, bot, task }] of scenarios.entries()) {
-    const request = await sendAndWait(bot, task);
-    say(`${i + 1}. ${title}: task ${task.id} -> ${bot} bot: ${decisionOf(request)}`);
-    say(`   comment: ${String(request.text ?? '').replace(/\n/g, '\n            ')}`);
-    say(`   task:    ${EMULATOR_URL}/_emulator/tasks/${task.id}`);
+  for (const [i, { title, task }] of invoices.entries()) {
+    say(`${i + 1}. ${title}: task ${task.id}`);
+    await walk(task, route);
   }
+  const reply = autoReplyTask(5004);
+  const request = await sendAndWait('auto-reply', reply);
+  say(`4. a task for the auto-reply bot: task ${reply.id} -> auto-reply bot: ${decisionOf(request)}`);
+  say(`   comment: ${indent(request.text, 12)}`);
 
   const next = join(logs, 'next-invoice.json');
-  writeFileSync(next, JSON.stringify({ task: invoiceTask(5005, { invoiceNo: 'INV-1003', amount: 5000 }, today) }, null, 2));
+  writeFileSync(next, JSON.stringify({ task: invoiceTask(5005, { invoiceNo: 'INV-1003', amount: 5000 }, today, 1) }, null, 2));
   say();
   say(`demo: ready. A task link above is the emulator's JSON of the task (no token needed): open it in a browser or curl it.`);
-  say(`demo: send another invoice (5 000 RUB, within the budget; for more, copy the file with a new "id" and figures):`);
-  say(`  npm run pyrus -- send --emulator ${EMULATOR_URL} --bot payments --task ${next}`);
+  say(`demo: send another invoice (5 000 RUB), approved by the accountant, to the duplicate-check bot; it then waits for the head:`);
+  say(`  npm run pyrus -- send --emulator ${EMULATOR_URL} --bot duplicate-check --task ${next}`);
   say(`demo: logs of each process in ${logs}; Ctrl-C stops everything.`);
 }
 

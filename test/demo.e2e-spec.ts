@@ -79,38 +79,63 @@ describe('npm run demo', () => {
     };
   }, 180000);
 
-  it('runs the four tasks through emulator, api and worker, prints each decision, and Ctrl-C stops every process', async () => {
+  it('walks three invoices along the payment route and a task to the auto-reply bot, prints each decision, and Ctrl-C stops every process', async () => {
     const run = runDemo(env);
+    let pids: number[] = [];
     try {
       await waitForOutput(run, /demo: ready/, 150000);
+      const out = run.stdout;
+      const emulator = `http://127.0.0.1:${env.DEMO_EMULATOR_PORT}`;
+      // A clean invoice walks the whole route: both checks approve, the ERP order's number is in the payment-order bot's
+      // approval, and the task waits for the treasurer.
+      expect(out).toMatch(
+        new RegExp(
+          [
+            '^1\\. a clean invoice: task 5001',
+            ' {3}accountant approved -> duplicate-check bot: approved',
+            ' {6}comment: No duplicate payment found\\.',
+            ' {3}head of department approved -> budget-check bot: approved',
+            ' {6}comment: Within budget\\. .*limit 100 000\\.00 RUB, already approved 0\\.00, this request 40 000\\.00\\.',
+            ' {3}CFO approved -> payment-order bot: approved',
+            ' {6}comment: Payment order PO-0001 created in the ERP\\.',
+            ' {3}now on step 7, waiting for the treasurer',
+          ].join('\\n'),
+          'm',
+        ),
+      );
+      expect(out).toMatch(
+        /^2\. the same invoice again: task 5002\n {3}accountant approved -> duplicate-check bot: sent back to step 1 \(the accountant\)\n {6}comment: This request looks like a duplicate/m,
+      );
+      expect(out).toContain('https://pyrus.com/t#id5001: same supplier and invoice number "INV-1001" (approved)');
+      expect(out).toMatch(/^ {3}now on step 1, waiting for the accountant$/m);
+      expect(out).toMatch(
+        /^ {3}head of department approved -> budget-check bot: sent back to step 3 \(the head of department\)\n {6}comment: Budget exceeded .*over by 15 000\.00 RUB/m,
+      );
+      expect(out).toMatch(/^ {3}now on step 3, waiting for the head of department$/m);
+      expect(out).toMatch(
+        /^4\. a task for the auto-reply bot: task 5004 -> auto-reply bot: approved\n {3}comment: Hello, colleague@demo\.example\./m,
+      );
+      expect(out).toContain(`   task:    ${emulator}/_emulator/tasks/5001`);
+      expect(out).toContain(`npm run pyrus -- send --emulator ${emulator} --bot duplicate-check --task `);
+
+      // The printed link is one a user can open: the task as the emulator holds it, with the bots' comments and the
+      // document number in its field.
+      const linked = (await (await fetch(`${emulator}/_emulator/tasks/5003`)).json()) as { task: { comments: Array<{ text: string }> } };
+      expect(linked.task.comments.map((c: { text: string }) => c.text).join('\n')).toContain('Budget exceeded');
+      const paid = (await (await fetch(`${emulator}/_emulator/tasks/5001`)).json()) as {
+        task: { fields: Array<{ code: string; value?: unknown }> };
+      };
+      expect(paid.task.fields.find((f) => f.code === 'erp_document')?.value).toBe('PO-0001');
+
+      pids = [...out.matchAll(/(emulator|api|worker) \(pid (\d+)\)/g)].map((m) => Number(m[2]));
+      expect(pids).toHaveLength(3);
+      pids.forEach((pid) => expect(isAlive(pid)).toBe(true));
     } catch (err) {
+      // A failed check stops the demo too: left running, it would hold the ports the next tests use.
       run.child.kill('SIGINT');
       await run.exited;
       throw err;
     }
-    const out = run.stdout;
-    const emulator = `http://127.0.0.1:${env.DEMO_EMULATOR_PORT}`;
-    expect(out).toMatch(/^1\. a clean invoice: task 5001 -> payments bot: approved\n {3}comment: Approved: no duplicate payment found\./m);
-    expect(out).toMatch(
-      /^2\. the same invoice again: task 5002 -> payments bot: sent back to step 1.*\n {3}comment: This request looks like a duplicate/m,
-    );
-    expect(out).toContain('https://pyrus.com/t#id5001: same supplier and invoice number "INV-1001" (approved)');
-    expect(out).toMatch(
-      /^3\. an invoice over the budget: task 5003 -> payments bot: sent back to step 1.*\n {3}comment: Budget exceeded .*over by 15 000\.00 RUB/m,
-    );
-    expect(out).toMatch(
-      /^4\. a task for the auto-reply bot: task 5004 -> auto-reply bot: approved\n {3}comment: Hello, colleague@demo\.example\./m,
-    );
-    expect(out).toContain(`   task:    ${emulator}/_emulator/tasks/5001`);
-    expect(out).toContain(`npm run pyrus -- send --emulator ${emulator} --bot payments --task `);
-
-    // The printed link is one a user can open: the task as the emulator holds it, with the bot's comment on it.
-    const linked = (await (await fetch(`${emulator}/_emulator/tasks/5003`)).json()) as { task: { comments: Array<{ text: string }> } };
-    expect(linked.task.comments.map((c: { text: string }) => c.text).join('\n')).toContain('Budget exceeded');
-
-    const pids = [...out.matchAll(/(emulator|api|worker) \(pid (\d+)\)/g)].map((m) => Number(m[2]));
-    expect(pids).toHaveLength(3);
-    pids.forEach((pid) => expect(isAlive(pid)).toBe(true));
 
     run.child.kill('SIGINT');
     expect(await run.exited).toBe(0);
