@@ -34,7 +34,7 @@ describe('duplicate-check and budget-check bots (real Postgres, Redis, HTTP from
   let db: Client;
   let service: ServiceUnderTest;
   let nextTask = FIRST_TASK;
-  const taxIds = freshTaxIds('75');
+  const taxIds = freshTaxIds('74');
 
   /**
    * An invoice task on step 2, after the manager's approval, waiting for `bot`. `round` > 0 is the task brought back to
