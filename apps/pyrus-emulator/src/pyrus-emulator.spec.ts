@@ -286,6 +286,22 @@ describe('PyrusEmulator API', () => {
       expect(await ids('')).toEqual([1100, 1102, 1103]);
     });
 
+    it('lists only the tasks changed after modified_after (a comment or a replaced task is a change), before modified_before', async () => {
+      await new Promise((r) => setTimeout(r, 5));
+      const before = new Date().toISOString();
+      expect(await ids(`?modified_after=${before}`)).toEqual([]);
+      await new Promise((r) => setTimeout(r, 5));
+      const res = await call(emulator, 'POST', '/v4/tasks/1102/comments', { token, body: { text: 'changed' } });
+      expect(res.status).toBe(200);
+      emulator.addTask({ ...emulator.getTask(1100)!, comments: [] });
+      expect(await ids(`?modified_after=${before}`)).toEqual([1100, 1102]);
+      expect(await ids(`?modified_before=${before}`)).toEqual([1101, 1103]);
+      const post = await call(emulator, 'POST', '/v4/forms/2001/register', { token, body: { modified_after: before, fld8: 'gt500' } });
+      expect(post.json.tasks.map((t: { id: number }) => t.id)).toEqual([1102]);
+      const bad = await call(emulator, 'GET', '/v4/forms/2001/register?modified_after=yesterday', { token });
+      expect(bad.status).toBe(400);
+    });
+
     it('supports item_count, task_ids and POST bodies, and leaves comments out', async () => {
       const res = await call(emulator, 'GET', '/v4/forms/2001/register?item_count=2', { token });
       expect(res.json.tasks).toHaveLength(2);

@@ -527,7 +527,13 @@ export class PyrusEmulator {
 
   private register(formId: number, query: Json): EmulatorResponse {
     const tasks = this.store.tasksOfForm(formId, indexableFilter(query));
-    return { status: 200, body: { tasks: clone(filterRegister(tasks, query, (task, id) => this.store.fieldValues(task, id))) } };
+    const found = filterRegister(
+      tasks,
+      query,
+      (task, id) => this.store.fieldValues(task, id),
+      (task) => this.store.modifiedAt(task),
+    );
+    return { status: 200, body: { tasks: clone(found) } };
   }
 
   private catalog(id: number, query: URLSearchParams): EmulatorResponse {

@@ -1,4 +1,5 @@
 import type { PyrusField, PyrusTask } from '@app/pyrus';
+import { EmulatorHttpError } from './emulator.types';
 
 /**
  * Form register filters (`fld{id}` keys, protocol section 6): equals (prefix for text), "gt{v}", "lt{v}",
@@ -160,8 +161,35 @@ export type FieldValues = (task: PyrusTask, fieldId: number) => ComparableValue[
 
 const readFieldValues: FieldValues = (task, fieldId) => comparableValues(findFieldById(task.fields, fieldId));
 
-/** Applies the register parameters Pyrus documents that the emulator supports; returns tasks without comments. */
-export function filterRegister(tasks: PyrusTask[], query: RegisterQuery, fieldValues: FieldValues = readFieldValues): PyrusTask[] {
+/** When a task was last changed, as a register's `modified_after` / `modified_before` compare it. */
+export type ModifiedAt = (task: PyrusTask) => string | undefined;
+
+const readModifiedAt: ModifiedAt = (task) => task.last_modified_date ?? task.create_date;
+
+/**
+ * A `modified_after` / `modified_before` bound as milliseconds; undefined when absent. Both are strict (Pyrus does not
+ * say whether they include their bound; a strict bound is the one a caller must allow for).
+ */
+function timeBound(raw: unknown, name: string): number | undefined {
+  if (raw === undefined || raw === null || raw === '') return undefined;
+  const at = Date.parse(String(raw));
+  if (Number.isNaN(at)) throw new EmulatorHttpError(400, 'validation_error', `${name} must be a date and time, e.g. 2026-12-01T10:00:00Z`);
+  return at;
+}
+
+/**
+ * Applies the register parameters Pyrus documents that the emulator supports; returns tasks without comments.
+ * `modifiedAt` says when each task last changed (the emulator's store knows it even for a task seeded without
+ * `last_modified_date`).
+ */
+export function filterRegister(
+  tasks: PyrusTask[],
+  query: RegisterQuery,
+  fieldValues: FieldValues = readFieldValues,
+  modifiedAt: ModifiedAt = readModifiedAt,
+): PyrusTask[] {
+  const modifiedAfter = timeBound(query.modified_after, 'modified_after');
+  const modifiedBefore = timeBound(query.modified_before, 'modified_before');
   const includeArchived = ['y', 'true', '1'].includes(String(query.include_archived ?? '').toLowerCase());
   const steps = listOf(query.steps).map(Number);
   const taskIds = listOf(query.task_ids).map(Number);
@@ -176,6 +204,12 @@ export function filterRegister(tasks: PyrusTask[], query: RegisterQuery, fieldVa
     if (!includeArchived && task.close_date) return false;
     if (steps.length > 0 && !steps.includes(task.current_step ?? 0)) return false;
     if (taskIds.length > 0 && !taskIds.includes(task.id)) return false;
+    if (modifiedAfter !== undefined || modifiedBefore !== undefined) {
+      const at = Date.parse(modifiedAt(task) ?? '');
+      if (Number.isNaN(at)) return false;
+      if (modifiedAfter !== undefined && !(at > modifiedAfter)) return false;
+      if (modifiedBefore !== undefined && !(at < modifiedBefore)) return false;
+    }
     return filters.every(({ id, cond }) => cond(id === 'task' ? [task.id] : fieldValues(task, id)));
   });
   result = result.sort((a, b) => a.id - b.id);

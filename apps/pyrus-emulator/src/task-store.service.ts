@@ -32,6 +32,11 @@ export class TaskStore {
   private readonly registerValues = new WeakMap<PyrusTask, Map<number, ComparableValue[]>>();
   /** Per form, per field: built by the first one-value register search on the field, then kept up to date. */
   private readonly valueIndexes = new Map<number, Map<number, FieldValueIndex>>();
+  /**
+   * When each stored version was stored, for the register's `modified_after`: a task seeded or replaced through the
+   * emulator's own API changes now, whatever `last_modified_date` it carries, as any change in Pyrus does.
+   */
+  private readonly storedAt = new WeakMap<PyrusTask, string>();
 
   /** Adds or replaces a task (a bare task or `{task}`); the stored copy is independent of the argument. */
   putTask(input: PyrusTask | { task: PyrusTask }): PyrusTask {
@@ -52,6 +57,7 @@ export class TaskStore {
         index.remove(task.id, this.fieldValues(replaced, fieldId));
     }
     this.tasks.set(task.id, task);
+    this.storedAt.set(task, new Date().toISOString());
     if (typeof task.form_id === 'number') {
       if (!this.taskIdsByForm.has(task.form_id)) this.taskIdsByForm.set(task.form_id, new Set());
       this.taskIdsByForm.get(task.form_id)!.add(task.id);
@@ -113,6 +119,14 @@ export class TaskStore {
       for (const id of this.taskIdsByForm.get(formId) ?? []) index.add(id, this.fieldValues(this.tasks.get(id)!, fieldId));
     }
     return index;
+  }
+
+  /** When a stored task last changed: the later of its own `last_modified_date` and the time this version was stored. */
+  modifiedAt(task: PyrusTask): string | undefined {
+    const own = task.last_modified_date;
+    const stored = this.storedAt.get(task);
+    if (!own || !stored) return stored ?? own;
+    return Date.parse(own) > Date.parse(stored) ? own : stored;
   }
 
   /** A stored task's field as a register filter compares it, worked out once per task version and field. */
