@@ -6,6 +6,7 @@ import { AllExceptionsFilter, HealthModule, LoggingModule, MetricsModule, READIN
 import { BotsSignInHealthIndicator } from './deliveries/bots-sign-in.health';
 import { DeliveriesModule } from './deliveries/deliveries.module';
 import { InboxModule } from './inbox/inbox.module';
+import { RegistersModule } from './registers/registers.module';
 import { TelemetryModule } from './telemetry/telemetry.module';
 
 /** The job process: consumes the queues and talks to Pyrus; its HTTP port serves only health checks and metrics. */
@@ -30,6 +31,7 @@ export class WorkerModule {
         TelemetryModule,
         DeliveriesModule,
         InboxModule,
+        RegistersModule,
       ],
       providers: [{ provide: APP_FILTER, useClass: AllExceptionsFilter }],
     };

@@ -65,6 +65,18 @@ export interface FollowUpResult {
   decideAgain?: boolean;
 }
 
+/**
+ * A local copy of a form register that a handler's decisions read instead of searching Pyrus on every decision. The
+ * worker keeps it (RegisterSync): it reads the register and hands the tasks to `store` in one transaction per pass.
+ */
+export interface RegisterCopySpec {
+  formId: number;
+  /** Writes what the copy keeps of these register tasks (as the register returns them, without comments). */
+  store(em: EntityManager, tasks: PyrusTask[]): Promise<void>;
+  /** After a full pass: removes the copy's rows of every task not among these (deleted in Pyrus, or moved away). */
+  keepOnly(em: EntityManager, taskIds: number[]): Promise<void>;
+}
+
 /** One kind of bot: a folder under libs/bots/src with its module, whose line in BOT_MODULES (bots.module.ts) registers it. */
 export interface BotHandler<S extends object = object, R = unknown> {
   /** The value of `handler` in the bots file. */
@@ -94,6 +106,12 @@ export interface BotHandler<S extends object = object, R = unknown> {
    * under the same job id. One whose job failed for good is left failed, for an operator to see and retry.
    */
   outstandingFollowUps?(bot: BotOf<S>, olderThan: Date): Promise<Array<{ taskId: number; followUp: FollowUp }>>;
+  /**
+   * The form register this bot's decisions read from a local copy, if any. The worker keeps the copy: one worker at a
+   * time, a full pass at its start, then every REGISTER_SYNC_INTERVAL_MS one read of the tasks modified since the last
+   * pass, as the first bot configured with that form.
+   */
+  registerCopyOf?(bot: BotOf<S>): RegisterCopySpec | undefined;
   /** The decision recorded for this task will never reach Pyrus (a 4xx, or the retries spent). */
   onDecisionFailed?(bot: BotOf<S>, taskId: number, reason: string): Promise<void>;
 }

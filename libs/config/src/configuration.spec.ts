@@ -49,6 +49,17 @@ describe('buildConfiguration', () => {
     expect(buildConfiguration({ BOTS_FILE: file, DATABASE_PREPARED_STATEMENTS: 'false' }).database.preparedStatements).toBe(false);
   });
 
+  it('reads REGISTER_SYNC_INTERVAL_MS: a minute by default, 0 turns the register copy off, a tiny value stops the boot', () => {
+    const file = botsFile({ bots: [bot()] });
+    expect(buildConfiguration({ BOTS_FILE: file }).queue.registerSyncIntervalMs).toBe(60000);
+    expect(buildConfiguration({ BOTS_FILE: file, REGISTER_SYNC_INTERVAL_MS: '0' }).queue.registerSyncIntervalMs).toBe(0);
+    expect(buildConfiguration({ BOTS_FILE: file, REGISTER_SYNC_INTERVAL_MS: '5000' }).queue.registerSyncIntervalMs).toBe(5000);
+    expect(build({ BOTS_FILE: file, REGISTER_SYNC_INTERVAL_MS: '50' })).toThrow(
+      /REGISTER_SYNC_INTERVAL_MS must be 0 \(off\) or at least 1000/,
+    );
+    expect(build({ BOTS_FILE: file, REGISTER_SYNC_INTERVAL_MS: 'often' })).toThrow(/REGISTER_SYNC_INTERVAL_MS/);
+  });
+
   it('reads INBOX_SWEEP_INTERVAL_MS: 5 minutes by default, 0 turns the inbox sweep off, a tiny value stops the boot', () => {
     const file = botsFile({ bots: [bot()] });
     expect(buildConfiguration({ BOTS_FILE: file }).queue.inboxSweepIntervalMs).toBe(300000);

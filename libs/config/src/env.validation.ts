@@ -137,6 +137,16 @@ export class EnvironmentVariables {
   @Min(1000, { message: 'INBOX_SWEEP_INTERVAL_MS must be 0 (off) or at least 1000' })
   INBOX_SWEEP_INTERVAL_MS = 300000;
 
+  /**
+   * How often one worker reads the changes of each payment form's register into the local copy the duplicate check
+   * reads (a full pass at start); 0 turns the copy off, and the check searches the register on every decision.
+   */
+  @Transform(toInt)
+  @ValidateIf((o: EnvironmentVariables) => o.REGISTER_SYNC_INTERVAL_MS !== 0)
+  @IsInt()
+  @Min(1000, { message: 'REGISTER_SYNC_INTERVAL_MS must be 0 (off) or at least 1000' })
+  REGISTER_SYNC_INTERVAL_MS = 60000;
+
   /** How long the api waits for Redis to take a job before it answers 503. */
   @Transform(toInt)
   @IsInt()

@@ -192,6 +192,8 @@ export interface FormRegisterRequest {
   item_count?: number;
   due_filter?: 'overdue' | 'overdue_on_step' | 'past_due' | { overdue_steps: number[] };
   sort?: 'id';
+  /** A filter on the task id, as on a field (`gt123`): how a read of more than `item_count` tasks goes on. */
+  id?: string;
   [fieldFilter: `fld${number}`]: string;
 }
 

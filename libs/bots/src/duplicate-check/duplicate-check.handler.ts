@@ -1,11 +1,12 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
-import { BotContext, BotDecision } from '../bot-handler';
+import { BotContext, BotDecision, BotOf, RegisterCopySpec } from '../bot-handler';
 import { DEFAULT_DUPLICATE_WINDOW_DAYS, describeDuplicates, RegisterDuplicates } from '../payments/duplicates';
 import { paymentLockKeys, readInvoice } from '../payments/invoice';
 import { PaymentHistory } from '../payments/payment-history';
 import { PaymentCheckHandler } from '../payments/payment-check.handler';
+import { invoiceRegisterCopy } from '../payments/register-copy';
 import { PaymentDraft } from '../payments/payment-record';
 import { missingFieldsDecision, sendBack } from '../payments/send-back';
 import { DuplicateCheckSettings } from './duplicate-check.settings';
@@ -28,12 +29,17 @@ export class DuplicateCheckHandler extends PaymentCheckHandler<DuplicateCheckSet
     super(db);
   }
 
+  /** The form register its duplicate check reads: a local copy kept by the worker, when the settings name the form. */
+  registerCopyOf({ settings }: BotOf<DuplicateCheckSettings>): RegisterCopySpec | undefined {
+    return settings.formId === undefined ? undefined : invoiceRegisterCopy(settings.formId, settings);
+  }
+
   async decide({ task, botUserId, settings, em, caller }: BotContext<DuplicateCheckSettings>): Promise<BotDecision<PaymentDraft>> {
     const { invoice, missing } = readInvoice(task, settings);
     if (!invoice) return missingFieldsDecision(settings.texts, missing);
     const history = new PaymentHistory(em);
     const windowDays = settings.duplicateWindowDays ?? DEFAULT_DUPLICATE_WINDOW_DAYS;
-    const inRegister = await this.register.find(task, invoice, settings, { caller, history, windowDays });
+    const inRegister = await this.register.find(task, invoice, settings, { caller, history, em, windowDays });
     const found = await history.check({ ...invoice, lockKeys: paymentLockKeys(invoice), windowDays, taskId: task.id });
     const draft: PaymentDraft = { formId: task.form_id, ...invoice, status: 'pending' };
     const duplicates = describeDuplicates(found, inRegister);

@@ -1,12 +1,13 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
-import { BotContext, BotDecision } from '../bot-handler';
+import { BotContext, BotDecision, BotOf, RegisterCopySpec } from '../bot-handler';
 import { budgetOf, describeBudget } from '../payments/budget';
 import { DEFAULT_DUPLICATE_WINDOW_DAYS, describeDuplicates, RegisterDuplicates } from '../payments/duplicates';
 import { paymentLockKeys, readInvoice } from '../payments/invoice';
 import { PaymentHistory } from '../payments/payment-history';
 import { PaymentCheckHandler } from '../payments/payment-check.handler';
+import { invoiceRegisterCopy } from '../payments/register-copy';
 import { PaymentDraft } from '../payments/payment-record';
 import { missingFieldsDecision, sendBack } from '../payments/send-back';
 import { PaymentApprovalSettings } from './payment-approval.settings';
@@ -28,13 +29,18 @@ export class PaymentApprovalHandler extends PaymentCheckHandler<PaymentApprovalS
     super(db);
   }
 
+  /** The form register its duplicate check reads: a local copy kept by the worker, when the settings name the form. */
+  registerCopyOf({ settings }: BotOf<PaymentApprovalSettings>): RegisterCopySpec | undefined {
+    return settings.formId === undefined ? undefined : invoiceRegisterCopy(settings.formId, settings);
+  }
+
   async decide({ task, botUserId, settings, em, caller }: BotContext<PaymentApprovalSettings>): Promise<BotDecision<PaymentDraft>> {
     const { invoice, missing } = readInvoice(task, settings);
     if (!invoice) return missingFieldsDecision(settings.texts, missing);
     const history = new PaymentHistory(em);
     const windowDays = settings.duplicateWindowDays ?? DEFAULT_DUPLICATE_WINDOW_DAYS;
     // Requests the history does not hold yet (before the bot, or on another bot's watch) are in the form register.
-    const inRegister = await this.register.find(task, invoice, settings, { caller, history, windowDays });
+    const inRegister = await this.register.find(task, invoice, settings, { caller, history, em, windowDays });
     const budget = settings.budget && budgetOf(settings.budget, invoice);
     const found = await history.check({ ...invoice, lockKeys: paymentLockKeys(invoice), windowDays, taskId: task.id, budget });
     const draft: PaymentDraft = { formId: task.form_id, ...invoice, status: 'approved' };

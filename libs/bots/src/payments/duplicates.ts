@@ -1,13 +1,22 @@
 import { Injectable } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import { EntityManager } from 'typeorm';
+import { AppConfiguration } from '@app/config';
 import { findField, FormRegisterRequest, PyrusCaller, PyrusTask } from '@app/pyrus';
 import { FormRegisterSearch } from './form-register-search';
 import { Invoice, InvoiceSettings, money, readInvoice, readLabel, taskLink } from './invoice';
 import { CheckResult, PastPayment, PaymentHistory } from './payment-history';
+import { wasRejected } from './register-copy';
 
 /** Probable duplicates: invoice dates at most this many days apart, unless the settings say otherwise. */
 export const DEFAULT_DUPLICATE_WINDOW_DAYS = 30;
 
 export type RegisterMatch = PastPayment & { exact: boolean };
+
+/** The local copy serves while its last pass is at most this many sync intervals old; an older one is not trusted. */
+const STALE_AFTER_INTERVALS = 5;
+/** ... and never less than this: a full pass of a large register takes a while. */
+const STALE_AFTER_MIN_MS = 5 * 60_000;
 
 /**
  * The duplicates the payment history does not know: requests in the form register (made before the bots, or on another
@@ -15,11 +24,49 @@ export type RegisterMatch = PastPayment & { exact: boolean };
  */
 @Injectable()
 export class RegisterDuplicates {
-  constructor(private readonly register: FormRegisterSearch) {}
+  /** 0 when no copy is kept (REGISTER_SYNC_INTERVAL_MS=0): every decision searches the register. */
+  private readonly staleAfterMs: number;
+
+  constructor(
+    private readonly register: FormRegisterSearch,
+    config: ConfigService<AppConfiguration, true>,
+  ) {
+    const intervalMs = config.get('queue', { infer: true }).registerSyncIntervalMs;
+    this.staleAfterMs = intervalMs > 0 ? Math.max(STALE_AFTER_INTERVALS * intervalMs, STALE_AFTER_MIN_MS) : 0;
+  }
 
   /**
-   * The supplier's requests in the form register that the history does not know, compared here in normalised form:
-   * the register's own filters compare values as typed, so none of them can tell that `ООО "Луч"` is `ООО «Луч»`.
+   * The supplier's requests in the form register that the history does not know: from the local copy of the register
+   * (table `register_invoices`, kept by the worker's register sync) when it has one fresh enough, with no call to
+   * Pyrus; else by searching the register. Read in the decision's transaction, so "the history does not know" is
+   * judged against the same snapshot as the decision.
+   */
+  async find(
+    task: PyrusTask,
+    invoice: Invoice,
+    settings: InvoiceSettings,
+    options: { caller: PyrusCaller; history: PaymentHistory; em: EntityManager; windowDays: number },
+  ): Promise<RegisterMatch[]> {
+    const formId = task.form_id;
+    if (!formId) return [];
+    if (await this.hasFreshCopy(options.em, formId)) return fromCopy(options.em, formId, task.id, invoice, options.windowDays);
+    return this.search(formId, task, invoice, settings, options);
+  }
+
+  /** Whether the form's register has a copy made by a full pass and brought up to date recently. */
+  private async hasFreshCopy(em: EntityManager, formId: number): Promise<boolean> {
+    if (!this.staleAfterMs) return false;
+    const rows: unknown[] = await em.query(
+      `SELECT 1 FROM register_syncs
+        WHERE form_id = $1 AND full_pass_at IS NOT NULL AND synced_as_of > now() - make_interval(secs => $2::double precision / 1000)`,
+      [formId, this.staleAfterMs],
+    );
+    return rows.length > 0;
+  }
+
+  /**
+   * The search of the register itself, for a form without a fresh copy. The register's own filters compare values as
+   * typed, so none of them can tell that `ООО "Луч"` is `ООО «Луч»`.
    * Two searches, whose results are compared locally, find them however they were typed:
    * - by the supplier: its tax id as digits (a number-like value compares as a number, so `7701000002` finds
    *   `7701000002`) or as typed, or else its name as typed: a same-invoice request from any date;
@@ -27,14 +74,13 @@ export class RegisterDuplicates {
    *   finds the probable duplicates, and the exact ones of the same invoice, whatever the supplier's spelling.
    * Rejected ones do not count.
    */
-  async find(
+  private async search(
+    formId: number,
     task: PyrusTask,
     invoice: Invoice,
     settings: InvoiceSettings,
     { caller, history, windowDays }: { caller: PyrusCaller; history: PaymentHistory; windowDays: number },
   ): Promise<RegisterMatch[]> {
-    if (!task.form_id) return [];
-    const formId = task.form_id;
     const searches: FormRegisterRequest[] = [];
     const bySupplier = supplierFilter(task, invoice, settings);
     if (bySupplier) searches.push({ ...bySupplier, item_count: 500 });
@@ -75,6 +121,44 @@ export class RegisterDuplicates {
     }
     return matches;
   }
+}
+
+/**
+ * The copy's answer to the same question, in one statement: the supplier's requests of the form, other than this one,
+ * that nobody rejected and the history does not hold, with the same invoice number (normalised) or the same amount and
+ * currency and invoice dates at most `windowDays` apart.
+ */
+async function fromCopy(em: EntityManager, formId: number, taskId: number, invoice: Invoice, windowDays: number) {
+  const rows: Array<{ task_id: string; invoice_number: string; invoice_date: string; amount: string; currency: string; exact: boolean }> =
+    await em.query(
+      `SELECT r.task_id, r.invoice_number, to_char(r.invoice_date, 'YYYY-MM-DD') AS invoice_date, r.amount::text AS amount, r.currency,
+              r.invoice_number_norm = $3 AS exact
+         FROM register_invoices r
+        WHERE r.form_id = $1 AND r.supplier_key = $2 AND NOT r.rejected AND r.task_id <> $7
+          AND (r.invoice_number_norm = $3
+               OR (r.amount = $4::numeric AND r.currency = $5 AND r.invoice_date BETWEEN $6::date - $8::int AND $6::date + $8::int))
+          AND NOT EXISTS (SELECT 1 FROM payments p WHERE p.task_id = r.task_id)
+        ORDER BY r.task_id`,
+      [
+        formId,
+        invoice.supplierKey,
+        invoice.invoiceNumberNorm,
+        invoice.amount,
+        invoice.currency,
+        invoice.invoiceDate,
+        taskId,
+        Math.floor(windowDays),
+      ],
+    );
+  return rows.map((r): RegisterMatch => ({
+    taskId: Number(r.task_id),
+    invoiceNumber: r.invoice_number,
+    invoiceDate: r.invoice_date,
+    amount: r.amount,
+    currency: r.currency,
+    status: 'in the register',
+    exact: r.exact,
+  }));
 }
 
 /** The comment's lines and the decision's reason when the history or the register holds a duplicate; else undefined. */
@@ -118,8 +202,6 @@ function supplierFilter(task: PyrusTask, invoice: Invoice, settings: InvoiceSett
 function shiftDate(day: string, days: number): string {
   return new Date(Date.parse(`${day}T00:00:00Z`) + days * 86_400_000).toISOString().slice(0, 10);
 }
-
-const wasRejected = (task: PyrusTask) => (task.approvals ?? []).some((step) => step.some((a) => a.approval_choice === 'rejected'));
 
 function daysApart(a: string, b: string): number {
   return Math.abs(Date.parse(a) - Date.parse(b)) / 86_400_000;

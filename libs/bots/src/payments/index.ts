@@ -8,5 +8,6 @@ export * from './payment-backfill.service';
 export * from './payment-history';
 export * from './payment-record';
 export * from './payments.module';
+export * from './register-copy';
 export * from './send-back';
 export * from './payment-check.handler';

@@ -13,6 +13,7 @@ import { RenormalisePaymentKeys1796100000000 } from './1796100000000-Renormalise
 import { DecisionClaims1796500000000 } from './1796500000000-DecisionClaims';
 import { OnePaymentPerTask1796600000000 } from './1796600000000-OnePaymentPerTask';
 import { PaymentFollowUpIndexes1796750000000 } from './1796750000000-PaymentFollowUpIndexes';
+import { RegisterCopy1796900000000 } from './1796900000000-RegisterCopy';
 
 /** Every migration, oldest first; listed rather than globbed so the build and ts-node see the same set. */
 export const migrations = [
@@ -31,4 +32,5 @@ export const migrations = [
   DecisionClaims1796500000000,
   OnePaymentPerTask1796600000000,
   PaymentFollowUpIndexes1796750000000,
+  RegisterCopy1796900000000,
 ];

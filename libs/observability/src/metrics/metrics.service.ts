@@ -26,6 +26,12 @@ export interface QuotaReading {
   remaining: number;
 }
 
+/** A form register's local copy, read at scrape time: how far behind Pyrus it may be. */
+export interface RegisterCopyAgeReading {
+  formId: number;
+  ageSeconds: number;
+}
+
 /** A slow Redis must not hang a scrape: a reading that takes longer is left out of that scrape. */
 const READ_TIMEOUT_MS = 2000;
 
@@ -47,6 +53,7 @@ export class MetricsService {
   private readonly logger = new Logger('Metrics');
   private queueReader?: () => Promise<QueueDepth[]>;
   private quotaReader?: () => Promise<QuotaReading[]>;
+  private registerCopyReader?: () => Promise<RegisterCopyAgeReading[]>;
   /** One quota read serves both quota gauges of a scrape (the registry collects its metrics concurrently). */
   private quotaRead?: Promise<QuotaReading[] | undefined>;
 
@@ -186,6 +193,14 @@ export class MetricsService {
     registers: [this.registry],
   });
 
+  readonly registerCopyAge = new Gauge({
+    name: 'pyrus_bots_register_copy_age_seconds',
+    help: "Age of the local copy of a form's register that the duplicate check reads: seconds since the start of its last successful sync, read from PostgreSQL at scrape time (no series before the first)",
+    labelNames: ['form'] as const,
+    registers: [this.registry],
+    collect: () => this.collectRegisterCopies(),
+  });
+
   readonly callLogDropped = new Counter({
     name: 'pyrus_bots_call_log_dropped_rows_total',
     help: 'Rows of job_attempts and outbound_calls lost because their batch could not be written',
@@ -205,6 +220,11 @@ export class MetricsService {
   /** How the quota gauges read each bot's window at scrape time (the worker sets it). */
   readQuotaWith(reader: () => Promise<QuotaReading[]>): void {
     this.quotaReader = reader;
+  }
+
+  /** How the register copy gauge reads each copy's age at scrape time (the worker sets it). */
+  readRegisterCopiesWith(reader: () => Promise<RegisterCopyAgeReading[]>): void {
+    this.registerCopyReader = reader;
   }
 
   /** The exposition, in Prometheus text format. */
@@ -231,6 +251,21 @@ export class MetricsService {
     for (const { queue, counts } of depths) {
       for (const state of QUEUE_STATES) this.queueJobs.set({ queue, state }, counts[state] ?? 0);
     }
+  }
+
+  private async collectRegisterCopies(): Promise<void> {
+    if (!this.registerCopyReader) return;
+    let ages: RegisterCopyAgeReading[];
+    try {
+      ages = await withTimeout(this.registerCopyReader(), READ_TIMEOUT_MS, `no answer in ${READ_TIMEOUT_MS} ms`);
+    } catch (err) {
+      // No stale figures: while PostgreSQL cannot be read the series disappear (the readiness check says why).
+      this.registerCopyAge.reset();
+      this.logger.warn(`Could not read the register copies' age: ${errorMessage(err)}`);
+      return;
+    }
+    this.registerCopyAge.reset();
+    for (const { formId, ageSeconds } of ages) this.registerCopyAge.set({ form: String(formId) }, ageSeconds);
   }
 
   private async collectQuota(gauge: Gauge<'bot'>, field: 'remaining' | 'limit'): Promise<void> {
