@@ -49,7 +49,10 @@ export class InvoiceSettings {
   @Type(() => PaymentFieldMap)
   fields!: PaymentFieldMap;
 
-  /** The invoice form, for `npm run backfill` (the bot itself reads each task's own form). */
+  /**
+   * The invoice form: its register's local copy for the bots that check duplicates (BotHandler.registerCopyOf), and the
+   * form of `npm run backfill`. The bot itself reads each task's own form.
+   */
   @IsOptional()
   @IsInt({ message: 'a form id (a whole number) is expected' })
   formId?: number;
