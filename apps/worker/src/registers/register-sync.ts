@@ -134,7 +134,10 @@ export class RegisterSync {
         );
       });
       if (full) this.fullPassDone.add(formId);
-      this.logger.info({ formId, bot: bot.name, full, read: tasks.length }, 'Register copy brought up to date');
+      // A full pass is news (at start, daily, on demand); the incremental one every interval is not.
+      const log = { formId, bot: bot.name, full, read: tasks.length };
+      if (full) this.logger.info(log, 'Register copy made by a full pass');
+      else this.logger.debug(log, 'Register copy brought up to date');
     } catch (err) {
       result.error = errorMessage(err);
       this.logger.warn(
