@@ -108,6 +108,8 @@ describe('register copy (real Postgres, Redis, the emulator)', () => {
       amount: 500,
       currency: 'RUB',
     });
+    // Paid and closed: the copy holds closed requests too.
+    pyrus.addTask({ ...pyrus.getTask(first.id)!, close_date: '2024-03-20T10:00:00Z' });
     rejectedOne = registerTask(
       COPIED_FORM,
       { supplier: 'ООО «Луч»', inn: supplierA, invoiceNo: 'R-2024/9', date: '2024-04-03', amount: 1200, currency: 'RUB' },
@@ -262,8 +264,9 @@ describe('register copy (real Postgres, Redis, the emulator)', () => {
     expect(decision.text).not.toContain('(in the register)');
   });
 
-  it('searches the register as before for a form whose copy was never made, or is too old', async () => {
+  it('searches the register as before for a form whose copy was never made, or is too old; closed requests count there too', async () => {
     const inn = taxIds.next();
+    // Paid last year and closed.
     const old = registerTask(UNCOPIED_FORM, {
       supplier: 'Soylent',
       inn,
@@ -272,6 +275,7 @@ describe('register copy (real Postgres, Redis, the emulator)', () => {
       amount: 777,
       currency: 'RUB',
     });
+    pyrus.addTask({ ...pyrus.getTask(old.id)!, close_date: '2024-01-15T10:00:00Z' });
     const callsBefore = registerCalls(UNCOPIED_FORM);
     const task = requestFor(UNCOPIED, {
       supplier: 'Soylent',

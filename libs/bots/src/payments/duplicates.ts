@@ -72,7 +72,8 @@ export class RegisterDuplicates {
    *   `7701000002`) or as typed, or else its name as typed: a same-invoice request from any date;
    * - by the amount and the invoice date within the window: numbers and dates, which no spelling changes, so this
    *   finds the probable duplicates, and the exact ones of the same invoice, whatever the supplier's spelling.
-   * Rejected ones do not count.
+   * Both include closed tasks (`include_archived`), as the copy does: a request paid and closed is the duplicate that
+   * matters most. Rejected ones do not count.
    */
   private async search(
     formId: number,
@@ -83,13 +84,18 @@ export class RegisterDuplicates {
   ): Promise<RegisterMatch[]> {
     const searches: FormRegisterRequest[] = [];
     const bySupplier = supplierFilter(task, invoice, settings);
-    if (bySupplier) searches.push({ ...bySupplier, item_count: 500 });
+    if (bySupplier) searches.push({ ...bySupplier, include_archived: 'y', item_count: 500 });
     const amountField = findField(task, settings.fields.amount)?.field;
     const dateField = findField(task, settings.fields.invoiceDate)?.field;
     if (amountField && dateField) {
       // A day wider on each side: whether Pyrus's gt/lt include their bound is unconfirmed; the window is checked here.
       const dates = `gt${shiftDate(invoice.invoiceDate, -windowDays - 1)},lt${shiftDate(invoice.invoiceDate, windowDays + 1)}`;
-      searches.push({ [`fld${amountField.id}`]: invoice.amount, [`fld${dateField.id}`]: dates, item_count: 500 } as FormRegisterRequest);
+      searches.push({
+        [`fld${amountField.id}`]: invoice.amount,
+        [`fld${dateField.id}`]: dates,
+        include_archived: 'y',
+        item_count: 500,
+      } as FormRegisterRequest);
     }
     const found = new Map<number, PyrusTask>();
     for (const tasks of await Promise.all(searches.map((request) => this.register.search(caller, formId, request)))) {
