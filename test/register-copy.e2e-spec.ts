@@ -1,8 +1,10 @@
 import { INestApplication } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
 import { Client } from 'pg';
 import { FormRegisterRequest, PyrusApproval, PyrusClient, PyrusTask } from '@app/pyrus';
 import { MetricsService } from '@app/observability';
 import { PyrusEmulator } from '../apps/pyrus-emulator/src';
+import { CommandsModule } from '../apps/worker/src/commands/commands.module';
 import { REGISTER_OVERLAP_MS, RegisterSync } from '../apps/worker/src/registers/register-sync';
 import { clearTaskRange, startApi, startWorker, testDb, testEnv, waitFor } from './support/stack';
 import { Invoice, invoiceTask as makeInvoiceTask } from './support/invoice-task';
@@ -48,6 +50,7 @@ describe('register copy (real Postgres, Redis, the emulator)', () => {
   let nextTask = FIRST_TASK;
   const taxIds = freshTaxIds('73');
   const registerRequests: Array<{ formId: number; request?: FormRegisterRequest }> = [];
+  let env: Record<string, string>;
 
   /** A task of `formId` in Pyrus only (a request the bots never saw): by default a manager approved it and it is done. */
   function registerTask(formId: number, invoice: Invoice, approvals: PyrusApproval[][] = [[approved(MANAGER)]]): PyrusTask {
@@ -116,7 +119,7 @@ describe('register copy (real Postgres, Redis, the emulator)', () => {
       [[rejected(MANAGER)]],
     );
     registerTask(COPIED_FORM, { supplier: 'ООО «Луч»', inn: supplierA, date: '2024-03-03', amount: 700, currency: 'RUB' }); // no invoice number
-    const env = testEnv({
+    env = testEnv({
       PYRUS_AUTH_URL: pyrus.authUrl,
       PYRUS_API_URL: pyrus.apiUrl,
       BOTS_FILE: paymentBotsFile(bots),
@@ -316,6 +319,31 @@ describe('register copy (real Postgres, Redis, the emulator)', () => {
       `https://pyrus.com/t#id${since.id}: same supplier and invoice number "I-5" (in the register)`,
     );
     expect(registerCalls(COPIED_FORM)).toBeGreaterThan(copiedCalls);
+  });
+
+  it('makes a full pass on demand (npm run register:sync), and not while a worker is syncing', async () => {
+    const commands = await NestFactory.createApplicationContext(CommandsModule.forRoot(env), { logger: false });
+    try {
+      const before = await syncState(COPIED_FORM);
+      // Gone from the form's register (as a deleted task is): only a full pass can tell.
+      pyrus.addTask({ ...pyrus.getTask(rejectedOne.id)!, form_id: 2952 });
+      await worker.get(RegisterSync).syncAll();
+      expect((await copyOf(COPIED_FORM)).some((r) => r.task_id === rejectedOne.id)).toBe(true);
+      const result = await commands.get(RegisterSync).syncAll({ full: true, formId: COPIED_FORM });
+      expect(result).toEqual({ ran: true, forms: [{ formId: COPIED_FORM, bot: COPIED.name, full: true, read: expect.any(Number) }] });
+      expect((await syncState(COPIED_FORM)).full_pass_at.getTime()).toBeGreaterThan(before.full_pass_at.getTime());
+      expect((await copyOf(COPIED_FORM)).some((r) => r.task_id === rejectedOne.id)).toBe(false);
+      expect((await copyOf(COPIED_FORM)).some((r) => r.task_id === first.id)).toBe(true);
+      // The sync's advisory lock held elsewhere (a worker in the middle of a pass): the command does nothing.
+      await db.query('SELECT pg_advisory_lock(727004)');
+      try {
+        expect(await commands.get(RegisterSync).syncAll({ full: true })).toEqual({ ran: false, forms: [] });
+      } finally {
+        await db.query('SELECT pg_advisory_unlock(727004)');
+      }
+    } finally {
+      await commands.close();
+    }
   });
 
   it("reports each copy's age as a gauge", async () => {
