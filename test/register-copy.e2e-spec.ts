@@ -5,7 +5,7 @@ import { FormRegisterRequest, PyrusApproval, PyrusClient, PyrusTask } from '@app
 import { MetricsService } from '@app/observability';
 import { PyrusEmulator } from '../apps/pyrus-emulator/src';
 import { CommandsModule } from '../apps/worker/src/commands/commands.module';
-import { REGISTER_OVERLAP_MS, RegisterSync } from '../apps/worker/src/registers/register-sync';
+import { REGISTER_OVERLAP_MS, REGISTER_PAGE, RegisterSync } from '../apps/worker/src/registers/register-sync';
 import { clearTaskRange, startApi, startWorker, testDb, testEnv, waitFor } from './support/stack';
 import { Invoice, invoiceTask as makeInvoiceTask } from './support/invoice-task';
 import { addPaymentBotsTo, deliverTo, freshTaxIds, PaymentBot, paymentBotsFile } from './support/payment-bots';
@@ -18,6 +18,9 @@ const LAST_TASK = 950_999;
 const COPIED_FORM = 2950;
 /** A form configured for a copy that does not exist in Pyrus when the worker starts: its sync fails. */
 const UNCOPIED_FORM = 2951;
+/** A register longer than one read (20 000 tasks): its own form, and task ids of its own (never decided). */
+const LONG_FORM = 2953;
+const LONG_FIRST_TASK = 192_500_000;
 
 const COPIED: PaymentBot = {
   name: 'dup-copied',
@@ -98,8 +101,8 @@ describe('register copy (real Postgres, Redis, the emulator)', () => {
     pyrus = await startTestEmulator();
     db = await testDb();
     await clearTaskRange(db, FIRST_TASK, LAST_TASK);
-    await db.query('DELETE FROM register_invoices WHERE form_id = ANY($1::bigint[])', [[COPIED_FORM, UNCOPIED_FORM]]);
-    await db.query('DELETE FROM register_syncs WHERE form_id = ANY($1::bigint[])', [[COPIED_FORM, UNCOPIED_FORM]]);
+    await db.query('DELETE FROM register_invoices WHERE form_id = ANY($1::bigint[])', [[COPIED_FORM, UNCOPIED_FORM, LONG_FORM]]);
+    await db.query('DELETE FROM register_syncs WHERE form_id = ANY($1::bigint[])', [[COPIED_FORM, UNCOPIED_FORM, LONG_FORM]]);
     const bots = [COPIED, UNCOPIED];
     addPaymentBotsTo(pyrus, bots);
     supplierA = taxIds.next();
@@ -345,6 +348,37 @@ describe('register copy (real Postgres, Redis, the emulator)', () => {
       await commands.close();
     }
   });
+
+  it('reads a register longer than one call (20 000 tasks) whole, going on after the last task id', async () => {
+    const count = REGISTER_PAGE + 5;
+    for (let i = 0; i < count; i += 1) {
+      const task = makeInvoiceTask(LONG_FIRST_TASK + i, {
+        supplier: 'Bulk',
+        inn: '7300000000',
+        invoiceNo: `B-${i}`,
+        date: '2024-01-01',
+        amount: i + 1,
+        currency: 'RUB',
+      });
+      pyrus.addTask({ ...task, form_id: LONG_FORM, comments: [] });
+    }
+    const bot: PaymentBot = { ...COPIED, settings: { ...COPIED.settings, formId: LONG_FORM } };
+    const commands = await NestFactory.createApplicationContext(CommandsModule.forRoot({ ...env, BOTS_FILE: paymentBotsFile([bot]) }), {
+      logger: false,
+    });
+    try {
+      const calls = registerCalls(LONG_FORM);
+      const result = await commands.get(RegisterSync).syncAll({ full: true });
+      expect(result.forms).toEqual([{ formId: LONG_FORM, bot: bot.name, full: true, read: count }]);
+      expect(registerCalls(LONG_FORM) - calls).toBe(2);
+      const { rows } = await db.query('SELECT count(*)::int AS n, max(task_id)::int AS last FROM register_invoices WHERE form_id = $1', [
+        LONG_FORM,
+      ]);
+      expect(rows[0]).toEqual({ n: count, last: LONG_FIRST_TASK + count - 1 });
+    } finally {
+      await commands.close();
+    }
+  }, 60_000);
 
   it("reports each copy's age as a gauge", async () => {
     await worker.get(RegisterSync).syncAll();
