@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { EntityManager } from 'typeorm';
 import { AppConfiguration } from '@app/config';
+import { prepared } from '@app/database';
 import { findField, FormRegisterRequest, PyrusCaller, PyrusTask } from '@app/pyrus';
 import { FormRegisterSearch } from './form-register-search';
 import { Invoice, InvoiceSettings, money, readInvoice, readLabel, taskLink } from './invoice';
@@ -49,19 +50,11 @@ export class RegisterDuplicates {
   ): Promise<RegisterMatch[]> {
     const formId = task.form_id;
     if (!formId) return [];
-    if (await this.hasFreshCopy(options.em, formId)) return fromCopy(options.em, formId, task.id, invoice, options.windowDays);
+    if (this.staleAfterMs) {
+      const copied = await fromCopy(options.em, formId, task.id, invoice, options.windowDays, this.staleAfterMs);
+      if (copied) return copied;
+    }
     return this.search(formId, task, invoice, settings, options);
-  }
-
-  /** Whether the form's register has a copy made by a full pass and brought up to date recently. */
-  private async hasFreshCopy(em: EntityManager, formId: number): Promise<boolean> {
-    if (!this.staleAfterMs) return false;
-    const rows: unknown[] = await em.query(
-      `SELECT 1 FROM register_syncs
-        WHERE form_id = $1 AND full_pass_at IS NOT NULL AND synced_as_of > now() - make_interval(secs => $2::double precision / 1000)`,
-      [formId, this.staleAfterMs],
-    );
-    return rows.length > 0;
   }
 
   /**
@@ -129,42 +122,65 @@ export class RegisterDuplicates {
   }
 }
 
+// Whether the form has a fresh copy (made by a full pass, its last pass recent) and, if so, the copy's matches, in one
+// round trip; run on every decision of a form with a copy, so prepared.
+const FROM_COPY = prepared(`
+  SELECT f.fresh, r.task_id, r.invoice_number, to_char(r.invoice_date, 'YYYY-MM-DD') AS invoice_date, r.amount::text AS amount,
+         r.currency, r.invoice_number_norm = $3 AS exact
+    FROM (SELECT EXISTS (SELECT 1 FROM register_syncs s
+                          WHERE s.form_id = $1 AND s.full_pass_at IS NOT NULL
+                            AND s.synced_as_of > now() - make_interval(secs => $9::double precision / 1000)) AS fresh) f
+    LEFT JOIN register_invoices r
+      ON f.fresh AND r.form_id = $1 AND r.supplier_key = $2 AND NOT r.rejected AND r.task_id <> $7
+     AND (r.invoice_number_norm = $3
+          OR (r.amount = $4::numeric AND r.currency = $5 AND r.invoice_date BETWEEN $6::date - $8::int AND $6::date + $8::int))
+     AND NOT EXISTS (SELECT 1 FROM payments p WHERE p.task_id = r.task_id)
+   ORDER BY r.task_id`);
+
 /**
  * The copy's answer to the same question, in one statement: the supplier's requests of the form, other than this one,
  * that nobody rejected and the history does not hold, with the same invoice number (normalised) or the same amount and
- * currency and invoice dates at most `windowDays` apart.
+ * currency and invoice dates at most `windowDays` apart. Undefined when the form has no copy fresher than `staleAfterMs`.
  */
-async function fromCopy(em: EntityManager, formId: number, taskId: number, invoice: Invoice, windowDays: number) {
-  const rows: Array<{ task_id: string; invoice_number: string; invoice_date: string; amount: string; currency: string; exact: boolean }> =
-    await em.query(
-      `SELECT r.task_id, r.invoice_number, to_char(r.invoice_date, 'YYYY-MM-DD') AS invoice_date, r.amount::text AS amount, r.currency,
-              r.invoice_number_norm = $3 AS exact
-         FROM register_invoices r
-        WHERE r.form_id = $1 AND r.supplier_key = $2 AND NOT r.rejected AND r.task_id <> $7
-          AND (r.invoice_number_norm = $3
-               OR (r.amount = $4::numeric AND r.currency = $5 AND r.invoice_date BETWEEN $6::date - $8::int AND $6::date + $8::int))
-          AND NOT EXISTS (SELECT 1 FROM payments p WHERE p.task_id = r.task_id)
-        ORDER BY r.task_id`,
-      [
-        formId,
-        invoice.supplierKey,
-        invoice.invoiceNumberNorm,
-        invoice.amount,
-        invoice.currency,
-        invoice.invoiceDate,
-        taskId,
-        Math.floor(windowDays),
-      ],
-    );
-  return rows.map((r): RegisterMatch => ({
-    taskId: Number(r.task_id),
-    invoiceNumber: r.invoice_number,
-    invoiceDate: r.invoice_date,
-    amount: r.amount,
-    currency: r.currency,
-    status: 'in the register',
-    exact: r.exact,
-  }));
+async function fromCopy(
+  em: EntityManager,
+  formId: number,
+  taskId: number,
+  invoice: Invoice,
+  windowDays: number,
+  staleAfterMs: number,
+): Promise<RegisterMatch[] | undefined> {
+  const rows: Array<{
+    fresh: boolean;
+    task_id: string | null;
+    invoice_number: string;
+    invoice_date: string;
+    amount: string;
+    currency: string;
+    exact: boolean;
+  }> = await em.query(FROM_COPY, [
+    formId,
+    invoice.supplierKey,
+    invoice.invoiceNumberNorm,
+    invoice.amount,
+    invoice.currency,
+    invoice.invoiceDate,
+    taskId,
+    Math.floor(windowDays),
+    staleAfterMs,
+  ]);
+  if (!rows[0]?.fresh) return undefined;
+  return rows
+    .filter((r) => r.task_id !== null)
+    .map((r): RegisterMatch => ({
+      taskId: Number(r.task_id),
+      invoiceNumber: r.invoice_number,
+      invoiceDate: r.invoice_date,
+      amount: r.amount,
+      currency: r.currency,
+      status: 'in the register',
+      exact: r.exact,
+    }));
 }
 
 /** The comment's lines and the decision's reason when the history or the register holds a duplicate; else undefined. */
