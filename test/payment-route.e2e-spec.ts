@@ -116,6 +116,8 @@ describe('the payment route: three bots between four people (real Postgres, Redi
   const taxIds = freshTaxIds('19');
   /** Every task this file made, for the history's check at the end. */
   const made: number[] = [];
+  /** Tasks whose last bot was the budget check (it sent them back), not the payment order. */
+  const stoppedByTheBudgetCheck = new Set<number>();
 
   beforeAll(async () => {
     erp = new FakeErp();
@@ -429,6 +431,32 @@ describe('the payment route: three bots between four people (real Postgres, Redi
     expect(await paymentRows(task.id)).toMatchObject([{ status: 'approved', amount: '900.00' }]);
   });
 
+  it('3c. the CFO raises the amount after the budget check: no order; back to the head, and the budget check stops it', async () => {
+    const invoice = await supplierWithBudget(1_000, 'OB-3', 900);
+    const task = routedTask(invoice);
+    await throughTheDuplicateCheck(task);
+    await throughTheBudgetCheck(task);
+
+    await approves(CFO, task.id, [{ code: 'amount', value: 5_000 }]);
+    const back = await nthComment(PAYMENT_ORDER, task.id, 1);
+    expect(back.approval_choice).toBeUndefined();
+    expect(back.text).toContain('The amount (approved for 900.00, now 5 000.00) changed after the budget was approved');
+    expect(back.text).toContain('Returned to step 3 (Hugo Head).');
+    // The head, the budget check and the CFO are asked again, so the request walks through the budget check anew.
+    expect(back.approvals_rerequested).toEqual([[], [], [{ id: HEAD.userId }], [{ id: BUDGET_CHECK.userId }], [{ id: CFO.userId }]]);
+    await waitsFor(HEAD, task.id, 3);
+    expect(erp.callsFor(task.id)).toEqual([]);
+    // The approval no longer holds budget for figures nobody checked.
+    expect(await paymentRows(task.id)).toMatchObject([{ status: 'pending', amount: '5000.00' }]);
+
+    await approves(HEAD, task.id);
+    expect((await nthComment(BUDGET_CHECK, task.id, 2)).text).toContain('this request 5 000.00; over by 4 000.00 RUB');
+    await waitsFor(HEAD, task.id, 3);
+    expect(erp.callsFor(task.id)).toEqual([]);
+    expect(await paymentRows(task.id)).toMatchObject([{ status: 'rejected', amount: '5000.00' }]);
+    stoppedByTheBudgetCheck.add(task.id);
+  });
+
   it('4. the ERP down at the payment order: one "delayed" comment and the vote kept; ERP back: one order, then the approval', async () => {
     const invoice = await supplierWithBudget(100_000, 'ERP-1', 3_000);
     const task = routedTask(invoice);
@@ -495,8 +523,8 @@ describe('the payment route: three bots between four people (real Postgres, Redi
       const field = (code: string) => pyrus.getTask(taskId)!.fields!.find((f) => f.code === code)!.value;
       expect(row.invoice_number).toBe(field('invoice_no'));
       expect(Number(row.amount)).toBe(Number(field('amount')));
-      // Every task here reached the payment-order bot, the route's last to write the row.
-      expect(row.bot).toBe(PAYMENT_ORDER.name);
+      // The route's last bot to write the row: the payment-order bot, except where the budget check stopped the task.
+      expect(row.bot).toBe(stoppedByTheBudgetCheck.has(taskId) ? BUDGET_CHECK.name : PAYMENT_ORDER.name);
     }
   });
 

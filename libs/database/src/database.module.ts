@@ -17,8 +17,9 @@ import { prepareDatabase } from './schema-setup';
       useFactory: async (config: ConfigService<AppConfiguration, true>) => {
         const { url, preparedStatements } = config.get('database', { infer: true });
         await prepareDatabase(url);
-        // A worker job holds two connections at once (its task lock, its decision's transaction): size for that.
-        const poolSize = Math.max(20, 2 * config.get('queue', { infer: true }).concurrency + 5);
+        // A worker job holds up to three connections at once (its task lock, its decision's transaction, and a handler's
+        // own statement committed apart, as the payment order bot's row): size for that.
+        const poolSize = Math.max(20, 3 * config.get('queue', { infer: true }).concurrency + 5);
         return { ...buildDataSourceOptions(url, {}, poolSize, preparedStatements), retryAttempts: 2, retryDelay: 1000 };
       },
     }),

@@ -7,7 +7,7 @@ import { FollowUpService } from './follow-up.service';
 /**
  * Thin: one service call per job, whatever its name (a follow-up's kind, declared by a bot's handler); errors throw
  * so Bull retries with backoff (unless the error says `retryable: false`), and the last failure stays visible. The
- * concurrency is the two former per-name processors' together.
+ * concurrency covers every kind of follow-up at once.
  */
 @Processor(FOLLOWUPS_QUEUE)
 export class FollowUpProcessor {
@@ -24,7 +24,7 @@ export class FollowUpProcessor {
       try {
         await this.followUps.run(job.data, lastAttempt);
       } catch (err) {
-        // An error that says no retry can help (the ERP refusing the order with a 4xx) fails the job for good now.
+        // An error that says no retry can help (a service refusing the request with a 4xx) fails the job for good now.
         if (notRetryable(err)) await job.discard();
         throw err;
       }

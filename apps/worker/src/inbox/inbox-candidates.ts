@@ -56,8 +56,8 @@ export function reasonToLeave(task: PyrusTask, botUserId: number | undefined, st
   // A comment without a vote (a question, "fields missing") leaves the task with the bot; deciding again on the
   // same data would only repeat it. Someone else's comment or a field change is what calls for a new decision.
   if (ownComment && !last.approval_choice) return "its newest comment is the bot's own, without a vote";
-  // The bot's own vote is news only when it moved the task to a later step that waits on the bot again. When the task
-  // has moved on to a step the bot does not approve (the inbox listed it a moment before the vote), nothing is left.
+  // The bot's own vote is news only when it moved the task to a later step that waits on the bot again. A bot that
+  // approves no step of the task (a participant that votes) has nothing left once its vote is the newest comment.
   if (ownComment && vote !== 'waiting') return "its newest comment is the bot's own vote, and the current step does not wait on the bot";
   return undefined;
 }

@@ -156,10 +156,10 @@ export class InboxSweeper implements OnApplicationBootstrap, BeforeApplicationSh
   }
 
   /**
-   * A bot's follow-up asks for the task to be decided again (the payment bot: its ERP order exists now, so it can
-   * vote): reads the task and, while the bot's vote on the current step is awaited, stores and queues a delivery of it
-   * as it stands, to be decided through the normal path. Unlike the sweep, the bot's own comment without a vote (the
-   * "order delayed" one) is no reason to leave the task. The decision's claim makes this delivery and a webhook
+   * A bot's follow-up asks for the task to be decided again (what the bot waited for is there now, so it can vote):
+   * reads the task and, while the bot's vote on the current step is awaited, stores and queues a delivery of it as it
+   * stands, to be decided through the normal path. Unlike the sweep, the bot's own comment without a vote (one that
+   * said the bot is waiting) is no reason to leave the task. The decision's claim makes this delivery and a webhook
    * meanwhile vote once between them. Throws when Pyrus cannot be read, so the follow-up's retry asks again.
    */
   async decideAgain(bot: BotConfig, taskId: number): Promise<boolean> {

@@ -21,6 +21,7 @@ import { BudgetCheckSettings } from './budget-check.settings';
 export class BudgetCheckHandler extends PaymentCheckHandler<BudgetCheckSettings> {
   readonly name = 'budget-check';
   readonly settingsClass = BudgetCheckSettings;
+  protected readonly holdsBudget = true;
 
   constructor(@InjectDataSource() db: DataSource) {
     super(db);

@@ -21,6 +21,7 @@ import { DuplicateCheckSettings } from './duplicate-check.settings';
 export class DuplicateCheckHandler extends PaymentCheckHandler<DuplicateCheckSettings> {
   readonly name = 'duplicate-check';
   readonly settingsClass = DuplicateCheckSettings;
+  protected readonly holdsBudget = false;
 
   constructor(
     private readonly register: RegisterDuplicates,

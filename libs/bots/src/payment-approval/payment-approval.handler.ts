@@ -21,6 +21,7 @@ import { PaymentApprovalSettings } from './payment-approval.settings';
 export class PaymentApprovalHandler extends PaymentCheckHandler<PaymentApprovalSettings> {
   readonly name = 'payment-approval';
   readonly settingsClass = PaymentApprovalSettings;
+  protected readonly holdsBudget = true;
 
   constructor(
     private readonly register: RegisterDuplicates,

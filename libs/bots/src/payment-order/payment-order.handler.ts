@@ -6,8 +6,9 @@ import { ErpClient, ErpError, PaymentOrder } from '@app/integrations';
 import { PaymentStatus, prepared } from '@app/database';
 import { FieldSelector, FieldUpdate, PyrusTask, TaskCommentRequest } from '@app/pyrus';
 import { BotContext, BotDecision, BotHandler, BotOf, CommentDecision, FollowUp, FollowUpResult } from '../bot-handler';
-import { Invoice, readInvoice } from '../payments/invoice';
+import { Invoice, money, readInvoice } from '../payments/invoice';
 import { PaymentDraft, recordPayment } from '../payments/payment-record';
+import { personStepBeforeBotStage, returnTo } from '../payments/send-back';
 import { PaymentOrderSettings } from './payment-order.settings';
 import { PaymentOrderFollowUps } from './payment-order.follow-ups';
 
@@ -32,7 +33,11 @@ const ENSURE_PAYMENT = prepared(
    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'pending', 'the payment order bot saw it first', $12, $13, now())
    ON CONFLICT (task_id) DO NOTHING`,
 );
-const LOCK_PAYMENT = prepared(`SELECT id, status, erp_document_id, erp_delay_notified_at FROM payments WHERE task_id = $1 FOR UPDATE`);
+const LOCK_PAYMENT = prepared(
+  `SELECT id, status, erp_document_id, erp_delay_notified_at, supplier_key, amount::text AS amount, currency,
+          to_char(invoice_date, 'YYYY-MM-DD') AS invoice_date, cost_centre
+   FROM payments WHERE task_id = $1 FOR UPDATE`,
+);
 /** What a dry run shows in place of the document id the ERP would give. */
 const DRY_RUN_DOCUMENT_ID = '<document id from the ERP>';
 
@@ -41,6 +46,12 @@ interface PaymentState {
   status: PaymentStatus;
   erp_document_id: string | null;
   erp_delay_notified_at: Date | null;
+  /** The figures an approval that holds budget was given for. */
+  supplier_key: string;
+  amount: string;
+  currency: string;
+  invoice_date: string | null;
+  cost_centre: string | null;
 }
 
 /**
@@ -62,7 +73,7 @@ export class PaymentOrderHandler implements BotHandler<PaymentOrderSettings, Pay
     @InjectPinoLogger(PaymentOrderHandler.name) private readonly logger: PinoLogger,
   ) {}
 
-  async decide({ task, settings, em, bot, dryRun }: BotContext<PaymentOrderSettings>): Promise<BotDecision<PaymentOrderRecord>> {
+  async decide({ task, botUserId, settings, em, bot, dryRun }: BotContext<PaymentOrderSettings>): Promise<BotDecision<PaymentOrderRecord>> {
     const { invoice, missing } = readInvoice(task, settings);
     if (!invoice) {
       const text = (settings.texts?.missingFields ?? DEFAULT_MISSING_FIELDS).replace('{fields}', missing.join(', '));
@@ -78,6 +89,19 @@ export class PaymentOrderHandler implements BotHandler<PaymentOrderSettings, Pay
       return this.approval(settings, payment.erp_document_id, `payment order ${payment.erp_document_id} in the ERP`, {
         paymentId: payment.id,
         draft,
+      });
+    }
+    // Budget was approved for other figures (a person changed the amount after the budget check): ordering these would
+    // spend budget nobody checked. Back to the persons before that check, every stage from there asked again, so the
+    // request passes the check anew.
+    const changed = budgetFiguresChanged(payment, invoice);
+    if (payment.status === 'approved' && changed.length) {
+      const why = `The ${changed.join(', ')} changed after the budget was approved, so no payment order is made:`;
+      return returnTo(personStepBeforeBotStage(task, botUserId), {
+        why: `${why} the request goes through the budget check again.`,
+        reason: `${changed.join(', ')} changed after the budget check`,
+        record: { paymentId: payment.id, draft: { ...draft, status: 'pending' } },
+        walkAgain: { task, botUserId },
       });
     }
     if (dryRun) return this.approval(settings, DRY_RUN_DOCUMENT_ID, 'dry run: the ERP order would be created now');
@@ -188,4 +212,16 @@ function updateOf(selector: FieldSelector, value: unknown): FieldUpdate {
   if (typeof selector === 'string') return { code: selector, value };
   const { id, code, name } = selector as { id?: number; code?: string; name?: string };
   return code !== undefined ? { code, value } : id !== undefined ? { id, value } : { name, value };
+}
+
+/** Which of the figures a budget approval was given for differ from the invoice as it stands now. */
+function budgetFiguresChanged(payment: PaymentState, invoice: Invoice): string[] {
+  const differs: Array<[string, boolean]> = [
+    ['supplier', payment.supplier_key !== invoice.supplierKey],
+    [`amount (approved for ${money(payment.amount)}, now ${money(invoice.amount)})`, Number(payment.amount) !== Number(invoice.amount)],
+    ['currency', payment.currency !== invoice.currency],
+    ['invoice date', payment.invoice_date !== invoice.invoiceDate],
+    ['cost centre', (payment.cost_centre ?? undefined) !== invoice.costCentre],
+  ];
+  return differs.filter(([, changed]) => changed).map(([name]) => name);
 }

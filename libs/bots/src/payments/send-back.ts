@@ -26,7 +26,7 @@ export class CheckSettings extends InvoiceSettings {
    * How a request that fails the check goes back. `previous-step`, the default, asks the persons of the nearest earlier
    * step with a person on it to approve again (`approvals_rerequested`, protocol section 3.1); on the first step, where
    * there is none, the bot rejects. `step` asks the persons of step `returnToStep`. `reject` votes "rejected".
-   * `rerequest-previous-step`, the earlier name of `previous-step`, is still accepted.
+   * `rerequest-previous-step` means `previous-step`.
    */
   @IsOptional()
   @IsIn(['previous-step', 'step', 'reject', 'rerequest-previous-step'], {
@@ -77,25 +77,52 @@ export function sendBack(
     return { kind: 'comment', comment, reason: check.reason, record };
   }
   const named = settings.returnTo === 'step' ? personStep(task, settings.returnToStep, check.botUserId) : undefined;
-  const target = named ?? previousPersonStep(task, check.botUserId);
+  return returnTo(named ?? previousPersonStep(task, check.botUserId), { why: check.why, reason: check.reason, record, returned });
+}
+
+/**
+ * The decision that asks the persons of `target` to approve again (`approvals_rerequested`), the comment giving the
+ * reason and where the request went; with no target (the bot is on the first stage) it rejects and says why.
+ * `walkAgain` also asks every approver of the steps after the target and before the bot's own (the bots' among them)
+ * again, so the request passes each of those stages anew, whether or not Pyrus would skip a step already approved.
+ */
+export function returnTo<R>(
+  target: { step: number; people: PyrusPerson[] } | undefined,
+  back: { why: string; reason: string; record: R; returned?: string; walkAgain?: { task: PyrusTask; botUserId?: number } },
+): BotDecision<R> {
+  const { why, reason, record, returned = '', walkAgain } = back;
   if (!target) {
-    const text = `${check.why}\nRejected: there is no earlier stage to return this request to.${returned}`;
-    return {
-      kind: 'comment',
-      comment: { text, approval_choice: 'rejected' },
-      reason: `${check.reason}; no earlier stage, rejected`,
-      record,
-    };
+    const text = `${why}\nRejected: there is no earlier stage to return this request to.${returned}`;
+    return { kind: 'comment', comment: { text, approval_choice: 'rejected' }, reason: `${reason}; no earlier stage, rejected`, record };
   }
-  const rerequested: PersonRef[][] = Array.from({ length: target.step }, () => []);
+  const through = walkAgain ? (walkAgain.task.current_step ?? 1) - 1 : target.step;
+  const rerequested: PersonRef[][] = Array.from({ length: through }, () => []);
   rerequested[target.step - 1] = target.people.map((p) => ({ id: p.id }));
-  const text = `${check.why}\nReturned to step ${target.step} (${target.people.map(personName).join(', ')}).${returned}`;
+  for (let step = target.step + 1; step <= through; step += 1) {
+    const approvers = (walkAgain!.task.approvals?.[step - 1] ?? []).map((a) => a.person).filter((p) => p && p.id !== walkAgain!.botUserId);
+    rerequested[step - 1] = approvers.map((p) => ({ id: p.id }));
+  }
+  const text = `${why}\nReturned to step ${target.step} (${target.people.map(personName).join(', ')}).${returned}`;
   return {
     kind: 'comment',
     comment: { text, approvals_rerequested: rerequested },
-    reason: `${check.reason}; returned to step ${target.step}`,
+    reason: `${reason}; returned to step ${target.step}`,
     record,
   };
+}
+
+/**
+ * The persons who come before the nearest earlier bot stage: where a request must go to pass that bot's check again
+ * (the head of department before the budget check, for the payment order bot). Without a bot stage before this one,
+ * the nearest earlier person step.
+ */
+export function personStepBeforeBotStage(task: PyrusTask, botUserId?: number): { step: number; people: PyrusPerson[] } | undefined {
+  for (let step = (task.current_step ?? 1) - 1; step >= 1; step -= 1) {
+    const approvers = task.approvals?.[step - 1] ?? [];
+    const botStage = approvers.some((a) => a.person?.type === 'bot' && a.person.id !== botUserId);
+    if (botStage) return previousPersonStep({ ...task, current_step: step }, botUserId);
+  }
+  return previousPersonStep(task, botUserId);
 }
 
 /** The nearest step before the current one with a person (not a bot, not this bot) on it, and those persons. */
