@@ -116,6 +116,11 @@ describe('the payment-order bot: the ERP order, its approval and the vendor e-ma
       ERP_RETRIES: '0',
       ERP_TIMEOUT_MS: String(ERP_TIMEOUT_MS),
       ERP_BREAKER_THRESHOLD: '100',
+      // The order's follow-up is patient: retried 50, 100, 200, 200, 200, 200 ms after each failure (JOB_BACKOFF_MS
+      // doubling, capped), 950 ms in all, which fits in the patience; a seventh wait would not: 7 attempts.
+      JOB_BACKOFF_MS: '50',
+      FOLLOWUP_RETRY_MAX_DELAY_MS: '200',
+      FOLLOWUP_PATIENCE_MS: '1000',
       SMTP_URL: smtp.url,
       SMTP_FROM: 'payments-bot@example.org',
       ADMIN_TOKENS: `olga:operator:${createHash('sha256').update(OPERATOR).digest('hex')}`,
@@ -244,6 +249,24 @@ describe('the payment-order bot: the ERP order, its approval and the vendor e-ma
     expect(delayNotices(task.id)).toHaveLength(1);
     expect(botVote(task.id)).toBe('waiting');
     expect(await paymentOf(task.id)).toMatchObject({ erp_document_id: null, erp_delay_notified_at: expect.any(Date) });
+    // The patience ran out: every attempt the settings give was made, each after its wait, and the job failed.
+    const failed = (await followUpJob(payment.id))!;
+    expect(failed.opts).toMatchObject({ attempts: 7, backoff: { type: 'patient', options: { delayMs: 50, maxDelayMs: 200 } } });
+    expect(failed.attemptsMade).toBe(7);
+    expect(failed.failedReason).toMatch(/503/);
+    expect(ordersFor(payment.id).map((c) => c.status)).toEqual(Array(8).fill(503));
+    const tries = await waitFor('the call log', async () => {
+      const { rows } = await service.db.query<{ attempt: number; outcome: string; started_at: Date; finished_at: Date }>(
+        `SELECT attempt, outcome, started_at, finished_at FROM job_attempts WHERE queue = 'followups' AND payment_id = $1 ORDER BY attempt`,
+        [payment.id],
+      );
+      return rows.length === 7 ? rows : undefined;
+    });
+    expect(tries.map((t) => t.outcome)).toEqual(Array(7).fill('failed'));
+    const waits = tries.slice(1).map((t, i) => t.started_at.getTime() - tries[i].finished_at.getTime());
+    // Each wait is at least its backoff; capped, their sum stays near the 950 ms (uncapped it would be 3 150 ms).
+    [50, 100, 200, 200, 200, 200].forEach((backoff, i) => expect(waits[i]).toBeGreaterThanOrEqual(backoff - 2));
+    expect(waits.reduce((a, b) => a + b)).toBeLessThan(2500);
 
     // Someone asks meanwhile: the ERP is still down, and the task was told.
     await managerComments(task.id, 'Where is the order?');
@@ -369,7 +392,10 @@ describe('the payment-order bot: the ERP order, its approval and the vendor e-ma
       // Done: the next run leaves it.
       await pastMinAge();
       await service.worker.get(DeliveryReconciler).reconcile();
-      expect(await (await followUpJob(paymentId))?.getState()).toBe('completed');
+      const requeued = (await followUpJob(paymentId))!;
+      expect(await requeued.getState()).toBe('completed');
+      // Queued again as patient as when the decision queued it.
+      expect(requeued.opts).toMatchObject({ attempts: 7, backoff: { type: 'patient', options: { delayMs: 50, maxDelayMs: 200 } } });
     });
 
     it('the vendor e-mail: queued again by the reconciliation, and sent once', async () => {

@@ -17,6 +17,9 @@ export function testEnv(overrides: Record<string, string> = {}): Record<string, 
     QUEUE_PREFIX: `test-${randomUUID().slice(0, 8)}`,
     JOB_ATTEMPTS: '4',
     JOB_BACKOFF_MS: '50',
+    // A patient follow-up (the delayed ERP order) gives up after about a second, as the others after their 4 attempts.
+    FOLLOWUP_PATIENCE_MS: '1000',
+    FOLLOWUP_RETRY_MAX_DELAY_MS: '200',
     // Off unless a test wants it (hourly): the reconciliation reads every spec's rows in the shared database, and would
     // queue another spec's unfinished deliveries into this one's queue.
     RECONCILE_INTERVAL_MS: '3600000',

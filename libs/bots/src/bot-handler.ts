@@ -54,6 +54,12 @@ export interface FollowUp {
   data?: Record<string, unknown>;
   /** What the call log ties this follow-up's attempts to, beyond its bot and task. */
   callLog?: { paymentId?: string };
+  /**
+   * Keeps being retried while its error is retryable, for FOLLOWUP_PATIENCE_MS with a backoff capped at
+   * FOLLOWUP_RETRY_MAX_DELAY_MS, instead of the queue's JOB_ATTEMPTS: for work a task waits on (a delayed ERP order)
+   * that must outlast an outage. It still fails for good at once on an error that says `retryable: false`.
+   */
+  patient?: boolean;
 }
 
 /**

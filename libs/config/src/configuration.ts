@@ -11,6 +11,10 @@ export interface AppConfiguration {
     prefix: string;
     attempts: number;
     backoffMs: number;
+    /** How long a patient follow-up keeps being retried before it is failed for good. */
+    followUpPatienceMs: number;
+    /** The cap on a patient follow-up's backoff. */
+    followUpRetryMaxDelayMs: number;
     concurrency: number;
     addTimeoutMs: number;
     /** How often a worker looks for unfinished deliveries whose job is not in Redis. */
@@ -99,6 +103,8 @@ export function buildConfiguration(env: Record<string, string | undefined> = pro
       prefix: vars.QUEUE_PREFIX,
       attempts: vars.JOB_ATTEMPTS,
       backoffMs: vars.JOB_BACKOFF_MS,
+      followUpPatienceMs: vars.FOLLOWUP_PATIENCE_MS,
+      followUpRetryMaxDelayMs: vars.FOLLOWUP_RETRY_MAX_DELAY_MS,
       concurrency: vars.WORKER_CONCURRENCY,
       addTimeoutMs: vars.QUEUE_ADD_TIMEOUT_MS,
       reconcileIntervalMs: vars.RECONCILE_INTERVAL_MS,

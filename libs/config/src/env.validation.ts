@@ -95,6 +95,23 @@ export class EnvironmentVariables {
   @Min(1)
   JOB_BACKOFF_MS = 2000;
 
+  /**
+   * How long a follow-up its handler declares patient (the ERP order of a delayed payment) keeps being retried while
+   * its error is retryable, before it is failed for good: its attempts are as many as its backoff fits in this time
+   * (never fewer than JOB_ATTEMPTS).
+   */
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(30 * 86400000)
+  FOLLOWUP_PATIENCE_MS = 86400000;
+
+  /** The longest wait between two attempts of a patient follow-up: its backoff doubles from JOB_BACKOFF_MS up to this. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(100)
+  FOLLOWUP_RETRY_MAX_DELAY_MS = 300000;
+
   @Transform(toInt)
   @IsInt()
   @Min(1)

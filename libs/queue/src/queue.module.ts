@@ -2,6 +2,7 @@ import { BullModule } from '@nestjs/bull';
 import { Module } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { AppConfiguration } from '@app/config';
+import { PATIENT_BACKOFF, patientBackoffStrategy } from './patient-retry';
 import { DELIVERIES_QUEUE, FOLLOWUPS_QUEUE } from './queue.constants';
 import { RedisService } from './redis.service';
 
@@ -30,6 +31,11 @@ import { RedisService } from './redis.service';
             // Bull's default. A job whose lock runs out a second time fails instead of going back to the queue: a job
             // that kills its worker (out of memory) cannot take every worker down in turn. An operator retries it.
             maxStalledCount: 1,
+            // A patient job (a follow-up its handler declares so) waits longer between attempts, up to a cap, and gets
+            // as many as fit in FOLLOWUP_PATIENCE_MS (patientJobOptions).
+            backoffStrategies: {
+              [PATIENT_BACKOFF]: patientBackoffStrategy({ delayMs: queue.backoffMs, maxDelayMs: queue.followUpRetryMaxDelayMs }),
+            },
           },
           defaultJobOptions: {
             attempts: queue.attempts,

@@ -47,8 +47,16 @@ const OUTSTANDING = `
      AND p.erp_reported_at < $2 AND p.erp_reported_at > $2::timestamptz - $3::interval`;
 
 /**
+ * A follow-up of the payment. The order is patient: the task's vote waits for it, so it keeps being tried through an ERP
+ * outage (FOLLOWUP_PATIENCE_MS); the vendor's notification has the queue's retries.
+ */
+function followUpOf(kind: string, paymentId: string): FollowUp {
+  return { kind, key: paymentId, callLog: { paymentId }, ...(kind === CREATE_PAYMENT_ORDER_JOB ? { patient: true } : {}) };
+}
+
+/**
  * What follows a payment order decision that reached Pyrus. Without a document id (the ERP did not take the order, and
- * the task was told it is delayed): `create-payment-order` retries the order with the queue's retries and, once it
+ * the task was told it is delayed): `create-payment-order` retries the order, patiently, and, once it
  * exists, asks for the task to be decided again, so the approval with the document number takes the normal delivery
  * path and its claim. With one (the approval went out): `notify-vendor` tells the vendor. Each step records that it
  * happened (`erp_document_id`, `notifications`), so a retried job repeats none, and the ERP gets the payment id as
@@ -72,15 +80,14 @@ export class PaymentOrderFollowUps {
       Array<{ id: string; erp_document_id: string | null; erp_delay_notified_at: Date | null } | undefined>
     >('SELECT id, erp_document_id, erp_delay_notified_at FROM payments WHERE task_id = $1', [taskId]);
     if (!payment) return [];
-    const followUp = (kind: string): FollowUp => ({ kind, key: payment.id, callLog: { paymentId: payment.id } });
     // The task was told the order is delayed: the order is the follow-up's to make. (A comment naming missing fields
     // asks for nothing: the order waits for the fields.)
-    if (!payment.erp_document_id) return payment.erp_delay_notified_at ? [followUp(CREATE_PAYMENT_ORDER_JOB)] : [];
+    if (!payment.erp_document_id) return payment.erp_delay_notified_at ? [followUpOf(CREATE_PAYMENT_ORDER_JOB, payment.id)] : [];
     // The decision that reached Pyrus with a document id is the approval that gave it.
     await this.db.query('UPDATE payments SET erp_reported_at = now(), updated_at = now() WHERE id = $1 AND erp_reported_at IS NULL', [
       payment.id,
     ]);
-    return settings.notify?.email || settings.notify?.sms ? [followUp(NOTIFY_VENDOR_JOB)] : [];
+    return settings.notify?.email || settings.notify?.sms ? [followUpOf(NOTIFY_VENDOR_JOB, payment.id)] : [];
   }
 
   /**
@@ -107,7 +114,7 @@ export class PaymentOrderFollowUps {
       )
       .map((r) => ({
         taskId: Number(r.task_id),
-        followUp: { kind: r.work === 'order' ? CREATE_PAYMENT_ORDER_JOB : NOTIFY_VENDOR_JOB, key: r.id, callLog: { paymentId: r.id } },
+        followUp: followUpOf(r.work === 'order' ? CREATE_PAYMENT_ORDER_JOB : NOTIFY_VENDOR_JOB, r.id),
       }));
   }
 
@@ -124,7 +131,7 @@ export class PaymentOrderFollowUps {
 
   /**
    * Creates the order unless it exists, then asks for the task to be decided again (the approval with the document
-   * number). An ERP error fails the attempt: a retryable one is retried with the queue's backoff, a 4xx fails the job
+   * number). An ERP error fails the attempt: a retryable one is retried for FOLLOWUP_PATIENCE_MS, a 4xx fails the job
    * for good at once (ErpError.retryable is false); the task was told once, by the decision, that the order is late.
    */
   private async createPaymentOrder(bot: PaymentOrderBot, paymentId: string): Promise<FollowUpResult | void> {
