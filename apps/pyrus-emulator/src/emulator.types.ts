@@ -162,6 +162,12 @@ export interface PyrusEmulatorOptions {
   quotaLimit?: number;
   /** Quota window in ms (default 600 000). */
   quotaWindowMs?: number;
+  /**
+   * 'account' (the default): each account has a quota of its own. 'company': every account of type 'bot' draws on one
+   * window, read back as `quota(COMPANY_QUOTA)`, as a company's bots share its quota; accounts of type 'user' keep their
+   * own (they stand in for people, whose clicks in Pyrus's app take no API quota).
+   */
+  quotaScope?: 'account' | 'company';
   /** Token lifetime in ms (default 24 h). */
   tokenTtlMs?: number;
   /** Issuing token N+1 for a bot silently revokes its oldest (0 = no limit, the default). */

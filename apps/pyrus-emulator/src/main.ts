@@ -30,6 +30,7 @@ async function main(): Promise<void> {
     seedDir: process.env.EMULATOR_SEED || DEFAULT_SEED_DIR,
     quotaLimit: numberVar('EMULATOR_QUOTA_LIMIT'),
     quotaWindowMs: numberVar('EMULATOR_QUOTA_WINDOW_MS'),
+    quotaScope: process.env.EMULATOR_QUOTA_SCOPE === 'company' ? 'company' : undefined,
     tokenTtlMs: numberVar('EMULATOR_TOKEN_TTL_MS'),
     maxTokensPerBot: numberVar('EMULATOR_MAX_TOKENS_PER_BOT'),
     timeScale: numberVar('EMULATOR_TIME_SCALE'),

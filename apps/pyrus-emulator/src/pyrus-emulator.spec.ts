@@ -4,6 +4,7 @@ import { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { PyrusTask } from '@app/pyrus';
 import { PyrusEmulator } from './pyrus-emulator';
+import { COMPANY_QUOTA } from './quota-meter.service';
 import { DEFAULT_SEED_DIR } from './seed-loader';
 
 const FIXTURES = join(__dirname, '..', '..', '..', 'test', 'fixtures', 'pyrus');
@@ -350,6 +351,25 @@ describe('PyrusEmulator API', () => {
       const after = await call(emulator, 'GET', '/v4/tasks/1001', { token });
       expect(after.status).toBe(200);
       expect(after.headers.get('x-ratelimit-remaining')).toBe('2');
+    });
+
+    it("with quotaScope 'company', every bot account draws on one window and a 'user' account keeps its own", async () => {
+      const company = new PyrusEmulator({ seedDir: DEFAULT_SEED_DIR, autoDeliver: false, quotaScope: 'company', quotaLimit: 3 });
+      await company.start();
+      try {
+        company.addBot({ name: 'head', login: 'head@example.org', securityKey: 'head-key', userId: 990001, type: 'user' });
+        const auto = await login(company);
+        const payments = await login(company, PAYMENTS_LOGIN, PAYMENTS_KEY);
+        const head = await login(company, 'head@example.org', 'head-key');
+        const statuses = [];
+        for (const token of [auto, payments, auto, payments]) statuses.push((await call(company, 'GET', '/v4/inbox', { token })).status);
+        expect(statuses).toEqual([200, 200, 200, 429]);
+        expect(company.quota(COMPANY_QUOTA)).toMatchObject({ used: 3, remaining: 0, rejected: 1 });
+        expect(company.quota('auto-reply')).toMatchObject({ used: 0, rejected: 0 });
+        expect((await call(company, 'GET', '/v4/inbox', { token: head })).status).toBe(200);
+      } finally {
+        await company.stop();
+      }
     });
 
     it('reports seconds to the end of the window in X-RateLimit-Reset (default 5000 per 600 s)', async () => {

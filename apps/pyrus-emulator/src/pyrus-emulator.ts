@@ -18,7 +18,7 @@ import {
   SendDeliveryRequest,
 } from './emulator.types';
 import { FaultInjector } from './fault-injector.service';
-import { QuotaMeter } from './quota-meter.service';
+import { COMPANY_QUOTA, QuotaMeter } from './quota-meter.service';
 import { filterRegister, indexableFilter } from './register-filter';
 import { loadSeedDir } from './seed-loader';
 import { clone, TaskStore, waitingOn } from './task-store.service';
@@ -56,6 +56,7 @@ export class PyrusEmulator {
   readonly faults: FaultInjector;
   readonly tokens: TokenRegistry;
   readonly quotaMeter: QuotaMeter;
+  private readonly quotaScope: 'account' | 'company';
   readonly sender: WebhookSender;
   autoDeliver: boolean;
   botToBotWebhooks: boolean;
@@ -75,6 +76,7 @@ export class PyrusEmulator {
     this.faults = new FaultInjector(options.random);
     this.tokens = new TokenRegistry(options.tokenTtlMs ?? 24 * 3600 * 1000, options.maxTokensPerBot ?? 0);
     this.quotaMeter = new QuotaMeter(options.quotaLimit ?? 5000, options.quotaWindowMs ?? 600_000);
+    this.quotaScope = options.quotaScope ?? 'account';
     this.autoDeliver = options.autoDeliver ?? true;
     this.botToBotWebhooks = options.botToBotWebhooks ?? true;
     this.applyWebhookAnswers = options.applyWebhookAnswers ?? true;
@@ -496,7 +498,7 @@ export class PyrusEmulator {
     const bot = this.bots.get(botName);
     if (!bot) return errorResponse(new EmulatorHttpError(401, 'invalid_token', 'Неверный токен авторизации.'));
     entry.bot = bot.name;
-    const quota = this.quotaMeter.take(bot.name);
+    const quota = this.quotaMeter.take(this.quotaScope === 'company' && bot.type === 'bot' ? COMPANY_QUOTA : bot.name);
     if (!quota.allowed) {
       return { status: 429, headers: quota.headers, body: { error: 'Too many requests.', error_code: 'too_many_requests' } };
     }

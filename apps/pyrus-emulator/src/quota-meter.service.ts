@@ -7,6 +7,9 @@ interface Window {
   total: number;
 }
 
+/** The window the bots of a company share when the emulator's quotaScope is 'company'. */
+export const COMPANY_QUOTA = 'company';
+
 export interface QuotaDecision {
   allowed: boolean;
   headers: Record<string, string>;
