@@ -9,30 +9,31 @@
  * Each route has its own api and worker processes and queue prefix; the routes take turns in rounds, so that what else
  * runs on a shared machine weighs on both alike.
  */
-import { ChildProcess } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { loadavg, tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { PyrusApproval } from '@app/pyrus';
+import { loadavg } from 'node:os';
 import { PyrusEmulator } from '../../apps/pyrus-emulator/src';
 import { PaymentHistory } from '../../libs/bots/src/payments/payment-history';
 import { buildDataSourceOptions } from '../../libs/database/src/database-options';
-import { freePort } from '../support/child-processes';
 import { FakeErp } from '../support/fake-erp';
 import {
+  Account,
+  ACCOUNTANT,
+  addInvoiceTask,
+  addPeople,
   BENCH_DATABASE_URL,
-  BENCH_REDIS_URL,
-  cpuMs,
+  Bot,
+  CFO,
+  decisionMs,
+  HEAD,
   openBenchStores,
-  peakRssMb,
-  ROOT,
+  percentile,
+  PRESET,
   runBenchmark,
-  startProcess,
-  stopProcesses,
+  startService,
+  THREE_BOT_ROUTE,
+  TREASURER,
+  walkRoute,
 } from './bench-support';
 import { DataSource } from 'typeorm';
-import { request } from 'undici';
-import { INVOICE_FORM_FIELDS } from '../support/invoice-task';
 
 const HISTORY_ROWS = Number(process.env.BENCH_HISTORY_ROWS ?? 1_000_000);
 const CHECKS = 2000;
@@ -50,40 +51,9 @@ const WORKERS = Number(process.env.BENCH_WORKERS ?? 1);
 const ROUND_TIMEOUT_MS = 240_000;
 const FORM_ID = 9001;
 
-const percentile = (sorted: number[], p: number) =>
-  sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] : NaN;
 const ms = (n: number) => `${n.toFixed(2)} ms`;
 /** The totals too: TRUNCATE fires no row trigger, so they would keep every earlier run's payments. */
 const TRUNCATE_HISTORY = 'TRUNCATE notifications, payments, payment_monthly_totals, budget_limits';
-
-interface Account {
-  name: string;
-  userId: number;
-  person: boolean;
-}
-interface Bot extends Account {
-  handler: string;
-  settings: Record<string, unknown>;
-}
-
-const fields = INVOICE_FORM_FIELDS;
-const budget = { scope: 'supplier', period: 'month' };
-const person = (name: string, userId: number): Account => ({ name, userId, person: true });
-const bot = (name: string, userId: number, handler: string, settings: Record<string, unknown>): Bot => ({
-  name,
-  userId,
-  person: false,
-  handler,
-  settings,
-});
-const ACCOUNTANT = person('accountant', 700101);
-const HEAD = person('head', 700102);
-const CFO = person('cfo', 700103);
-const TREASURER = person('treasurer', 700104);
-const PRESET = bot('payments', 700001, 'payment-approval', { fields, budget });
-const DUPLICATE_CHECK = bot('duplicate-check', 700002, 'duplicate-check', { fields });
-const BUDGET_CHECK = bot('budget-check', 700003, 'budget-check', { fields, budget });
-const PAYMENT_ORDER = bot('payment-order', 700004, 'payment-order', { fields });
 
 /** A route: its steps in order (each one account), and the task ids and suppliers its requests use. */
 interface Route {
@@ -94,12 +64,7 @@ interface Route {
 }
 const ROUTES: Route[] = [
   { name: 'before', steps: [ACCOUNTANT, PRESET, TREASURER], firstTask: 50_000_000, firstSupplier: 0 },
-  {
-    name: 'after',
-    steps: [ACCOUNTANT, DUPLICATE_CHECK, HEAD, BUDGET_CHECK, CFO, PAYMENT_ORDER, TREASURER],
-    firstTask: 51_000_000,
-    firstSupplier: 10_000,
-  },
+  { name: 'after', steps: THREE_BOT_ROUTE, firstTask: 51_000_000, firstSupplier: 10_000 },
 ];
 
 /** What one round of a route measured; the rounds of a route add up. */
@@ -203,15 +168,7 @@ async function main() {
   // (2) The routes, with the emulator's quota out of the way.
   const emulator = new PyrusEmulator({ autoDeliver: true, quotaLimit: 10_000_000, log: () => undefined });
   await emulator.start();
-  for (const account of [ACCOUNTANT, HEAD, CFO, TREASURER]) {
-    emulator.addBot({
-      name: account.name,
-      login: `${account.name}@example.org`,
-      securityKey: `${account.name}-key`,
-      userId: account.userId,
-      type: 'user',
-    });
-  }
+  addPeople(emulator, [ACCOUNTANT, HEAD, CFO, TREASURER]);
   // The tests' fake ERP: it answers each order at once, the same order for the same Idempotency-Key.
   const erp = new FakeErp();
   await erp.start();
@@ -313,190 +270,45 @@ interface RunningRoute {
  */
 async function startRoute(emulator: PyrusEmulator, route: Route, erpUrl: string): Promise<RunningRoute> {
   const bots = route.steps.filter((s): s is Bot => !s.person);
-  const botNames = new Set(bots.map((b) => b.name));
-  const apiPort = await freePort();
-  const botsFile = join(mkdtempSync(join(tmpdir(), 'bench-pipeline-')), 'bots.json');
-  writeFileSync(
-    botsFile,
-    JSON.stringify({
-      bots: bots.map((b) => ({
-        name: b.name,
-        login: `bot@bench-${b.name}`,
-        securityKeys: [`${b.name}-key`],
-        handler: b.handler,
-        settings: b.settings,
-      })),
-    }),
-  );
-  for (const b of bots) {
-    emulator.addBot({
-      name: b.name,
-      login: `bot@bench-${b.name}`,
-      securityKey: `${b.name}-key`,
-      userId: b.userId,
-      webhookUrl: `http://127.0.0.1:${apiPort}/bots/${b.name}/webhook`,
-    });
-  }
-  const env = {
-    DATABASE_URL: BENCH_DATABASE_URL,
-    REDIS_URL: BENCH_REDIS_URL,
-    QUEUE_PREFIX: `${QUEUE_PREFIX}-${route.name}`,
-    BOTS_FILE: botsFile,
-    LOG_LEVEL: 'warn',
-    PYRUS_AUTH_URL: emulator.authUrl,
-    PYRUS_API_URL: emulator.apiUrl,
-    ERP_URL: erpUrl,
-  };
-  const api = await startProcess(
-    join(ROOT, 'dist/apps/api/src/main.js'),
-    { ...env, PORT: String(apiPort) },
-    `http://127.0.0.1:${apiPort}/health/live`,
-  );
-  const workers: ChildProcess[] = [];
-  try {
-    for (let i = 0; i < WORKERS; i++) {
-      const port = await freePort();
-      workers.push(
-        await startProcess(
-          join(ROOT, 'dist/apps/worker/src/main.js'),
-          { ...env, WORKER_PORT: String(port) },
-          `http://127.0.0.1:${port}/health/live`,
-        ),
-      );
-    }
-  } catch (err) {
-    await stopProcesses(api, ...workers);
-    throw err;
-  }
-
-  const stepsOf = (): PyrusApproval[][] => route.steps.map((s) => [{ person: emulator.getBot(s.name).person, approval_choice: 'waiting' }]);
+  const service = await startService(emulator, {
+    bots,
+    queuePrefix: `${QUEUE_PREFIX}-${route.name}`,
+    workers: WORKERS,
+    env: { ERP_URL: erpUrl },
+  });
   for (let i = 0; i < WARMUP + REQUESTS; i++) {
-    const supplier = route.firstSupplier + i;
     const id = route.firstTask + i;
-    emulator.addTask({
-      id,
-      form_id: FORM_ID,
-      current_step: 1,
-      author: emulator.getBot(ACCOUNTANT.name).person,
-      fields: [
-        { id: 1, type: 'text', code: 'supplier', value: `Supplier ${supplier}` },
-        { id: 2, type: 'text', code: 'inn', value: String(supplier) },
-        { id: 3, type: 'text', code: 'invoice_no', value: `NEW-${id}` },
-        { id: 4, type: 'date', code: 'invoice_date', value: '2026-11-01' },
-        { id: 5, type: 'money', code: 'amount', value: 100 + (i % 900) },
-        { id: 6, type: 'text', code: 'currency', value: 'RUB' },
-      ],
-      approvals: stepsOf(),
-      comments: [],
-    });
+    addInvoiceTask(emulator, { id, supplier: route.firstSupplier + i, amount: 100 + (i % 900), formId: FORM_ID, steps: route.steps });
   }
-  const tokens = new Map(route.steps.filter((s) => s.person).map((s) => [s.name, emulator.issueToken(s.name)]));
-
-  // A person's approval, as their client would post it: through the emulator's API with their own token.
-  const approve = async (id: number, account: Account) => {
-    // undici's request, not fetch: this process also plays Pyrus, and fetch would take its CPU from the service.
-    const res = await request(`${emulator.apiUrl}tasks/${id}/comments`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${tokens.get(account.name)}` },
-      body: JSON.stringify({ text: 'Approved', approval_choice: 'approved' }),
-    });
-    await res.body.dump();
-    if (res.statusCode !== 200) throw new Error(`${account.name}'s approval of task ${id} answered ${res.statusCode}`);
-  };
 
   const drive = async (first: number, count: number): Promise<Measure> => {
-    const startedAt = new Map<number, number>();
-    const requestMs: number[] = [];
-    let nextIndex = first;
-    let completed = 0;
-    let sentBack = 0;
-    let finish!: () => void;
-    const finished = new Promise<void>((resolve) => (finish = resolve));
-    const failures: Error[] = [];
-    const settle = (id: number, ok: boolean) => {
-      if (ok) {
-        completed += 1;
-        requestMs.push(Date.now() - startedAt.get(id)!);
-      } else sentBack += 1;
-      if (completed + sentBack === count) finish();
-      else startRequest();
-    };
-    // Walks the task as far as the people take it: each person on the current step approves; a bot's step waits for
-    // its comment (the watcher below calls this again then). A task being walked is not walked twice at once.
-    const walking = new Set<number>();
-    const walk = async (id: number) => {
-      if (walking.has(id)) return;
-      walking.add(id);
-      try {
-        for (;;) {
-          const task = emulator.store.peekTask(id)!;
-          if (task.close_date) return settle(id, true);
-          const account = route.steps[task.current_step! - 1];
-          if (!account.person) return;
-          await approve(id, account);
-        }
-      } finally {
-        walking.delete(id);
-      }
-    };
-    const startRequest = () => {
-      if (nextIndex >= first + count) return;
-      const id = route.firstTask + nextIndex++;
-      startedAt.set(id, Date.now());
-      walk(id).catch((err: Error) => failures.push(err));
-    };
-
-    // The bots' comments, as they come: an approval hands the task to the next person; anything else sent it back.
-    let seen = emulator.comments.length;
-    const firstComment = seen;
-    const firstDelivery = emulator.deliveries.length;
-    const watcher = setInterval(() => {
-      for (; seen < emulator.comments.length; seen++) {
-        const c = emulator.comments[seen];
-        if (!botNames.has(c.bot)) continue;
-        if (c.request.approval_choice === 'approved') walk(c.taskId).catch((err: Error) => failures.push(err));
-        else settle(c.taskId, false);
-      }
-    }, 5);
-
-    const cpuOf = () => ({
-      api: cpuMs(api.pid!),
-      workers: workers.reduce((sum, w) => sum + cpuMs(w.pid!), 0),
-      self: (({ user, system }) => (user + system) / 1000)(process.cpuUsage()),
+    const cpuAtStart = service.cpu();
+    const walk = await walkRoute(emulator, {
+      steps: route.steps,
+      taskOf: (i) => route.firstTask + first + i,
+      count,
+      inFlight: IN_FLIGHT,
+      timeoutMs: ROUND_TIMEOUT_MS,
     });
-    const cpuAtStart = cpuOf();
-    const started = Date.now();
-    for (let i = 0; i < IN_FLIGHT; i++) startRequest();
-    const timeout = new Promise<void>((resolve) => setTimeout(resolve, ROUND_TIMEOUT_MS).unref());
-    await Promise.race([finished, timeout]);
-    const elapsedS = (Date.now() - started) / 1000;
-    const cpuAtEnd = cpuOf();
-    clearInterval(watcher);
-    if (failures.length) throw failures[0];
-
-    const comments = emulator.comments.slice(firstComment).filter((c) => botNames.has(c.bot));
-    const webhookAt = new Map<string, number>();
-    for (const d of emulator.deliveries.slice(firstDelivery)) {
-      const key = `${d.taskId}:${d.bot}`;
-      if (botNames.has(d.bot) && !webhookAt.has(key)) webhookAt.set(key, Date.parse(d.startedAt));
-    }
+    const cpuAtEnd = service.cpu();
+    const { comments } = walk;
     return {
       requests: count,
-      completed,
-      sentBack,
+      completed: walk.completed,
+      sentBack: walk.sentBack,
       decisions: comments.length,
       doubled: comments.length - new Set(comments.map((c) => `${c.taskId}:${c.bot}`)).size,
-      elapsedS,
+      elapsedS: walk.elapsedS,
       decisionMs: Object.fromEntries(
         bots.map((b) => [
           b.name,
-          comments
-            .filter((c) => c.bot === b.name)
-            .map((c) => Date.parse(c.at) - (webhookAt.get(`${c.taskId}:${c.bot}`) ?? NaN))
-            .filter((n) => !Number.isNaN(n)),
+          decisionMs(
+            walk,
+            comments.filter((c) => c.bot === b.name),
+          ),
         ]),
       ),
-      requestMs,
+      requestMs: walk.requestMs,
       cpuMs: {
         api: cpuAtEnd.api - cpuAtStart.api,
         workers: cpuAtEnd.workers - cpuAtStart.workers,
@@ -506,14 +318,7 @@ async function startRoute(emulator: PyrusEmulator, route: Route, erpUrl: string)
     };
   };
 
-  return {
-    route,
-    drive,
-    rss: () => ({ api: peakRssMb(api.pid!), worker: Math.max(...workers.map((w) => peakRssMb(w.pid!))) }),
-    stop: async () => {
-      await stopProcesses(api, ...workers);
-    },
-  };
+  return { route, drive, rss: service.rss, stop: service.stop };
 }
 
 runBenchmark(main);
