@@ -206,15 +206,16 @@ export async function startService(
   };
 }
 
-/** An invoice task of supplier number `supplier` on form `formId`, waiting for the route's first step. */
+/** An invoice task of supplier number `supplier` on form `formId`, waiting for the route's step `step` (default 1). */
 export function addInvoiceTask(
   emulator: PyrusEmulator,
-  o: { id: number; supplier: number; amount: number; formId: number; steps: Account[] },
+  o: { id: number; supplier: number; amount: number; formId: number; steps: Account[]; step?: number },
 ) {
+  const step = o.step ?? 1;
   emulator.addTask({
     id: o.id,
     form_id: o.formId,
-    current_step: 1,
+    current_step: step,
     author: emulator.getBot(o.steps[0].name).person,
     fields: [
       { id: 1, type: 'text', code: 'supplier', value: `Supplier ${o.supplier}` },
@@ -224,7 +225,10 @@ export function addInvoiceTask(
       { id: 5, type: 'money', code: 'amount', value: o.amount },
       { id: 6, type: 'text', code: 'currency', value: 'RUB' },
     ],
-    approvals: o.steps.map((s) => [{ person: emulator.getBot(s.name).person, approval_choice: 'waiting' }] as PyrusApproval[]),
+    // The steps before `step` approved, as the people's votes would have left them.
+    approvals: o.steps.map(
+      (s, i) => [{ person: emulator.getBot(s.name).person, approval_choice: i + 1 < step ? 'approved' : 'waiting' }] as PyrusApproval[],
+    ),
     comments: [],
   });
 }

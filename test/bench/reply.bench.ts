@@ -81,7 +81,7 @@ interface ModeResult {
   rejected: number;
   decisionMs: number[];
   load: number;
-  acks: Array<{ connections: number; p50: number; p99: number; rps: number; non2xx: number; backlog: [number, number] }>;
+  acks: Array<{ connections: number; p50: number; p99: number; rps: number; non2xx: number; backlog: [number, number]; drained: number }>;
   ackLoad: number;
 }
 
@@ -287,6 +287,7 @@ async function measureAcks(
   const acks: ModeResult['acks'] = [];
   for (const connections of [4, 50]) {
     const before = await backlog();
+    const decided = emulator.comments.length;
     const r = await fire(connections, { duration: ACK_DURATION_S });
     acks.push({
       connections,
@@ -295,6 +296,7 @@ async function measureAcks(
       rps: r.requests.average,
       non2xx: r.non2xx,
       backlog: [before, await backlog()],
+      drained: (emulator.comments.length - decided) / ACK_DURATION_S,
     });
   }
   return acks;
@@ -333,6 +335,7 @@ function print(results: ModeResult[]) {
         `${results[0].acks[i].connections} connections: backlog before -> after`,
         (r) => `${r.acks[i].backlog[0]} -> ${r.acks[i].backlog[1]}`,
       ),
+      row(`${results[0].acks[i].connections} connections: decisions applied/s`, (r) => r.acks[i].drained.toFixed(0)),
     ]),
     row('load average (1 min), acknowledgements', (r) => r.ackLoad.toFixed(2)),
   ];
