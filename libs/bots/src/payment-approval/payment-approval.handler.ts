@@ -1,15 +1,12 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
-import { BotContext, BotDecision, BotOf, RegisterCopySpec } from '../bot-handler';
+import { BotContext, BotDecision } from '../bot-handler';
 import { budgetOf, describeBudget } from '../payments/budget';
-import { DEFAULT_DUPLICATE_WINDOW_DAYS, describeDuplicates, RegisterDuplicates } from '../payments/duplicates';
-import { paymentLockKeys, readInvoice } from '../payments/invoice';
-import { PaymentHistory } from '../payments/payment-history';
-import { PaymentCheckHandler } from '../payments/payment-check.handler';
-import { invoiceRegisterCopy } from '../payments/register-copy';
+import { DuplicateCheckingHandler } from '../payments/duplicate-checking.handler';
+import { RegisterDuplicates } from '../payments/duplicates';
 import { PaymentDraft } from '../payments/payment-record';
-import { missingFieldsDecision, sendBack } from '../payments/send-back';
+import { sendBack } from '../payments/send-back';
 import { PaymentApprovalSettings } from './payment-approval.settings';
 
 /**
@@ -18,36 +15,22 @@ import { PaymentApprovalSettings } from './payment-approval.settings';
  * becomes 'approved' and holds budget), else sends the request back saying why.
  */
 @Injectable()
-export class PaymentApprovalHandler extends PaymentCheckHandler<PaymentApprovalSettings> {
+export class PaymentApprovalHandler extends DuplicateCheckingHandler<PaymentApprovalSettings> {
   readonly name = 'payment-approval';
   readonly settingsClass = PaymentApprovalSettings;
   protected readonly holdsBudget = true;
 
-  constructor(
-    private readonly register: RegisterDuplicates,
-    @InjectDataSource() db: DataSource,
-  ) {
-    super(db);
+  constructor(register: RegisterDuplicates, @InjectDataSource() db: DataSource) {
+    super(register, db);
   }
 
-  /** The form register its duplicate check reads: a local copy kept by the worker, when the settings name the form. */
-  registerCopyOf({ settings }: BotOf<PaymentApprovalSettings>): RegisterCopySpec | undefined {
-    return settings.formId === undefined ? undefined : invoiceRegisterCopy(settings.formId, settings);
-  }
-
-  async decide({ task, botUserId, settings, em, caller }: BotContext<PaymentApprovalSettings>): Promise<BotDecision<PaymentDraft>> {
-    const { invoice, missing } = readInvoice(task, settings);
-    if (!invoice) return missingFieldsDecision(settings.texts, missing);
-    const history = new PaymentHistory(em);
-    const windowDays = settings.duplicateWindowDays ?? DEFAULT_DUPLICATE_WINDOW_DAYS;
-    // Requests the history does not hold yet (before the bot, or on another bot's watch) are in the form register.
-    const inRegister = await this.register.find(task, invoice, settings, { caller, history, em, windowDays });
-    const budget = settings.budget && budgetOf(settings.budget, invoice);
-    const found = await history.check({ ...invoice, lockKeys: paymentLockKeys(invoice), windowDays, taskId: task.id, budget });
-    const draft: PaymentDraft = { formId: task.form_id, ...invoice, status: 'approved' };
-    const duplicates = describeDuplicates(found, inRegister);
-    if (duplicates) return sendBack(task, settings, { ...duplicates, draft, botUserId });
-    const standing = settings.budget && budget ? describeBudget(settings.budget, invoice, found.budget) : undefined;
+  async decide(context: BotContext<PaymentApprovalSettings>): Promise<BotDecision<PaymentDraft>> {
+    const { task, botUserId, settings } = context;
+    const limits = settings.budget;
+    const checked = await this.checkInvoice(context, 'approved', limits && ((invoice) => budgetOf(limits, invoice)));
+    if ('decision' in checked) return checked.decision;
+    const { invoice, found, draft } = checked;
+    const standing = limits && budgetOf(limits, invoice) ? describeBudget(limits, invoice, found.budget) : undefined;
     if (standing?.over) return sendBack(task, settings, { ...standing.over, draft, botUserId });
     const budgetNote = standing?.note ? ` ${standing.note}` : '';
     const text = (settings.texts?.approved ?? 'Approved: no duplicate payment found.{budget}').replace('{budget}', budgetNote);

@@ -11,3 +11,4 @@ export * from './payments.module';
 export * from './register-copy';
 export * from './send-back';
 export * from './payment-check.handler';
+export * from './duplicate-checking.handler';
