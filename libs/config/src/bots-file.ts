@@ -14,7 +14,24 @@ export interface BotConfig {
   handler: string;
   settings: Record<string, unknown>;
   ackText?: string;
+  /**
+   * How decisions reach Pyrus. `api`: the webhook is answered at once and the worker posts the decision through the
+   * API. `auto` and `inline`: the api waits up to `inlineBudgetMs` for the worker's decision and answers with it (no
+   * API call); a decision later than that is posted through the API, as with `api`. They differ in the default budget.
+   */
+  reply: ReplyMode;
+  /** How long the api waits for the decision before answering without it; 0 with `reply: api`. */
+  inlineBudgetMs: number;
 }
+
+export type ReplyMode = 'inline' | 'api' | 'auto';
+export const REPLY_MODES: readonly ReplyMode[] = ['inline', 'api', 'auto'];
+/** A few seconds: most decisions take milliseconds, and a slow one (an ERP call) goes through the API instead. */
+export const DEFAULT_AUTO_BUDGET_MS = 3000;
+/** For a bot whose every decision should travel in the answer: long, yet far below Pyrus's 60 s. */
+export const DEFAULT_INLINE_BUDGET_MS = 20000;
+/** Pyrus waits 60 s for the answer; the budget leaves room for storing, queueing and the network. */
+export const MAX_INLINE_BUDGET_MS = 50000;
 
 export const DEFAULT_BOTS_FILE = 'config/bots.json';
 export const EXAMPLE_BOTS_FILE = 'config/bots.example.json';
@@ -94,6 +111,15 @@ function parseBots(doc: unknown, path: string): BotConfig[] {
       fail('"settings" must be an object');
     }
     if (bot.ackText !== undefined && typeof bot.ackText !== 'string') fail('"ackText" must be a string');
+    const reply = bot.reply ?? 'api';
+    if (!REPLY_MODES.includes(reply as ReplyMode)) fail(`"reply" must be one of ${REPLY_MODES.map((m) => `"${m}"`).join(', ')}`);
+    const budget = bot.inlineBudgetMs;
+    if (budget !== undefined) {
+      if (reply === 'api') fail('"inlineBudgetMs" needs "reply": "auto" or "inline" (with "api" nothing waits)');
+      if (typeof budget !== 'number' || !Number.isInteger(budget) || budget < 1 || budget > MAX_INLINE_BUDGET_MS) {
+        fail(`"inlineBudgetMs" must be a whole number of milliseconds from 1 to ${MAX_INLINE_BUDGET_MS} (Pyrus waits 60 s for the answer)`);
+      }
+    }
     return {
       name,
       login: bot.login as string,
@@ -101,6 +127,9 @@ function parseBots(doc: unknown, path: string): BotConfig[] {
       handler: bot.handler as string,
       settings: (bot.settings as Record<string, unknown>) ?? {},
       ackText: bot.ackText as string | undefined,
+      reply: reply as ReplyMode,
+      inlineBudgetMs:
+        reply === 'api' ? 0 : ((budget as number | undefined) ?? (reply === 'inline' ? DEFAULT_INLINE_BUDGET_MS : DEFAULT_AUTO_BUDGET_MS)),
     };
   });
 }

@@ -6,9 +6,9 @@ import { Job, Queue } from 'bull';
 import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
 import { DataSource } from 'typeorm';
 import { AppConfiguration } from '@app/config';
-import { Delivery, insertDeliveries, naturalKey, NewDelivery, prepared, SqlRunner, StoredDeliveryRow } from '@app/database';
+import { DeliveredVia, Delivery, insertDeliveries, naturalKey, NewDelivery, prepared, SqlRunner, StoredDeliveryRow } from '@app/database';
 import { errorMessage, withTimeout } from '@app/observability';
-import { BotHookRequest, deliveryDedupeKey, redactWebhookBody, StorablePayload } from '@app/pyrus';
+import { BotHookRequest, deliveryDedupeKey, redactWebhookBody, StorablePayload, TaskCommentRequest } from '@app/pyrus';
 import { DELIVERIES_QUEUE, PROCESS_DELIVERY_JOB, ProcessDeliveryJob } from '@app/queue';
 import { Batcher } from './batcher';
 
@@ -21,6 +21,8 @@ export interface Admission {
   userAgent: string | null;
   requestId: string;
   bodyBytes: number;
+  /** Epoch ms until which the caller waits to answer with the decision (see ProcessDeliveryJob.answerBy). */
+  answerBy?: number;
 }
 
 export interface Admitted {
@@ -42,6 +44,13 @@ export class AdmissionError extends Error {
   }
 }
 
+/** What the api's side of the hand-over found: the comment to answer with, or whether the delivery was decided at all. */
+export interface InlineClaim {
+  comment?: TaskCommentRequest;
+  /** A decision (or a skip) is recorded: without a comment, it is not this api's to answer with, and none will come. */
+  decided: boolean;
+}
+
 export interface ReconcileResult {
   /** Unfinished deliveries old enough to look at. */
   checked: number;
@@ -55,6 +64,28 @@ const FINISH_POSTED = prepared(
      UPDATE processed_tasks SET outcome = 'posted', pyrus_status = 200, pyrus_comment_id = $3, posted_at = now(), finished_at = now(), error = NULL
       WHERE id = $2)
    UPDATE deliveries SET status = 'processed', last_error = NULL WHERE id = $1`,
+);
+// Answered in the webhook's answer: Pyrus applies it as it takes the answer, so it counts as posted, with no comment id.
+const FINISH_ANSWERED_INLINE = prepared(
+  `WITH answered AS (
+     UPDATE processed_tasks SET outcome = 'posted', posted_at = now(), finished_at = now(), error = NULL
+      WHERE id = $2 AND delivered_via = 'inline')
+   UPDATE deliveries SET status = 'processed', last_error = NULL WHERE id = $1`,
+);
+// The api's side of the hand-over: takes a recorded decision nobody delivered yet, or finds it taken by an api before
+// (the same answer for Pyrus's retry), and returns the comment to answer with; nothing when the worker took it.
+// `decided` tells a repeat that finds nothing to answer with whether a decision may still come.
+const CLAIM_INLINE = prepared(
+  `WITH claimed AS (
+     UPDATE processed_tasks SET delivered_via = 'inline'
+      WHERE delivery_id = $1 AND comment IS NOT NULL AND outcome IN ('posting', 'posted')
+        AND (delivered_via IS NULL OR delivered_via = 'inline')
+     RETURNING comment)
+   SELECT (SELECT comment FROM claimed) AS comment, EXISTS (SELECT 1 FROM processed_tasks WHERE delivery_id = $1) AS decided`,
+);
+// The worker's side: takes the decision for the API unless an api answered with it; says who has it either way.
+const CLAIM_FOR_API = prepared(
+  `UPDATE processed_tasks SET delivered_via = coalesce(delivered_via, 'api') WHERE id = $1 RETURNING delivered_via`,
 );
 // A skipped delivery's record replaces an earlier one of the same delivery (a failed or skipped one decided afresh).
 const FINISH_SKIPPED = `WITH skipped AS (
@@ -199,6 +230,7 @@ export class DeliveryJourney {
             taskId: s.item.storable.payload.task_id,
             accessToken: s.item.storable.payload.access_token,
             requestId: s.item.requestId,
+            ...(s.item.answerBy !== undefined ? { answerBy: s.item.answerBy } : {}),
           })),
         );
       } catch (err) {
@@ -248,6 +280,28 @@ export class DeliveryJourney {
   /** Decided and on the task: the record says which comment, the delivery is done. */
   async finishPosted(deliveryId: string, recordId: string, commentId: number | null): Promise<void> {
     await this.db.query(FINISH_POSTED, [deliveryId, recordId, commentId]);
+  }
+
+  /**
+   * The hand-over claim, api side: the decision of this delivery, now the api's to answer with, when it is recorded
+   * and the worker has not taken it for the API (or an api answered with it before: Pyrus's retry gets the same
+   * answer). Both sides move delivered_via only from NULL, so exactly one of them delivers.
+   */
+  async claimInline(deliveryId: string): Promise<InlineClaim> {
+    const [row] = await this.db.query<Array<{ comment: TaskCommentRequest | null; decided: boolean }>>(CLAIM_INLINE, [deliveryId]);
+    return row.comment ? { comment: row.comment, decided: true } : { decided: row.decided };
+  }
+
+  /** The hand-over claim, worker side: 'api' when the worker is to post the decision, 'inline' when an api answered with it. */
+  async claimForApi(recordId: string): Promise<DeliveredVia> {
+    const [rows] = await this.db.query<[Array<{ delivered_via: DeliveredVia }>, number]>(CLAIM_FOR_API, [recordId]);
+    if (!rows[0]) throw new Error(`The decision record ${recordId} is gone`);
+    return rows[0].delivered_via;
+  }
+
+  /** An api answered the webhook with the decision: the record and the delivery are done, with no API call. */
+  async finishAnsweredInline(deliveryId: string, recordId: string): Promise<void> {
+    await this.db.query(FINISH_ANSWERED_INLINE, [deliveryId, recordId]);
   }
 
   /** Nothing to post: the vote is no longer awaited, the claim is another delivery's, or the handler stays silent. */

@@ -17,6 +17,11 @@ export interface ProcessDeliveryJob {
   accessToken?: string;
   /** Ties the worker's log lines to the webhook request that stored the delivery. */
   requestId?: string;
+  /**
+   * Epoch ms until which an api process holds the webhook open to answer with the decision (the bot's reply is
+   * `auto` or `inline`); absent when nobody waits (reply `api`, the sweeps, a replay).
+   */
+  answerBy?: number;
 }
 
 /**

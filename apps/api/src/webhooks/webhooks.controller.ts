@@ -26,7 +26,10 @@ export class WebhooksController {
     private readonly metrics: MetricsService,
   ) {}
 
-  /** Pyrus calls this each time a task reaches the bot. 200 means the delivery is stored and queued. */
+  /**
+   * Pyrus calls this each time a task reaches the bot. 200 means the delivery is stored and queued; its body is the
+   * bot's decision when the bot answers inline and the decision came in time, else `{}` (or the bot's ackText).
+   */
   @Post()
   @HttpCode(200)
   @UseGuards(SignatureGuard)
@@ -41,7 +44,7 @@ export class WebhooksController {
     try {
       const storable = this.storablePayload(bot.name, rawBody, req);
       const payload = storable.payload;
-      const accepted = await this.intake.accept(bot.name, storable, {
+      const accepted = await this.intake.accept(bot, storable, {
         bodyBytes: rawBody.length,
         retryHeader: retryHeader ?? null,
         userAgent: userAgent ?? null,
@@ -51,7 +54,15 @@ export class WebhooksController {
       if (!accepted.inserted && !accepted.queuedNow) this.metrics.webhookDuplicates.inc({ bot: bot.name });
       this.count(req, bot.name, accepted.inserted ? 'accepted' : 'duplicate');
       // Onto the request's own log line, so one line per delivery ties request, task and delivery together.
-      noteOnLogLine(req, { bot: bot.name, taskId: payload.task_id, deliveryId: accepted.deliveryId, repeated: !accepted.inserted });
+      noteOnLogLine(req, {
+        bot: bot.name,
+        taskId: payload.task_id,
+        deliveryId: accepted.deliveryId,
+        repeated: !accepted.inserted,
+        ...(accepted.answer ? { answeredInline: true } : {}),
+      });
+      // The decision itself when it came within the bot's inline budget: Pyrus adds it as the bot's comment.
+      if (accepted.answer) return accepted.answer;
       return bot.ackText ? { text: bot.ackText } : {};
     } catch (err) {
       this.count(req, bot.name, outcomeOf(err));

@@ -5,26 +5,27 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager, Repository } from 'typeorm';
 import { botCredentials, BotRegistry, claimOf, CommentDecision, DecisionMaker, HELD_CLAIMS_OF_D } from '@app/bots';
 import { BotConfig } from '@app/config';
-import { Delivery, DeliveryStatus, hydrate, prepared, ProcessedOutcome, ProcessedTask, selectColumns } from '@app/database';
+import { DeliveredVia, Delivery, DeliveryStatus, hydrate, prepared, ProcessedOutcome, ProcessedTask, selectColumns } from '@app/database';
 import { BotHookRequest, findPostedComment, PyrusApiError, PyrusCaller, PyrusClient, TaskCommentRequest } from '@app/pyrus';
 import { ProcessDeliveryJob } from '@app/queue';
-import { DeliveryJourney } from '@app/deliveries';
+import { DeliveryJourney, inlineKey, InlineReplies } from '@app/deliveries';
 import { FollowUpService } from '../followups/follow-up.service';
 import { TaskLockService } from './task-lock.service';
-import { errorMessage } from '@app/observability';
+import { errorMessage, MetricsService } from '@app/observability';
 
 // The outbox row: the decision and the comment to post, written before the call. Keyed by delivery, so a delivery
 // decided afresh (a failed or skipped one replayed) overwrites its earlier record.
 // The claim (uq_processed_tasks_claim) is taken by this same row: a second decision on the claim fails with 23505.
+// delivered_via is 'api' at once when no api waits to answer with the decision, else NULL until the hand-over.
 const outboxUpsert = (first: number) => {
   const $ = (n: number) => `$${first + n}`;
-  return `INSERT INTO processed_tasks (delivery_id, bot, task_id, handler, outcome, reason, comment, received_at, started_at, attempts, claim_key)
-   VALUES (${$(0)}, ${$(1)}, ${$(2)}, ${$(3)}, 'posting', ${$(4)}, ${$(5)}, ${$(6)}, ${$(7)}, ${$(8)}, ${$(9)})
+  return `INSERT INTO processed_tasks (delivery_id, bot, task_id, handler, outcome, reason, comment, received_at, started_at, attempts, claim_key, delivered_via)
+   VALUES (${$(0)}, ${$(1)}, ${$(2)}, ${$(3)}, 'posting', ${$(4)}, ${$(5)}, ${$(6)}, ${$(7)}, ${$(8)}, ${$(9)}, ${$(10)})
    ON CONFLICT (delivery_id) DO UPDATE SET
      bot = EXCLUDED.bot, task_id = EXCLUDED.task_id, handler = EXCLUDED.handler, outcome = EXCLUDED.outcome,
      reason = EXCLUDED.reason, comment = EXCLUDED.comment, received_at = EXCLUDED.received_at,
      started_at = EXCLUDED.started_at, attempts = EXCLUDED.attempts, claim_key = EXCLUDED.claim_key,
-     error = NULL, pyrus_status = NULL, finished_at = NULL
+     delivered_via = EXCLUDED.delivered_via, error = NULL, pyrus_status = NULL, finished_at = NULL
    RETURNING id`;
 };
 const CLAIM_INDEX = 'uq_processed_tasks_claim';
@@ -46,6 +47,8 @@ export class DeliveryService {
     private readonly taskLock: TaskLockService,
     private readonly followUps: FollowUpService,
     private readonly journey: DeliveryJourney,
+    private readonly inline: InlineReplies,
+    private readonly metrics: MetricsService,
     @InjectPinoLogger(DeliveryService.name) private readonly logger: PinoLogger,
   ) {}
 
@@ -129,6 +132,7 @@ export class DeliveryService {
       const skipReason = await this.decisions.reasonToSkip(delivery, { heldClaims: delivery.heldClaims });
       if (skipReason) {
         await this.journey.finishSkipped(delivery, bot.handler, skipReason);
+        await this.tellWaitingApi(delivery, job, 'none');
         log.info({ ...ids, reason: skipReason }, 'Skipped: no decision needed');
         return;
       }
@@ -142,7 +146,11 @@ export class DeliveryService {
           // Kept from a failed earlier decision: its comment may have reached Pyrus after all, and is looked for on the
           // task from this time on before posting again. The attempt counted is the one after the commit, so a crash
           // before the call still means "look first".
-          const outbox = { startedAt: earlier?.startedAt ?? new Date(), attempts: attemptsBefore + 1 };
+          const outbox = {
+            startedAt: earlier?.startedAt ?? new Date(),
+            attempts: attemptsBefore + 1,
+            deliveredVia: apiWaits(job) ? null : ('api' as const),
+          };
           return this.recordDecision(em, delivery, bot, decision, outbox, claimOf(decision.comment, claims));
         })
         .catch((err: unknown) => {
@@ -151,6 +159,7 @@ export class DeliveryService {
         });
       if ('kind' in outcome) {
         await this.journey.finishSkipped(delivery, bot.handler, outcome.reason);
+        await this.tellWaitingApi(delivery, job, 'none');
         log.info({ ...ids, reason: outcome.reason }, 'Skipped by the handler');
         return;
       }
@@ -160,6 +169,14 @@ export class DeliveryService {
       record = earlier;
       record.attempts = attemptsBefore + 1;
       await this.processed.update({ id: record.id }, { attempts: record.attempts });
+    }
+
+    if ((await this.handOver(delivery, record, job)) === 'inline') {
+      await this.followUps.queueAfterDecision(bot, delivery.taskId, delivery.requestId);
+      await this.journey.finishAnsweredInline(delivery.id, record.id);
+      this.metrics.decisionsDelivered.inc({ bot: bot.name, via: 'inline' });
+      log.info(ids, "Decision answered in the webhook's answer; nothing to post");
+      return;
     }
 
     const comment = record.comment as TaskCommentRequest;
@@ -181,6 +198,7 @@ export class DeliveryService {
     try {
       const result = await this.pyrus.createComment(caller, delivery.taskId, comment, intent);
       await this.finishPosted(delivery, record, result.comment?.id ?? null);
+      this.metrics.decisionsDelivered.inc({ bot: bot.name, via: 'api' });
       log.info({ ...ids, commentId: result.comment?.id, recovered: result.recovered }, 'Decision posted to Pyrus');
     } catch (err) {
       const status = err instanceof PyrusApiError ? err.status : null;
@@ -188,6 +206,28 @@ export class DeliveryService {
       log.warn({ ...ids, err: errorMessage(err), attempt: record.attempts }, 'Posting the decision failed');
       throw err;
     }
+  }
+
+  /**
+   * Who delivers a recorded decision. While an api holds the webhook open (the job's answerBy), the worker tells it
+   * the decision is there and waits for it to answer, at most until answerBy; then it takes the decision for the API
+   * unless the api took it first. The claim in PostgreSQL settles it, so a message lost or late, an api gone, or a
+   * decision landing as the budget ends still gives one delivery. A decision of an earlier attempt keeps its claim.
+   */
+  private async handOver(delivery: Delivery, record: Outbox, job: ProcessDeliveryJob): Promise<DeliveredVia> {
+    if (record.deliveredVia) return record.deliveredVia;
+    if (apiWaits(job)) {
+      const answered = this.inline.expectAnswer(delivery.id, job.answerBy);
+      if (await this.tellWaitingApi(delivery, job, 'decided')) await answered.result;
+      else answered.cancel();
+    }
+    return this.journey.claimForApi(record.id);
+  }
+
+  /** Wakes the api process waiting to answer this delivery's webhook, if one may still be waiting. */
+  private tellWaitingApi(delivery: Delivery, job: ProcessDeliveryJob, news: 'decided' | 'none'): Promise<boolean> {
+    if (!apiWaits(job)) return Promise.resolve(false);
+    return this.inline.announceDecision(inlineKey(delivery.bot, delivery.taskId, delivery.dedupeKey), news);
   }
 
   /**
@@ -199,7 +239,7 @@ export class DeliveryService {
     delivery: Delivery,
     bot: BotConfig,
     decision: CommentDecision,
-    outbox: Pick<ProcessedTask, 'startedAt' | 'attempts'>,
+    outbox: Pick<ProcessedTask, 'startedAt' | 'attempts' | 'deliveredVia'>,
     claimKey: string,
   ): Promise<Outbox> {
     const handler = this.bots.handlerOf(bot);
@@ -215,6 +255,7 @@ export class DeliveryService {
       outbox.startedAt,
       outbox.attempts,
       claimKey,
+      outbox.deliveredVia,
     ]);
     return { id: rows[0].id, comment: decision.comment as Record<string, unknown>, ...outbox };
   }
@@ -236,7 +277,12 @@ export class DeliveryService {
 type ReadDelivery = Delivery & { record?: ProcessedTask; heldClaims: string[] };
 
 /** What posting a decision needs of its outbox row. */
-type Outbox = Pick<ProcessedTask, 'id' | 'comment' | 'startedAt' | 'attempts'>;
+type Outbox = Pick<ProcessedTask, 'id' | 'comment' | 'startedAt' | 'attempts' | 'deliveredVia'>;
+
+/** True while an api process may still hold the delivery's webhook open to answer with the decision. */
+function apiWaits(job: ProcessDeliveryJob): job is ProcessDeliveryJob & { answerBy: number } {
+  return job.answerBy !== undefined && Date.now() < job.answerBy;
+}
 
 /** A failure no retry can fix (the bot was removed from the bots file, say). */
 export class PermanentDeliveryError extends Error {

@@ -9,6 +9,8 @@ export enum ProcessedOutcome {
   Failed = 'failed',
 }
 
+export type DeliveredVia = 'inline' | 'api';
+
 /**
  * What the bot did with one delivery: the decision, the comment sent (the outbox row, written before the call),
  * Pyrus's answer and the timings.
@@ -55,6 +57,13 @@ export class ProcessedTask {
    */
   @Column({ name: 'claim_key', type: 'text', nullable: true })
   claimKey: string | null;
+
+  /**
+   * How the decision reached Pyrus: 'inline' in the webhook's answer, 'api' posted through the API; null while the api
+   * process waiting to answer and the worker have not settled it (the hand-over claim: each moves it only from null).
+   */
+  @Column({ name: 'delivered_via', type: 'text', nullable: true })
+  deliveredVia: DeliveredVia | null;
 
   @Column({ type: 'int', default: 0 })
   attempts: number;

@@ -14,6 +14,7 @@ import { DecisionClaims1796500000000 } from './1796500000000-DecisionClaims';
 import { OnePaymentPerTask1796600000000 } from './1796600000000-OnePaymentPerTask';
 import { PaymentFollowUpIndexes1796750000000 } from './1796750000000-PaymentFollowUpIndexes';
 import { RegisterCopy1796900000000 } from './1796900000000-RegisterCopy';
+import { InlineReplies1797000000000 } from './1797000000000-InlineReplies';
 
 /** Every migration, oldest first; listed rather than globbed so the build and ts-node see the same set. */
 export const migrations = [
@@ -33,4 +34,5 @@ export const migrations = [
   OnePaymentPerTask1796600000000,
   PaymentFollowUpIndexes1796750000000,
   RegisterCopy1796900000000,
+  InlineReplies1797000000000,
 ];

@@ -80,6 +80,21 @@ export class MetricsService {
     registers: [this.registry],
   });
 
+  readonly inlineWait = new Histogram({
+    name: 'pyrus_bots_inline_wait_seconds',
+    help: "How long the api waited for the worker's decision before answering a webhook of a bot with reply auto or inline, by bot and result: inline (answered with the decision), none (no decision to answer with: skipped), repeat (a repeat of a delivery decided before and not answered inline), taken_for_api (the decision came as the budget ended and the worker took it), timeout (the budget ran out: the decision goes through the API), unavailable (Redis's channel was down, so it did not wait), error (the claim could not be read)",
+    labelNames: ['bot', 'result'] as const,
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 50],
+    registers: [this.registry],
+  });
+
+  readonly decisionsDelivered = new Counter({
+    name: 'pyrus_bots_decisions_delivered_total',
+    help: "Decisions that reached Pyrus, by bot and how: via inline (in the webhook's answer, no API call) or api (posted through the API); counted by the worker as it finishes the delivery",
+    labelNames: ['bot', 'via'] as const,
+    registers: [this.registry],
+  });
+
   readonly webhookPayloadsRepaired = new Counter({
     name: 'pyrus_bots_webhook_payloads_repaired_total',
     help: 'Deliveries stored with characters PostgreSQL cannot hold (NUL, lone surrogates) replaced by U+FFFD, by bot',
