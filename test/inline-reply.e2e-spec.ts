@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { INestApplication } from '@nestjs/common';
 import { Client } from 'pg';
 import { PyrusEmulator } from '../apps/pyrus-emulator/src';
+import { InboxSweeper } from '../apps/worker/src/inbox/inbox.sweeper';
 import { clearTaskRange, fixtureEvent, startApi, startWorker, testDb, testEnv, waitFor } from './support/stack';
 
 const FIRST_TASK = 194_000_000;
@@ -43,7 +44,8 @@ describe('decisions in the webhook answer (reply: auto)', () => {
     await clearTaskRange(db, FIRST_TASK, FIRST_TASK + 999);
     pyrus = new PyrusEmulator({ autoDeliver: false, log: () => undefined });
     await pyrus.start();
-    const env = testEnv({ PYRUS_AUTH_URL: pyrus.authUrl, PYRUS_API_URL: pyrus.apiUrl, BOTS_FILE: botsFile() });
+    // The sweep runs when a test calls it, and checks inline answers at once (Pyrus's retries are not played here).
+    const env = testEnv({ PYRUS_AUTH_URL: pyrus.authUrl, PYRUS_API_URL: pyrus.apiUrl, BOTS_FILE: botsFile(), INLINE_ANSWER_GRACE_MS: '0' });
     api = await startApi(env);
     await new Promise<void>((resolve) => api.getHttpServer().listen(0, '127.0.0.1', resolve));
     const port = (api.getHttpServer().address() as AddressInfo).port;
@@ -109,5 +111,53 @@ describe('decisions in the webhook answer (reply: auto)', () => {
     await waitFor('the record', async () => (await record(taskId))[0]?.status === 'processed');
     expect(await record(taskId)).toEqual([{ outcome: 'posted', delivered_via: 'api', status: 'processed' }]);
     expect(botComments(taskId).map((c) => Boolean(c.viaWebhookAnswer))).toEqual([false]);
+  });
+
+  describe('the inbox sweep and an inline answer', () => {
+    afterEach(() => pyrus.changeSettings({ applyWebhookAnswers: true }));
+
+    it('sends again through the API a decision answered inline that Pyrus never applied', async () => {
+      const taskId = taskFor(AUTO_USER_ID);
+      // Pyrus takes the answer (200) but the comment never lands: as when every attempt's answer was lost.
+      pyrus.changeSettings({ applyWebhookAnswers: false });
+      const delivery = await pyrus.sendDelivery({ bot: 'inline-auto', taskId });
+      expect(JSON.parse(delivery.attempts[0].responseBody ?? '{}')).toMatchObject({ approval_choice: 'approved' });
+      await waitFor('the inline answer to be recorded', async () => (await record(taskId))[0]?.status === 'processed');
+      expect(botComments(taskId)).toHaveLength(0);
+
+      await worker.get(InboxSweeper).sweep();
+      await waitFor('the decision to be posted through the API', () => commentCalls(taskId).length === 1);
+      await waitFor('the delivery to be finished again', async () => (await record(taskId))[0]?.status === 'processed');
+      expect(await record(taskId)).toEqual([{ outcome: 'posted', delivered_via: 'api', status: 'processed' }]);
+      expect(pyrus.getTask(taskId)?.approvals?.[0]?.[0]?.approval_choice).toBe('approved');
+      expect(botComments(taskId)).toHaveLength(1);
+
+      // Nothing left to send: a later sweep posts nothing more.
+      await worker.get(InboxSweeper).sweep();
+      expect(commentCalls(taskId)).toHaveLength(1);
+    });
+
+    it('records the id of an applied inline answer the first time it sees it, and does not send it again', async () => {
+      const taskId = taskFor(AUTO_USER_ID);
+      // The bot approves a later step too, so the task stays in its inbox after the inline vote.
+      const task = pyrus.getTask(taskId)!;
+      task.approvals = [...(task.approvals ?? []), [{ person: { id: AUTO_USER_ID, type: 'bot' }, approval_choice: 'waiting' }]];
+      pyrus.addTask(task);
+      await pyrus.sendDelivery({ bot: 'inline-auto', taskId });
+      await waitFor('the inline answer to be recorded', async () => (await record(taskId))[0]?.status === 'processed');
+      const applied = botComments(taskId)[0];
+      expect(applied.viaWebhookAnswer).toBe(true);
+
+      await worker.get(InboxSweeper).sweep();
+      const { rows } = await db.query<{ pyrus_comment_id: string | null }>(
+        'SELECT pyrus_comment_id FROM processed_tasks WHERE task_id = $1',
+        [taskId],
+      );
+      expect(rows.map((r) => Number(r.pyrus_comment_id))).toContain(applied.comment.id as number);
+      // The sweep catches up step 2 (its webhook was not sent here) through the API; step 1 is not voted again.
+      await waitFor('step 2 to be approved', () => pyrus.getTask(taskId)?.approvals?.[1]?.[0]?.approval_choice === 'approved');
+      expect(botComments(taskId).map((c) => Boolean(c.viaWebhookAnswer))).toEqual([true, false]);
+      expect(commentCalls(taskId)).toHaveLength(1);
+    });
   });
 });

@@ -23,6 +23,8 @@ export interface AppConfiguration {
     reconcileMinAgeMs: number;
     /** 0: the worker never reads the inboxes. */
     inboxSweepIntervalMs: number;
+    /** How old an inline answer must be before the inbox sweep checks that Pyrus applied it. */
+    inlineAnswerGraceMs: number;
     /** 0: no local register copy; the duplicate check searches the register on every decision. */
     registerSyncIntervalMs: number;
     /** Bull's lockDuration: how long a dead worker's job stays locked before another worker may take it. */
@@ -110,6 +112,7 @@ export function buildConfiguration(env: Record<string, string | undefined> = pro
       reconcileIntervalMs: vars.RECONCILE_INTERVAL_MS,
       reconcileMinAgeMs: vars.RECONCILE_MIN_AGE_MS,
       inboxSweepIntervalMs: vars.INBOX_SWEEP_INTERVAL_MS,
+      inlineAnswerGraceMs: vars.INLINE_ANSWER_GRACE_MS,
       registerSyncIntervalMs: vars.REGISTER_SYNC_INTERVAL_MS,
       lockDurationMs: vars.QUEUE_LOCK_DURATION_MS,
       stalledIntervalMs: vars.QUEUE_STALLED_INTERVAL_MS,

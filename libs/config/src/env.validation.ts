@@ -155,6 +155,15 @@ export class EnvironmentVariables {
   INBOX_SWEEP_INTERVAL_MS = 300000;
 
   /**
+   * How long after a decision answered in the webhook's answer the inbox sweep starts to look whether Pyrus applied it
+   * (its retries of that webhook end about 4 minutes after the first attempt, and each gets the same answer).
+   */
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  INLINE_ANSWER_GRACE_MS = 300000;
+
+  /**
    * How often one worker reads the changes of each payment form's register into the local copy the duplicate check
    * reads (a full pass at start); 0 turns the copy off, and the check searches the register on every decision.
    */

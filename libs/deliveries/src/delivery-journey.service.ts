@@ -304,6 +304,37 @@ export class DeliveryJourney {
     await this.db.query(FINISH_ANSWERED_INLINE, [deliveryId, recordId]);
   }
 
+  /** The inbox sweep found the comment of a decision answered inline on the task: Pyrus applied it, and this is its id. */
+  async confirmAnsweredInline(recordId: string, commentId: number): Promise<void> {
+    await this.db.query(
+      `UPDATE processed_tasks SET pyrus_comment_id = $2 WHERE id = $1 AND delivered_via = 'inline' AND pyrus_comment_id IS NULL`,
+      [recordId, commentId],
+    );
+  }
+
+  /**
+   * A decision answered inline that Pyrus never applied (every attempt of the webhook lost its answer, and the task
+   * still waits with nothing new): its record fails, which frees its claim, and the delivery goes back to the worker,
+   * queued without an api waiting, so the decision is made again and posted through the API. False when the record
+   * or the delivery moved meanwhile.
+   */
+  async reopenUnappliedInline(job: ProcessDeliveryJob, recordId: string): Promise<boolean> {
+    const [, changed] = await this.db.query<[unknown[], number]>(
+      `WITH released AS (
+         UPDATE processed_tasks SET outcome = 'failed', error = $3, finished_at = now()
+          WHERE id = $2 AND delivery_id = $1 AND outcome = 'posted' AND delivered_via = 'inline' AND pyrus_comment_id IS NULL
+            AND EXISTS (SELECT 1 FROM deliveries WHERE id = $1 AND status = 'processed')
+         RETURNING id)
+       UPDATE deliveries SET status = 'received', last_error = $3 WHERE id = $1 AND status = 'processed' AND EXISTS (SELECT 1 FROM released)`,
+      [job.deliveryId, recordId, 'Pyrus never applied the answer to its webhook; deciding again, to post through the API'],
+    );
+    if (changed === 0) return false;
+    // A job not taken now is queued by the reconciliation, as any received delivery without one.
+    await withTimeout(this.requeueUnlessLive([job]), this.addTimeoutMs, 'Redis did not take the job in time');
+    await this.markQueued([job.deliveryId]);
+    return true;
+  }
+
   /** Nothing to post: the vote is no longer awaited, the claim is another delivery's, or the handler stays silent. */
   async finishSkipped(delivery: Pick<Delivery, 'id' | 'bot' | 'taskId' | 'receivedAt'>, handler: string, reason: string): Promise<void> {
     await this.db.query(FINISH_SKIPPED, [delivery.id, delivery.bot, delivery.taskId, handler, reason, delivery.receivedAt]);

@@ -15,6 +15,7 @@ const latest = (over: Partial<LatestDelivery> = {}): LatestDelivery => ({
   receivedAt: new Date('2026-11-23T09:59:00Z'),
   finishedAt: new Date('2026-11-23T09:59:01Z'),
   postedVote: false,
+  inlineToCheck: false,
   ...over,
 });
 const facts = (delivered: number[] = [], posted: number[] = []): StoredFacts => ({
@@ -29,6 +30,14 @@ describe('needsFullRead (the inbox entry, before spending a read)', () => {
 
   it('leaves a task whose delivery still waits for the worker', () => {
     expect(needsFullRead(task(), latest({ status: DeliveryStatus.Received }), BOT)).toBe(false);
+  });
+
+  it('reads once a task whose decision was answered inline, past the grace, though nothing changed since', () => {
+    const later = latest({ receivedAt: new Date('2026-11-23T10:00:00.500Z'), finishedAt: new Date('2026-11-23T10:00:01Z') });
+    expect(needsFullRead(task(), later, BOT)).toBe(false);
+    expect(needsFullRead(task(), { ...later, inlineToCheck: true }, BOT)).toBe(true);
+    // Its vote applied: nothing to check.
+    expect(needsFullRead(task({}, 'approved'), { ...later, inlineToCheck: true }, BOT)).toBe(false);
   });
 
   it('reads a task changed after the last decision ended, not one changed before', () => {

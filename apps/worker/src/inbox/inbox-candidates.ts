@@ -9,6 +9,11 @@ export interface LatestDelivery {
   finishedAt: Date | null;
   /** The decision that reached Pyrus carried a vote (approval_choice). */
   postedVote: boolean;
+  /**
+   * Its decision was answered in the webhook's answer long enough ago (INLINE_ANSWER_GRACE_MS) that Pyrus's retries
+   * are over, and no sweep has seen its comment on the task yet.
+   */
+  inlineToCheck: boolean;
 }
 
 /**
@@ -21,6 +26,8 @@ export function needsFullRead(task: PyrusTask, latest: LatestDelivery | undefine
   if (vote !== undefined && vote !== 'waiting') return false;
   if (!latest) return true;
   if (latest.status === DeliveryStatus.Received) return false;
+  // Pyrus applies an inline answer as it takes it, which may look older than the decision's end: read the task once.
+  if (latest.inlineToCheck) return true;
   // The bot voted, yet the task waits on it again: its own vote moved the task to a later step of the bot. That
   // change is the bot's comment, older than the decision's end, so the time test below would miss it.
   if (latest.postedVote && latest.status === DeliveryStatus.Processed) return true;

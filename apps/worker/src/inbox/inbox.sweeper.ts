@@ -11,16 +11,27 @@ import { DeliveryJourney } from '@app/deliveries';
 import {
   BotHookRequest,
   botVoteOnCurrentStep,
+  findPostedComment,
+  lastCommentId,
   PyrusCaller,
   PyrusClient,
   PyrusTask,
   StorablePayload,
+  TaskCommentRequest,
+  taskAwayFromBot,
   toStorablePayload,
   UnstorablePayloadError,
 } from '@app/pyrus';
 import { PeriodicRun } from '../periodic-run';
 import { commentIdOfKey, LatestDelivery, needsFullRead, reasonToLeave, StoredFacts } from './inbox-candidates';
 import { errorMessage, MetricsService } from '@app/observability';
+
+/**
+ * SQL over processed_tasks `p` ($3: INLINE_ANSWER_GRACE_MS): a decision answered in the webhook's answer long enough
+ * ago that Pyrus's retries are over, whose comment no sweep has seen on the task yet.
+ */
+const UNCONFIRMED_INLINE_ANSWER = `p.outcome = 'posted' AND p.delivered_via = 'inline' AND p.pyrus_comment_id IS NULL
+  AND p.finished_at < now() - make_interval(secs => $3::float8 / 1000)`;
 
 /** One inbox sweep at a time across all workers; a fixed arbitrary advisory-lock id (the reconciliation has 727_002). */
 const INBOX_SWEEP_LOCK_ID = 727_003;
@@ -64,6 +75,7 @@ export interface InboxSweepResult {
 export class InboxSweeper implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly periodic: PeriodicRun;
   private readonly intervalMs: number;
+  private readonly inlineAnswerGraceMs: number;
   /** Bot name → its Pyrus person id (GET /profile once per process). */
   private readonly botUserIds = new Map<string, number>();
 
@@ -77,6 +89,7 @@ export class InboxSweeper implements OnApplicationBootstrap, BeforeApplicationSh
     config: ConfigService<AppConfiguration, true>,
   ) {
     this.intervalMs = config.get('queue', { infer: true }).inboxSweepIntervalMs;
+    this.inlineAnswerGraceMs = config.get('queue', { infer: true }).inlineAnswerGraceMs;
     this.periodic = new PeriodicRun(
       () => this.sweep(),
       this.intervalMs,
@@ -182,12 +195,47 @@ export class InboxSweeper implements OnApplicationBootstrap, BeforeApplicationSh
    */
   private async catchUp(runner: QueryRunner, bot: BotConfig, caller: PyrusCaller, taskId: number, userId: number): Promise<boolean> {
     const task = await this.pyrus.getTask(caller, taskId);
+    if (await this.resendUnappliedInlineAnswers(runner, bot, task, userId)) return true;
     const reason = reasonToLeave(task, userId, await this.storedFacts(runner, bot.name, taskId));
     if (reason) {
       this.logger.debug({ bot: bot.name, taskId, reason }, 'Inbox sweep leaves the task');
       return false;
     }
     return this.store(bot, task, syntheticPayload(task, userId), INBOX_SWEEP_USER_AGENT);
+  }
+
+  /**
+   * Decisions answered in the webhook's answer, old enough that Pyrus's retries are over, whose comment no sweep has
+   * seen yet: found on the task, the record keeps the comment's id (so the task is not read for it again); missing
+   * while the task still waits on the bot with nothing newer than what the decision answered, Pyrus never applied it,
+   * and the delivery is decided again, to be posted through the API. True when one was sent back to the worker.
+   */
+  private async resendUnappliedInlineAnswers(runner: QueryRunner, bot: BotConfig, task: PyrusTask, userId: number): Promise<boolean> {
+    const answers = (await runner.query(
+      `SELECT p.id, p.delivery_id, p.comment, p.started_at, d.dedupe_key, d.request_id
+       FROM processed_tasks p JOIN deliveries d ON d.id = p.delivery_id
+       WHERE p.bot = $1 AND p.task_id = $2 AND ${UNCONFIRMED_INLINE_ANSWER}`,
+      [bot.name, task.id, this.inlineAnswerGraceMs],
+    )) as Array<{ id: string; delivery_id: string; comment: TaskCommentRequest; started_at: Date; dedupe_key: string; request_id: string }>;
+    const vote = botVoteOnCurrentStep(task, userId);
+    const stillWaiting = (vote === undefined || vote === 'waiting') && !taskAwayFromBot(task, userId);
+    for (const answer of answers) {
+      const applied = findPostedComment(task, answer.comment, { authorId: userId, since: answer.started_at });
+      if (applied) {
+        await this.journey.confirmAnsweredInline(answer.id, applied.id);
+        continue;
+      }
+      if (!stillWaiting || lastCommentId(task) !== commentIdOfKey(answer.dedupe_key)) continue;
+      const job = { deliveryId: answer.delivery_id, bot: bot.name, taskId: task.id, requestId: answer.request_id };
+      if (await this.journey.reopenUnappliedInline(job, answer.id)) {
+        this.logger.warn(
+          { bot: bot.name, taskId: task.id, deliveryId: answer.delivery_id },
+          "Pyrus never applied a decision answered in its webhook's answer; deciding again, to post through the API",
+        );
+        return true;
+      }
+    }
+    return false;
   }
 
   /** Stores and queues a delivery made up from the task; false when it was stored before (or can never be). */
@@ -215,16 +263,30 @@ export class InboxSweeper implements OnApplicationBootstrap, BeforeApplicationSh
     if (taskIds.length === 0) return new Map();
     const rows = (await runner.query(
       `SELECT DISTINCT ON (d.task_id) d.task_id, d.status, d.received_at, p.finished_at,
-              (p.outcome = 'posted' AND p.comment ? 'approval_choice') IS TRUE AS posted_vote
+              (p.outcome = 'posted' AND p.comment ? 'approval_choice') IS TRUE AS posted_vote,
+              (${UNCONFIRMED_INLINE_ANSWER}) IS TRUE AS inline_to_check
        FROM deliveries d LEFT JOIN processed_tasks p ON p.delivery_id = d.id
        WHERE d.bot = $1 AND d.task_id = ANY($2::bigint[])
        ORDER BY d.task_id, d.received_at DESC`,
-      [bot, taskIds],
-    )) as Array<{ task_id: string; status: DeliveryStatus; received_at: Date; finished_at: Date | null; posted_vote: boolean }>;
+      [bot, taskIds, this.inlineAnswerGraceMs],
+    )) as Array<{
+      task_id: string;
+      status: DeliveryStatus;
+      received_at: Date;
+      finished_at: Date | null;
+      posted_vote: boolean;
+      inline_to_check: boolean;
+    }>;
     return new Map(
       rows.map((r) => [
         Number(r.task_id),
-        { status: r.status, receivedAt: r.received_at, finishedAt: r.finished_at, postedVote: r.posted_vote },
+        {
+          status: r.status,
+          receivedAt: r.received_at,
+          finishedAt: r.finished_at,
+          postedVote: r.posted_vote,
+          inlineToCheck: r.inline_to_check,
+        },
       ]),
     );
   }
