@@ -1,4 +1,4 @@
-import { Injectable, OnApplicationShutdown } from '@nestjs/common';
+import { Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import Redis from 'ioredis';
 import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
 import { errorMessage, withTimeout } from '@app/observability';
@@ -24,10 +24,10 @@ const SUBSCRIBE_TIMEOUT_MS = 1000;
  * webhook open, waits to hear that the worker recorded the decision; the worker, holding the decision, waits to hear
  * that an api answered with it. Messages only wake the waiters up: which side delivers is settled by the hand-over
  * claim in PostgreSQL (DeliveryJourney.claimInline / claimForApi), so a lost or late message costs time, never a
- * decision. Every process subscribes to both channels on first use, on a connection of its own.
+ * decision. Every process subscribes to both channels at start, on a connection of its own.
  */
 @Injectable()
-export class InlineReplies implements OnApplicationShutdown {
+export class InlineReplies implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly decisionsChannel: string;
   private readonly answersChannel: string;
   private subscriber?: Redis;
@@ -76,6 +76,16 @@ export class InlineReplies implements OnApplicationShutdown {
   /** The api: it answered the webhook of `deliveryId` with the decision, so the worker need not wait on. */
   announceAnswered(deliveryId: string): Promise<boolean> {
     return this.publish(this.answersChannel, { deliveryId });
+  }
+
+  /** Subscribed before the first webhook or job, so no side's first message is lost to a subscription under way. */
+  onApplicationBootstrap(): void {
+    void this.subscribe();
+  }
+
+  /** True once this process hears the other side's messages; a wait started before that could miss them. */
+  listening(): Promise<boolean> {
+    return this.subscribe();
   }
 
   async onApplicationShutdown(): Promise<void> {

@@ -216,7 +216,8 @@ export class DeliveryService {
    */
   private async handOver(delivery: Delivery, record: Outbox, job: ProcessDeliveryJob): Promise<DeliveredVia> {
     if (record.deliveredVia) return record.deliveredVia;
-    if (apiWaits(job)) {
+    // Without the subscription the api's word could not be heard, so the worker would only wait out the budget.
+    if (apiWaits(job) && (await this.inline.listening())) {
       const answered = this.inline.expectAnswer(delivery.id, job.answerBy);
       if (await this.tellWaitingApi(delivery, job, 'decided')) await answered.result;
       else answered.cancel();
