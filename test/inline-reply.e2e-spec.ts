@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { INestApplication } from '@nestjs/common';
 import { Client } from 'pg';
 import { PyrusEmulator } from '../apps/pyrus-emulator/src';
+import { TaskTimelineService } from '../apps/api/src/admin/tasks/task-timeline.service';
 import { InboxSweeper } from '../apps/worker/src/inbox/inbox.sweeper';
 import { clearTaskRange, fixtureEvent, startApi, startWorker, testDb, testEnv, waitFor } from './support/stack';
 
@@ -58,7 +59,8 @@ describe('decisions in the webhook answer (reply: auto)', () => {
         webhookUrl: `http://127.0.0.1:${port}/bots/${bot.name}/webhook`,
       });
     }
-    pyrus.timeScale = 0.001;
+    // Pyrus's 60 s for an answer become 6 s: room for the budget on a loaded machine, while a retry comes in 6 s.
+    pyrus.timeScale = 0.1;
     worker = await startWorker(env);
   });
 
@@ -101,6 +103,15 @@ describe('decisions in the webhook answer (reply: auto)', () => {
     await waitFor('the delivery to be finished', async () => (await record(taskId))[0]?.status === 'processed');
     expect(await record(taskId)).toEqual([{ outcome: 'posted', delivered_via: 'inline', status: 'processed' }]);
     expect(commentCalls(taskId)).toHaveLength(0);
+    // The audit: the timeline's decision and the call log say how it reached Pyrus.
+    const timeline = await waitFor('the call log row', async () => {
+      const { events } = await api.get(TaskTimelineService).timeline(taskId);
+      return events.some((e) => e.kind === 'pyrus-call') ? events : undefined;
+    });
+    expect(timeline.filter((e) => e.kind === 'decision')).toEqual([expect.objectContaining({ deliveredVia: 'inline' })]);
+    expect(timeline.filter((e) => e.kind === 'pyrus-call')).toEqual([
+      expect.objectContaining({ operation: 'answer to POST /bots/{bot}/webhook', status: 200 }),
+    ]);
   });
 
   it('a bot with reply api still answers {} at once and posts through the API', async () => {
@@ -111,6 +122,8 @@ describe('decisions in the webhook answer (reply: auto)', () => {
     await waitFor('the record', async () => (await record(taskId))[0]?.status === 'processed');
     expect(await record(taskId)).toEqual([{ outcome: 'posted', delivered_via: 'api', status: 'processed' }]);
     expect(botComments(taskId).map((c) => Boolean(c.viaWebhookAnswer))).toEqual([false]);
+    const { events } = await api.get(TaskTimelineService).timeline(taskId);
+    expect(events.filter((e) => e.kind === 'decision')).toEqual([expect.objectContaining({ deliveredVia: 'api' })]);
   });
 
   describe('the inbox sweep and an inline answer', () => {

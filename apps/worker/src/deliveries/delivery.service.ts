@@ -11,6 +11,7 @@ import { ProcessDeliveryJob } from '@app/queue';
 import { DeliveryJourney, inlineKey, InlineReplies } from '@app/deliveries';
 import { FollowUpService } from '../followups/follow-up.service';
 import { TaskLockService } from './task-lock.service';
+import { CallLogWriter } from '../telemetry/call-log.writer';
 import { errorMessage, MetricsService } from '@app/observability';
 
 // The outbox row: the decision and the comment to post, written before the call. Keyed by delivery, so a delivery
@@ -29,6 +30,8 @@ const outboxUpsert = (first: number) => {
    RETURNING id`;
 };
 const CLAIM_INDEX = 'uq_processed_tasks_claim';
+/** The call log's operation for a decision handed to Pyrus in a webhook's answer: no API call, no quota spent. */
+export const WEBHOOK_ANSWER_OPERATION = 'answer to POST /bots/{bot}/webhook';
 // Run on every decision, so prepared.
 const RECORD_DECISION = prepared(outboxUpsert(1));
 
@@ -49,6 +52,7 @@ export class DeliveryService {
     private readonly journey: DeliveryJourney,
     private readonly inline: InlineReplies,
     private readonly metrics: MetricsService,
+    private readonly callLog: CallLogWriter,
     @InjectPinoLogger(DeliveryService.name) private readonly logger: PinoLogger,
   ) {}
 
@@ -175,6 +179,20 @@ export class DeliveryService {
       await this.followUps.queueAfterDecision(bot, delivery.taskId, delivery.requestId);
       await this.journey.finishAnsweredInline(delivery.id, record.id);
       this.metrics.decisionsDelivered.inc({ bot: bot.name, via: 'inline' });
+      // In the call log beside the API posts, so an audit of what reached Pyrus shows both ways.
+      this.callLog.recordCall({
+        target: 'pyrus',
+        operation: WEBHOOK_ANSWER_OPERATION,
+        bot: bot.name,
+        taskId: delivery.taskId,
+        deliveryId: delivery.id,
+        paymentId: null,
+        status: 200,
+        outcome: 'ok',
+        error: null,
+        durationMs: 0,
+        at: new Date(),
+      });
       log.info(ids, "Decision answered in the webhook's answer; nothing to post");
       return;
     }

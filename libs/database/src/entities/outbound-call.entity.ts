@@ -4,7 +4,11 @@ import { bigintToNumber } from '../bigint.transformer';
 export type OutboundCallTarget = 'pyrus' | 'erp';
 export type OutboundCallOutcome = 'ok' | 'error';
 
-/** One HTTP request the worker made to Pyrus or the ERP, for a task's audit timeline. */
+/**
+ * One HTTP request the worker made to Pyrus or the ERP, for a task's audit timeline; and each decision handed to
+ * Pyrus in a webhook's answer instead (operation "answer to POST /bots/{bot}/webhook", duration 0), so the log shows
+ * how every decision reached Pyrus.
+ */
 @Entity({ name: 'outbound_calls' })
 @Index('ix_outbound_calls_task', ['bot', 'taskId', 'at'])
 export class OutboundCall {

@@ -75,8 +75,8 @@ export class DeliveriesQueryService {
     if (!delivery) throw new NotFoundException({ code: 'NOT_FOUND', message: `No delivery ${id}` });
     const { retryHeader, userAgent, requestId, ...rest } = delivery;
     const [decision] = await this.db.query<Row[]>(
-      `SELECT id, handler, outcome, reason, comment, pyrus_status AS "pyrusStatus", pyrus_comment_id::float8 AS "pyrusCommentId",
-              attempts, error, started_at AS "startedAt", posted_at AS "postedAt", finished_at AS "finishedAt"
+      `SELECT id, handler, outcome, reason, comment, delivered_via AS "deliveredVia", pyrus_status AS "pyrusStatus",
+              pyrus_comment_id::float8 AS "pyrusCommentId", attempts, error, started_at AS "startedAt", posted_at AS "postedAt", finished_at AS "finishedAt"
          FROM processed_tasks WHERE delivery_id = $1`,
       [id],
     );

@@ -32,11 +32,11 @@ const TIMELINE_SQL = `
     UNION ALL
     SELECT started_at, 'decision', bot, jsonb_build_object(
              'deliveryId', delivery_id, 'handler', handler, 'outcome', outcome, 'reason', reason, 'comment', comment,
-             'attempts', attempts, 'error', error)
+             'attempts', attempts, 'error', error, 'deliveredVia', delivered_via)
       FROM processed_tasks WHERE bot = ANY($1::text[]) AND task_id = $2
     UNION ALL
     SELECT posted_at, 'comment-posted', bot, jsonb_build_object(
-             'deliveryId', delivery_id, 'pyrusStatus', pyrus_status, 'pyrusCommentId', pyrus_comment_id)
+             'deliveryId', delivery_id, 'deliveredVia', delivered_via, 'pyrusStatus', pyrus_status, 'pyrusCommentId', pyrus_comment_id)
       FROM processed_tasks WHERE bot = ANY($1::text[]) AND task_id = $2 AND posted_at IS NOT NULL
     UNION ALL
     SELECT at, CASE target WHEN 'pyrus' THEN 'pyrus-call' ELSE 'erp-call' END, bot, jsonb_build_object(
