@@ -393,16 +393,23 @@ function decisionOf(request: Record<string, any>): string {
   return 'commented';
 }
 
-/** The bot's comments on the task so far (their request bodies). */
-async function commentsOf(bot: string, taskId: number): Promise<Array<Record<string, any>>> {
-  const { comments } = await emulator('GET', '/state');
-  return (comments as Array<{ taskId: number; bot: string; request: Record<string, any> }>)
-    .filter((c) => c.taskId === taskId && c.bot === bot)
-    .map((c) => c.request);
+/** One comment of a bot as the emulator took it: its request body, and whether it came in a webhook's answer. */
+interface BotComment {
+  request: Record<string, any>;
+  viaWebhookAnswer?: boolean;
 }
 
+/** The bot's comments on the task so far. */
+async function commentsOf(bot: string, taskId: number): Promise<BotComment[]> {
+  const { comments } = await emulator('GET', '/state');
+  return (comments as Array<BotComment & { taskId: number; bot: string }>).filter((c) => c.taskId === taskId && c.bot === bot);
+}
+
+/** How the comment reached Pyrus: the bots file's `reply` of the bot, seen from the emulator's side. */
+const howDelivered = (comment: BotComment) => (comment.viaWebhookAnswer ? "in the webhook's answer" : 'posted through the API');
+
 /** Waits for the bot's comment number `nth` (1 = its first) on the task. */
-async function botComment(bot: string, taskId: number, nth: number): Promise<Record<string, any>> {
+async function botComment(bot: string, taskId: number, nth: number): Promise<BotComment> {
   const deadline = Date.now() + 60_000;
   for (;;) {
     const mine = await commentsOf(bot, taskId);
@@ -450,9 +457,10 @@ async function walk(task: { id: number }, people: Person[]): Promise<void> {
     const bot = ROUTE[ROUTE.indexOf(person) + 1] as string;
     await approveAs(person, task.id);
     seen[bot] = (seen[bot] ?? 0) + 1;
-    const request = await botComment(bot, task.id, seen[bot]);
+    const comment = await botComment(bot, task.id, seen[bot]);
+    const { request } = comment;
     const decision = decisionOf(request);
-    say(`   ${person.title} approved -> ${bot} bot: ${decision}`);
+    say(`   ${person.title} approved -> ${bot} bot: ${decision} (${howDelivered(comment)})`);
     say(`      comment: ${indent(request.text, 15)}`);
     if (decision !== 'approved') break;
   }
@@ -461,7 +469,7 @@ async function walk(task: { id: number }, people: Person[]): Promise<void> {
 }
 
 /** Sends the task signed to the bot's webhook through the emulator, then waits for the bot's comment on it. */
-async function sendAndWait(bot: string, task: { id: number }): Promise<Record<string, any>> {
+async function sendAndWait(bot: string, task: { id: number }): Promise<BotComment> {
   const { delivery } = await emulator('POST', '/deliveries', { bot, task, wait: true });
   if (delivery?.outcome !== 'delivered') {
     throw new DemoStop(`the api did not take the delivery of task ${task.id}: ${JSON.stringify(delivery)}`);
@@ -528,8 +536,9 @@ async function main(): Promise<void> {
     await walk(task, route);
   }
   const reply = autoReplyTask(5004);
-  const request = await sendAndWait('auto-reply', reply);
-  say(`4. a task for the auto-reply bot: task ${reply.id} -> auto-reply bot: ${decisionOf(request)}`);
+  const comment = await sendAndWait('auto-reply', reply);
+  const { request } = comment;
+  say(`4. a task for the auto-reply bot: task ${reply.id} -> auto-reply bot: ${decisionOf(request)} (${howDelivered(comment)})`);
   say(`   comment: ${indent(request.text, 12)}`);
 
   const next = join(logs, 'next-invoice.json');

@@ -92,11 +92,12 @@ describe('npm run demo', () => {
         new RegExp(
           [
             '^1\\. a clean invoice: task 5001',
-            ' {3}accountant approved -> duplicate-check bot: approved',
+            // The route's bots answer inline (reply auto); the auto-reply bot posts through the API (reply api).
+            " {3}accountant approved -> duplicate-check bot: approved \\(in the webhook's answer\\)",
             ' {6}comment: No duplicate payment found\\.',
-            ' {3}head of department approved -> budget-check bot: approved',
+            " {3}head of department approved -> budget-check bot: approved \\(in the webhook's answer\\)",
             ' {6}comment: Within budget\\. .*limit 100 000\\.00 RUB, already approved 0\\.00, this request 40 000\\.00\\.',
-            ' {3}CFO approved -> payment-order bot: approved',
+            " {3}CFO approved -> payment-order bot: approved \\(in the webhook's answer\\)",
             ' {6}comment: Payment order PO-0001 created in the ERP\\.',
             ' {3}now on step 7, waiting for the treasurer',
           ].join('\\n'),
@@ -104,16 +105,16 @@ describe('npm run demo', () => {
         ),
       );
       expect(out).toMatch(
-        /^2\. the same invoice again: task 5002\n {3}accountant approved -> duplicate-check bot: sent back to step 1 \(the accountant\)\n {6}comment: This request looks like a duplicate/m,
+        /^2\. the same invoice again: task 5002\n {3}accountant approved -> duplicate-check bot: sent back to step 1 \(the accountant\) \(in the webhook's answer\)\n {6}comment: This request looks like a duplicate/m,
       );
       expect(out).toContain('https://pyrus.com/t#id5001: same supplier and invoice number "INV-1001" (approved)');
       expect(out).toMatch(/^ {3}now on step 1, waiting for the accountant$/m);
       expect(out).toMatch(
-        /^ {3}head of department approved -> budget-check bot: sent back to step 3 \(the head of department\)\n {6}comment: Budget exceeded .*over by 15 000\.00 RUB/m,
+        /^ {3}head of department approved -> budget-check bot: sent back to step 3 \(the head of department\) \(in the webhook's answer\)\n {6}comment: Budget exceeded .*over by 15 000\.00 RUB/m,
       );
       expect(out).toMatch(/^ {3}now on step 3, waiting for the head of department$/m);
       expect(out).toMatch(
-        /^4\. a task for the auto-reply bot: task 5004 -> auto-reply bot: approved\n {3}comment: Hello, colleague@demo\.example\./m,
+        /^4\. a task for the auto-reply bot: task 5004 -> auto-reply bot: approved \(posted through the API\)\n {3}comment: Hello, colleague@demo\.example\./m,
       );
       expect(out).toContain(`   task:    ${emulator}/_emulator/tasks/5001`);
       expect(out).toContain(`npm run pyrus -- send --emulator ${emulator} --bot duplicate-check --task `);

@@ -29,7 +29,7 @@ describe('buildConfiguration', () => {
     expect(config.redis.url).toBe('redis://127.0.0.1:6379');
     expect(config.pyrus).toMatchObject({ authUrl: 'https://accounts.pyrus.com/api/v4/auth', apiUrl: 'https://api.pyrus.com/v4' });
     expect(config.app.logLevel).toBe('info');
-    expect(config.bots.bots).toEqual([bot()]);
+    expect(config.bots.bots).toEqual([{ ...bot(), reply: 'api', inlineBudgetMs: 0 }]);
   });
 
   it('stops on a bad variable and names it', () => {
@@ -68,6 +68,28 @@ describe('buildConfiguration', () => {
     expect(build({ BOTS_FILE: file, INBOX_SWEEP_INTERVAL_MS: '50' })).toThrow(/INBOX_SWEEP_INTERVAL_MS must be 0 \(off\) or at least 1000/);
     expect(build({ BOTS_FILE: file, INBOX_SWEEP_INTERVAL_MS: '-1' })).toThrow(/INBOX_SWEEP_INTERVAL_MS/);
     expect(build({ BOTS_FILE: file, INBOX_SWEEP_INTERVAL_MS: 'often' })).toThrow(/INBOX_SWEEP_INTERVAL_MS/);
+  });
+
+  it("reads each bot's reply: api by default; auto and inline wait 3 s and 20 s unless inlineBudgetMs says otherwise", () => {
+    const replies = (bots: Array<Record<string, unknown>>) =>
+      buildConfiguration({ BOTS_FILE: botsFile({ bots: bots.map((b, i) => bot({ name: `b${i}`, ...b })) }) }).bots.bots.map((b) => [
+        b.reply,
+        b.inlineBudgetMs,
+      ]);
+    expect(replies([{}, { reply: 'auto' }, { reply: 'inline' }, { reply: 'auto', inlineBudgetMs: 500 }])).toEqual([
+      ['api', 0],
+      ['auto', 3000],
+      ['inline', 20000],
+      ['auto', 500],
+    ]);
+    const fails = (extra: Record<string, unknown>) => build({ BOTS_FILE: botsFile({ bots: [bot(extra)] }) });
+    expect(fails({ reply: 'webhook' })).toThrow(/bot "payments": "reply" must be one of "inline", "api", "auto"/);
+    expect(fails({ reply: 'api', inlineBudgetMs: 1000 })).toThrow(/"inlineBudgetMs" needs "reply": "auto" or "inline"/);
+    expect(fails({ reply: 'auto', inlineBudgetMs: 60000 })).toThrow(
+      /"inlineBudgetMs" must be a whole number of milliseconds from 1 to 50000/,
+    );
+    expect(fails({ reply: 'auto', inlineBudgetMs: 0 })).toThrow(/"inlineBudgetMs"/);
+    expect(fails({ reply: 'auto', inlineBudgetMs: '3000' })).toThrow(/"inlineBudgetMs"/);
   });
 
   it('reads ${NAME} values from the environment', () => {
