@@ -133,6 +133,24 @@ describe('PyrusHttpClient against the emulator', () => {
     expect(Date.now() - started).toBeGreaterThanOrEqual(300);
   });
 
+  it('counts every bot in one window with scope company, each bot in its own by default', async () => {
+    const limiter = (scope?: 'bot' | 'company') =>
+      new QuotaLimiter(redis, (...parts: string[]) => [prefix, scope ?? 'default', ...parts].join(':'), {
+        limit: 5000,
+        windowMs: 600_000,
+        decisionReserve: 0.1,
+        ...(scope ? { scope } : {}),
+      });
+    for (const quota of [limiter(), limiter('company')]) {
+      await quota.acquire('bot@a', 'decision');
+      await quota.acquire('bot@a', 'read');
+      await quota.acquire('bot@b', 'decision');
+    }
+    expect((await limiter().window('bot@b')).used).toBe(1);
+    expect((await limiter('company').window('bot@b')).used).toBe(3);
+    expect((await limiter('company').window('bot@c')).remaining).toBe(4997);
+  });
+
   it('leaves part of each window to decisions: reads wait, a comment goes ahead', async () => {
     emulator.setQuota({ limit: 10, windowMs: 3000 });
     const { client } = newClient();

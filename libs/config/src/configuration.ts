@@ -40,6 +40,8 @@ export interface AppConfiguration {
     retryBaseMs: number;
     quotaLimit: number;
     quotaWindowMs: number;
+    /** `bot`: one window per bot account; `company`: one window for all of them. */
+    quotaScope: 'bot' | 'company';
   };
   /** Each part is null when its URL is not set: ERP and notifications are optional. */
   integrations: IntegrationsConfig;
@@ -125,6 +127,7 @@ export function buildConfiguration(env: Record<string, string | undefined> = pro
       retryBaseMs: vars.PYRUS_RETRY_BASE_MS,
       quotaLimit: vars.PYRUS_QUOTA_LIMIT,
       quotaWindowMs: vars.PYRUS_QUOTA_WINDOW_MS,
+      quotaScope: vars.PYRUS_QUOTA_SCOPE,
     },
     integrations: integrationsConfig(vars),
     bots: loadBotsFile(vars.BOTS_FILE, env),

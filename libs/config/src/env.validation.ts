@@ -56,6 +56,13 @@ export class EnvironmentVariables {
   @Min(1000)
   PYRUS_QUOTA_WINDOW_MS = 600000;
 
+  /**
+   * Whose calls one quota window counts: each bot account's (`bot`, as Pyrus's documentation says: a bot is a user),
+   * or all of them together (`company`, for a company whose calls share one window).
+   */
+  @IsIn(['bot', 'company'], { message: 'PYRUS_QUOTA_SCOPE must be bot or company' })
+  PYRUS_QUOTA_SCOPE: 'bot' | 'company' = 'bot';
+
   /** Extra tries after a network error or 5xx (a comment is retried only when it is not on the task). */
   @Transform(toInt)
   @IsInt()

@@ -19,10 +19,11 @@ const DECISION_RESERVE = 0.1;
       provide: QuotaLimiter,
       inject: [RedisService, ConfigService],
       useFactory: (redis: RedisService, config: ConfigService<AppConfiguration, true>) => {
-        const { quotaLimit, quotaWindowMs } = config.get('pyrus', { infer: true });
+        const { quotaLimit, quotaWindowMs, quotaScope } = config.get('pyrus', { infer: true });
         return new QuotaLimiter(redis.client, (...p) => redis.key(...p), {
           limit: quotaLimit,
           windowMs: quotaWindowMs,
+          scope: quotaScope,
           decisionReserve: DECISION_RESERVE,
         });
       },

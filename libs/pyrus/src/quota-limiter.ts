@@ -9,6 +9,8 @@ export interface QuotaSettings {
   windowMs: number;
   /** Share of the window's calls that reads may not take, so decisions are not starved by reads. */
   decisionReserve: number;
+  /** `bot`: each bot account has its window (the default); `company`: every account's calls share one. */
+  scope?: 'bot' | 'company';
 }
 
 // KEYS: counter, limit; ARGV: configured limit, reserve share, kind, window ms. Returns {ms to wait}, or {0, calls
@@ -58,8 +60,8 @@ export interface ResponseHeaders {
 }
 
 /**
- * The Pyrus quota of each bot account, counted in Redis so that every api and worker process draws on one
- * budget. Pyrus's X-RateLimit-* headers correct the count (other clients may use the same account); a 429 marks
+ * The Pyrus quota of each bot account (or, with scope `company`, of all of them together), counted in Redis so that
+ * every api and worker process draws on one budget. Pyrus's X-RateLimit-* headers correct the count (other clients may use the same account); a 429 marks
  * the window spent until its reset.
  */
 export class QuotaLimiter {
@@ -129,11 +131,16 @@ export class QuotaLimiter {
   }
 
   private counterKey(login: string) {
-    return this.keyOf('pyrus', 'quota', login);
+    return this.keyOf('pyrus', 'quota', this.windowOf(login));
   }
 
   private limitKey(login: string) {
-    return this.keyOf('pyrus', 'quota-limit', login);
+    return this.keyOf('pyrus', 'quota-limit', this.windowOf(login));
+  }
+
+  /** The window a login's calls count in; `*` cannot be a Pyrus login, so it never names one account's window. */
+  private windowOf(login: string): string {
+    return this.settings.scope === 'company' ? '*' : login;
   }
 }
 
