@@ -10,12 +10,13 @@
  *   npm run chaos -- --strict                       exit 1 when any task was lost or doubled
  *   npm run chaos -- --keep-logs                    copy the services' logs out before the run's directory goes
  *   npm run chaos -- --time-scale 0.1               Pyrus's retry schedule (61 s, 122 s, 60 s timeout) times this
+ *   npm run chaos -- --reply auto                   the bots answer their decisions in the webhook's answer (default api)
  *
  * Exit 0 when the run completed (it is a report), 1 on --strict with losses or doubles or when the run broke, 2 when
  * redis-server or PostgreSQL's initdb/pg_ctl are missing.
  */
 import { ChildProcess } from 'node:child_process';
-import { chmodSync, copyFileSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -61,6 +62,7 @@ interface Options {
   strict: boolean;
   timeScale: number;
   keepLogs: boolean;
+  reply: 'api' | 'auto';
 }
 
 function parseOptions(argv: string[]): Options {
@@ -72,6 +74,7 @@ function parseOptions(argv: string[]): Options {
       strict: { type: 'boolean', default: false },
       'time-scale': { type: 'string' },
       'keep-logs': { type: 'boolean', default: false },
+      reply: { type: 'string' },
     },
   });
   const faults = (values.faults ?? FAULT_NAMES.join(','))
@@ -84,10 +87,20 @@ function parseOptions(argv: string[]): Options {
   if (!Number.isInteger(tasks) || tasks < 1 || tasks > 500) throw new UsageError('--tasks takes a whole number from 1 to 500');
   const timeScale = Number(values['time-scale'] ?? 0.1);
   if (!(timeScale >= 0.01 && timeScale <= 1)) throw new UsageError('--time-scale takes a number from 0.01 to 1');
-  return { faults: faults as FaultName[], tasks, strict: values.strict ?? false, timeScale, keepLogs: values['keep-logs'] ?? false };
+  const reply = values.reply ?? 'api';
+  if (reply !== 'api' && reply !== 'auto') throw new UsageError('--reply takes api or auto');
+  return { faults: faults as FaultName[], tasks, strict: values.strict ?? false, timeScale, keepLogs: values['keep-logs'] ?? false, reply };
 }
 
 class UsageError extends Error {}
+
+/** The test bots file with every bot's `reply` set, written into the run's directory. */
+function botsFileReplying(reply: string, dir: string): string {
+  const doc = JSON.parse(readFileSync(TEST_BOTS_FILE, 'utf8')) as { bots: Array<Record<string, unknown>> };
+  const file = join(dir, 'bots.json');
+  writeFileSync(file, JSON.stringify({ bots: doc.bots.map((bot) => ({ ...bot, reply })) }));
+  return file;
+}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, Math.max(0, ms)));
 const say = (line: string) => process.stderr.write(`chaos: ${line}\n`);
@@ -458,7 +471,7 @@ async function main(): Promise<number> {
       DATABASE_URL: databaseUrl,
       REDIS_URL: redis.url,
       QUEUE_PREFIX,
-      BOTS_FILE: TEST_BOTS_FILE,
+      BOTS_FILE: options.reply === 'api' ? TEST_BOTS_FILE : botsFileReplying(options.reply, dir),
       TEST_BOT_KEY,
       LOG_LEVEL: 'warn',
       PYRUS_AUTH_URL: emulator.authUrl,
@@ -512,7 +525,7 @@ async function main(): Promise<number> {
     const settings =
       `Each row: ${options.tasks} tasks (auto-reply and payments alternately) over ${SEND_WINDOW_MS / 1000} s, the fault at ${(SEND_WINDOW_MS * FAULT_AT) / 1000} s; ` +
       `Pyrus's retry schedule scaled by ${options.timeScale} (attempts at 0, ${(61 * options.timeScale).toFixed(1)} and ${(122 * options.timeScale).toFixed(1)} s, ` +
-      `${(60 * options.timeScale).toFixed(0)} s timeout); two api processes behind a round-robin TCP front, two workers; run took ${((Date.now() - runStarted) / 1000).toFixed(0)} s.`;
+      `${(60 * options.timeScale).toFixed(0)} s timeout); bots with reply ${options.reply}; two api processes behind a round-robin TCP front, two workers; run took ${((Date.now() - runStarted) / 1000).toFixed(0)} s.`;
     process.stdout.write(`${renderReport(rows, plans, { settings, recoveryBoundMs: RECOVERY_BOUND_MS })}\n`);
     if (skipped.length) process.stdout.write(`\nNot run (the ${RUN_BUDGET_MS / 60_000}-minute budget was spent): ${skipped.join(', ')}\n`);
     const lost = rows.reduce((n, r) => n + r.lost, 0);
