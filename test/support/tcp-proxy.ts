@@ -8,6 +8,9 @@ export class TcpProxy {
   private server?: Server;
   private readonly sockets = new Set<Socket>();
   port = 0;
+  /** What the server sent back on the connections whose answer this relay kept from the caller, as text. */
+  readonly lostAnswers: string[] = [];
+  private answersToLose = 0;
 
   constructor(
     private readonly targetPort: number,
@@ -22,7 +25,16 @@ export class TcpProxy {
         s.on('close', () => this.sockets.delete(s));
         s.on('error', () => s.destroy());
       }
-      client.pipe(upstream).pipe(client);
+      client.pipe(upstream);
+      if (this.answersToLose > 0) {
+        this.answersToLose -= 1;
+        // The request reaches the server whole; its answer is kept here, and the caller's connection closes unanswered.
+        const chunks: Buffer[] = [];
+        upstream.on('data', (chunk: Buffer) => chunks.push(chunk));
+        upstream.on('close', () => this.lostAnswers.push(Buffer.concat(chunks).toString('utf8')));
+      } else {
+        upstream.pipe(client);
+      }
       client.on('close', () => upstream.destroy());
       upstream.on('close', () => client.destroy());
     });
@@ -38,6 +50,14 @@ export class TcpProxy {
     for (const s of this.sockets) s.destroy();
     this.sockets.clear();
     if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+
+  /**
+   * The next `count` connections lose their answer on the way back: the server gets the request and answers it, the
+   * caller sees its connection close without one (an answer lost in the network). The answers land in lostAnswers.
+   */
+  loseNextAnswers(count = 1): void {
+    this.answersToLose += count;
   }
 
   async restore(): Promise<void> {
