@@ -6,6 +6,7 @@ import { INestApplication } from '@nestjs/common';
 import { Client } from 'pg';
 import { PyrusEmulator } from '../apps/pyrus-emulator/src';
 import { TaskTimelineService } from '../apps/api/src/admin/tasks/task-timeline.service';
+import { DeliveryService } from '../apps/worker/src/deliveries/delivery.service';
 import { InboxSweeper } from '../apps/worker/src/inbox/inbox.sweeper';
 import { clearTaskRange, fixtureEvent, startApi, startWorker, testDb, testEnv, waitFor } from './support/stack';
 
@@ -172,5 +173,27 @@ describe('decisions in the webhook answer (reply: auto)', () => {
       expect(botComments(taskId).map((c) => Boolean(c.viaWebhookAnswer))).toEqual([true, false]);
       expect(commentCalls(taskId)).toHaveLength(1);
     });
+  });
+
+  it('a job that fails for good after an api answered with its decision leaves it posted, so no replay posts it again', async () => {
+    const taskId = taskFor(AUTO_USER_ID);
+    const comment = { text: 'Approved', approval_choice: 'approved' };
+    const { rows } = await db.query<{ id: string }>(
+      `INSERT INTO deliveries (bot, task_id, event, dedupe_key, request_id, status, body_bytes, payload)
+       VALUES ('inline-auto', $1, 'comment', 'comment:c1', 'r-1', 'received', 2, '{}') RETURNING id`,
+      [taskId],
+    );
+    const deliveryId = rows[0].id;
+    // As the hand-over left it: an api took the decision for its answer, and the worker's job then kept failing.
+    await db.query(
+      `INSERT INTO processed_tasks (delivery_id, bot, task_id, handler, outcome, comment, received_at, started_at, attempts, claim_key, delivered_via)
+       VALUES ($1, 'inline-auto', $2, 'auto-reply', 'posting', $3, now(), now(), 1, 'step:1:round:0', 'inline')`,
+      [deliveryId, taskId, JSON.stringify(comment)],
+    );
+    await worker.get(DeliveryService).markFailed(deliveryId, new Error('PostgreSQL went away for the last attempt'));
+    expect(await record(taskId)).toEqual([{ outcome: 'posted', delivered_via: 'inline', status: 'processed' }]);
+    // The claim stays held: a later delivery of the same step and round is skipped, not voted again.
+    const held = await db.query(`SELECT claim_key FROM processed_tasks WHERE task_id = $1 AND outcome IN ('posting', 'posted')`, [taskId]);
+    expect(held.rows).toEqual([{ claim_key: 'step:1:round:0' }]);
   });
 });

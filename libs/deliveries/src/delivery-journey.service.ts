@@ -96,9 +96,20 @@ const FINISH_SKIPPED = `WITH skipped AS (
        comment = NULL, claim_key = NULL, error = NULL, pyrus_status = NULL, started_at = now(), finished_at = now())
    UPDATE deliveries SET status = 'skipped' WHERE id = $1`;
 // Gives the claim back too: the outcome leaves the claim index's 'posting'/'posted'.
-const MARK_FAILED = `WITH failed AS (
-     UPDATE processed_tasks SET outcome = 'failed', error = $2, finished_at = now() WHERE delivery_id = $1 AND outcome = 'posting')
-   UPDATE deliveries SET status = 'failed', last_error = $2 WHERE id = $1 AND status = 'received'`;
+// A decision an api took for its answer reached Pyrus whatever failed after: it ends posted, never failed, so a replay
+// cannot make a second comment. Returns whether the delivery ended that way.
+const MARK_FAILED = `WITH answered AS (
+     UPDATE processed_tasks SET outcome = 'posted', posted_at = now(), finished_at = now(), error = NULL
+      WHERE delivery_id = $1 AND outcome = 'posting' AND delivered_via = 'inline'
+     RETURNING id),
+   failed AS (
+     UPDATE processed_tasks SET outcome = 'failed', error = $2, finished_at = now()
+      WHERE delivery_id = $1 AND outcome = 'posting' AND delivered_via IS DISTINCT FROM 'inline')
+   UPDATE deliveries SET
+     status = CASE WHEN EXISTS (SELECT 1 FROM answered) THEN 'processed' ELSE 'failed' END,
+     last_error = CASE WHEN EXISTS (SELECT 1 FROM answered) THEN NULL ELSE $2 END
+    WHERE id = $1 AND status = 'received'
+   RETURNING status`;
 
 /** Rows one flush may write; 11 parameters each, far below PostgreSQL's 65535. */
 const MAX_BATCH = 500;
@@ -340,9 +351,13 @@ export class DeliveryJourney {
     await this.db.query(FINISH_SKIPPED, [delivery.id, delivery.bot, delivery.taskId, handler, reason, delivery.receivedAt]);
   }
 
-  /** Given up (a 4xx, or the last retry spent): the delivery and its decision fail, and the decision's claim is freed. */
-  async markFailed(deliveryId: string, reason: string): Promise<void> {
-    await this.db.query(MARK_FAILED, [deliveryId, reason]);
+  /**
+   * Given up (a 4xx, or the last retry spent): the delivery and its decision fail, and the decision's claim is freed;
+   * except a decision an api answered with, which reached Pyrus: that delivery ends processed ('answered-inline').
+   */
+  async markFailed(deliveryId: string, reason: string): Promise<'failed' | 'answered-inline'> {
+    const [rows] = await this.db.query<[Array<{ status: string }>, number]>(MARK_FAILED, [deliveryId, reason]);
+    return rows[0]?.status === 'processed' ? 'answered-inline' : 'failed';
   }
 
   /** A failed delivery whose job someone retried by hand (Bull Board): 'received' again, to be decided afresh. */

@@ -109,10 +109,11 @@ export class DeliveryService {
     return Object.assign(delivery, { record, heldClaims: row.held_claims as string[] });
   }
 
-  /** Marks the delivery failed for good (a 4xx, or the last retry spent), and tells its bot's handler. */
+  /** Marks the delivery failed for good (a 4xx, or the last retry spent), and tells its bot's handler; a decision answered inline stands. */
   async markFailed(deliveryId: string, error: unknown): Promise<void> {
     const reason = errorMessage(error);
-    await this.journey.markFailed(deliveryId, reason);
+    // Answered inline, the decision stands: nothing to undo.
+    if ((await this.journey.markFailed(deliveryId, reason)) === 'answered-inline') return;
     const delivery = await this.deliveries.findOne({ select: { bot: true, taskId: true }, where: { id: deliveryId } });
     const bot = delivery && this.bots.find(delivery.bot);
     if (!delivery || !bot) return;
