@@ -74,8 +74,15 @@ describe('a chaos row, counted from what the emulator saw', () => {
   });
 
   it("takes an acknowledgement text answered in the webhook, or another bot's comment, for no decision", () => {
-    const comments = [comment(1, 500, { viaWebhookAnswer: true }), comment(1, 600, { bot: 'payments' })];
+    const ackText = { viaWebhookAnswer: true, request: { text: 'Received, working on it' } };
+    const comments = [comment(1, 500, ackText), comment(1, 600, { bot: 'payments' })];
     expect(tallyRow(plan([1]), [delivery(1, [200])], comments)).toMatchObject({ decidedOnce: 0, lost: 1 });
+  });
+
+  it('counts a decision answered in the webhook (reply auto), and one answered and posted as doubled', () => {
+    const inline = { viaWebhookAnswer: true, request: { text: 'Approved', approval_choice: 'approved' } };
+    expect(tallyRow(plan([1]), [delivery(1, [200])], [comment(1, 500, inline)])).toMatchObject({ decidedOnce: 1, lost: 0 });
+    expect(tallyRow(plan([1]), [delivery(1, [200])], [comment(1, 500, inline), comment(1, 900)])).toMatchObject({ doubled: 1 });
   });
 
   it('times the recovery from the end of the fault to the first decision of the last acknowledged task', () => {

@@ -30,14 +30,19 @@ export interface RowFigures {
 }
 
 /**
- * Counts a row from what the emulator saw: its deliveries (the sender's side of every attempt) and the comments the
- * bots posted through the API (a 2xx webhook answer applied as a comment is an acknowledgement text, not a decision).
+ * A bot's comment that is a decision: posted through the API, or a webhook answer carrying more than a text (a vote, a
+ * request sent back, field updates: the decision answered inline). A bare text in an answer is an ackText.
  */
+export function isDecision(comment: ReceivedComment): boolean {
+  return !comment.viaWebhookAnswer || Object.keys(comment.request).some((key) => key !== 'text');
+}
+
+/** Counts a row from what the emulator saw: its deliveries (the sender's side of every attempt) and the bots' decisions. */
 export function tallyRow(plan: RowPlan, deliveries: DeliveryRecord[], comments: ReceivedComment[]): RowFigures {
   const decisionTimes = new Map<number, number[]>();
   for (const c of comments) {
     const task = plan.tasks.get(c.taskId);
-    if (!task || c.bot !== task.bot || c.viaWebhookAnswer) continue;
+    if (!task || c.bot !== task.bot || !isDecision(c)) continue;
     const times = decisionTimes.get(c.taskId) ?? [];
     times.push(Date.parse(c.at));
     decisionTimes.set(c.taskId, times);

@@ -30,7 +30,7 @@ import { invoiceTask } from '../support/invoice-task';
 import { PrivateRedis } from '../support/private-redis';
 import { FIXTURE_BOT_USER_ID, startTestEmulator } from '../support/test-emulator';
 import { TEST_BOT_KEY, TEST_BOTS_FILE } from '../support/test-env';
-import { renderReport, RowFigures, RowPlan, tallyRow } from './chaos-report';
+import { isDecision, renderReport, RowFigures, RowPlan, tallyRow } from './chaos-report';
 import { findPostgresBinaries, onPath, postgresAccount, PrivatePostgres } from './private-postgres';
 import { RoundRobinFront } from './round-robin-front';
 
@@ -354,7 +354,7 @@ async function runRow(stack: Stack, fault: FaultName, rowIndex: number, options:
   let delivered = false;
   void Promise.allSettled(sends).then(() => (delivered = true));
   const undecided = () => {
-    const decided = new Set(emulator.comments.filter((c) => !c.viaWebhookAnswer).map((c) => c.taskId));
+    const decided = new Set(emulator.comments.filter(isDecision).map((c) => c.taskId));
     const acknowledged = emulator.deliveries.filter((d) => row.tasks.has(d.taskId) && d.attempts.some((a) => a.ok)).map((d) => d.taskId);
     return acknowledged.filter((id) => !decided.has(id)).length;
   };
