@@ -8,6 +8,7 @@ import { PyrusEmulator } from '../apps/pyrus-emulator/src';
 import { TaskTimelineService } from '../apps/api/src/admin/tasks/task-timeline.service';
 import { DeliveryService } from '../apps/worker/src/deliveries/delivery.service';
 import { InboxSweeper } from '../apps/worker/src/inbox/inbox.sweeper';
+import { DeliveryJourney } from '@app/deliveries';
 import { clearTaskRange, fixtureEvent, startApi, startWorker, testDb, testEnv, waitFor } from './support/stack';
 
 const FIRST_TASK = 194_000_000;
@@ -195,5 +196,49 @@ describe('decisions in the webhook answer (reply: auto)', () => {
     // The claim stays held: a later delivery of the same step and round is skipped, not voted again.
     const held = await db.query(`SELECT claim_key FROM processed_tasks WHERE task_id = $1 AND outcome IN ('posting', 'posted')`, [taskId]);
     expect(held.rows).toEqual([{ claim_key: 'step:1:round:0' }]);
+  });
+
+  it('a job failing for good as an api takes its decision: the answer given inline stands, the delivery is not failed', async () => {
+    const taskId = taskFor(AUTO_USER_ID);
+    const comment = { text: 'Approved', approval_choice: 'approved' };
+    const { rows } = await db.query<{ id: string }>(
+      `INSERT INTO deliveries (bot, task_id, event, dedupe_key, request_id, status, body_bytes, payload)
+       VALUES ('inline-auto', $1, 'comment', 'comment:c1', 'r-2', 'received', 2, '{}') RETURNING id`,
+      [taskId],
+    );
+    const deliveryId = rows[0].id;
+    // Recorded while an api waits, not handed over yet (delivered_via NULL).
+    await db.query(
+      `INSERT INTO processed_tasks (delivery_id, bot, task_id, handler, outcome, comment, received_at, started_at, attempts, claim_key)
+       VALUES ($1, 'inline-auto', $2, 'auto-reply', 'posting', $3, now(), now(), 1, 'step:1:round:0')`,
+      [deliveryId, taskId, JSON.stringify(comment)],
+    );
+    // The api's claim (claimInline's UPDATE) holds the row when the job's final failure is recorded: its commit comes
+    // while markFailed waits on the row. A transaction only widens the instant between the two.
+    const apiSide = await testDb();
+    try {
+      await apiSide.query('BEGIN');
+      const claimed = await apiSide.query(
+        `UPDATE processed_tasks SET delivered_via = 'inline'
+          WHERE delivery_id = $1 AND comment IS NOT NULL AND outcome IN ('posting', 'posted')
+            AND (delivered_via IS NULL OR delivered_via = 'inline') RETURNING comment`,
+        [deliveryId],
+      );
+      expect(claimed.rows).toEqual([{ comment }]);
+      const failing = worker.get(DeliveryJourney).markFailed(deliveryId, 'the last attempt failed');
+      await waitFor('markFailed to wait on the claimed row', async () => {
+        const { rows: waiting } = await db.query(
+          `SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '%UPDATE deliveries SET%'`,
+        );
+        return waiting.length > 0;
+      });
+      await apiSide.query('COMMIT');
+      // The api answered Pyrus with the comment: the delivery must end as answered inline, not failed (which would run
+      // onDecisionFailed and put a payment approval Pyrus did get back to pending).
+      expect(await failing).toBe('answered-inline');
+    } finally {
+      await apiSide.end();
+    }
+    expect(await record(taskId)).toEqual([{ outcome: 'posted', delivered_via: 'inline', status: 'processed' }]);
   });
 });
