@@ -97,17 +97,20 @@ const FINISH_SKIPPED = `WITH skipped AS (
    UPDATE deliveries SET status = 'skipped' WHERE id = $1`;
 // Gives the claim back too: the outcome leaves the claim index's 'posting'/'posted'.
 // A decision an api took for its answer reached Pyrus whatever failed after: it ends posted, never failed, so a replay
-// cannot make a second comment. Returns whether the delivery ended that way.
-const MARK_FAILED = `WITH answered AS (
-     UPDATE processed_tasks SET outcome = 'posted', posted_at = now(), finished_at = now(), error = NULL
-      WHERE delivery_id = $1 AND outcome = 'posting' AND delivered_via = 'inline'
-     RETURNING id),
-   failed AS (
-     UPDATE processed_tasks SET outcome = 'failed', error = $2, finished_at = now()
-      WHERE delivery_id = $1 AND outcome = 'posting' AND delivered_via IS DISTINCT FROM 'inline')
+// cannot make a second comment. One UPDATE decides on the row as it stands once locked: an api's claim committing
+// meanwhile is seen (two UPDATEs would both judge the row before that claim, and neither would change it). Returns
+// whether the delivery ended that way.
+const MARK_FAILED = `WITH ended AS (
+     UPDATE processed_tasks SET
+       outcome = CASE WHEN delivered_via = 'inline' THEN 'posted' ELSE 'failed' END,
+       posted_at = CASE WHEN delivered_via = 'inline' THEN now() ELSE posted_at END,
+       error = CASE WHEN delivered_via = 'inline' THEN NULL ELSE $2 END,
+       finished_at = now()
+      WHERE delivery_id = $1 AND outcome = 'posting'
+     RETURNING outcome)
    UPDATE deliveries SET
-     status = CASE WHEN EXISTS (SELECT 1 FROM answered) THEN 'processed' ELSE 'failed' END,
-     last_error = CASE WHEN EXISTS (SELECT 1 FROM answered) THEN NULL ELSE $2 END
+     status = CASE WHEN EXISTS (SELECT 1 FROM ended WHERE outcome = 'posted') THEN 'processed' ELSE 'failed' END,
+     last_error = CASE WHEN EXISTS (SELECT 1 FROM ended WHERE outcome = 'posted') THEN NULL ELSE $2 END
     WHERE id = $1 AND status = 'received'
    RETURNING status`;
 
