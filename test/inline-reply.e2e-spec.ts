@@ -9,16 +9,28 @@ import { TaskTimelineService } from '../apps/api/src/admin/tasks/task-timeline.s
 import { DeliveryService } from '../apps/worker/src/deliveries/delivery.service';
 import { InboxSweeper } from '../apps/worker/src/inbox/inbox.sweeper';
 import { DeliveryJourney } from '@app/deliveries';
-import { clearTaskRange, fixtureEvent, startApi, startWorker, testDb, testEnv, waitFor } from './support/stack';
+import {
+  clearTaskRange,
+  deliveriesQueue,
+  fixtureEvent,
+  sendSigned,
+  startApi,
+  startWorker,
+  testDb,
+  testEnv,
+  waitFor,
+} from './support/stack';
 
 const FIRST_TASK = 194_000_000;
 const AUTO_USER_ID = 194_001;
 const API_USER_ID = 194_002;
+const SLOW_USER_ID = 194_003;
 
-/** Two auto-reply bots that differ only in how they answer: in the webhook's answer (auto) or through the API. */
+/** Auto-reply bots that differ only in how they answer: in the webhook's answer (auto, or inline with a long budget) or through the API. */
 const BOTS = [
   { name: 'inline-auto', reply: 'auto', inlineBudgetMs: 3000, userId: AUTO_USER_ID },
   { name: 'inline-api', reply: 'api', userId: API_USER_ID },
+  { name: 'inline-long', reply: 'inline', inlineBudgetMs: 8000, userId: SLOW_USER_ID },
 ] as const;
 
 function botsFile(): string {
@@ -40,6 +52,7 @@ describe('decisions in the webhook answer (reply: auto)', () => {
   let api: INestApplication;
   let worker: INestApplication;
   let db: Client;
+  let env: Record<string, string>;
   let nextTask = FIRST_TASK;
 
   beforeAll(async () => {
@@ -48,7 +61,7 @@ describe('decisions in the webhook answer (reply: auto)', () => {
     pyrus = new PyrusEmulator({ autoDeliver: false, log: () => undefined });
     await pyrus.start();
     // The sweep runs when a test calls it, and checks inline answers at once (Pyrus's retries are not played here).
-    const env = testEnv({ PYRUS_AUTH_URL: pyrus.authUrl, PYRUS_API_URL: pyrus.apiUrl, BOTS_FILE: botsFile(), INLINE_ANSWER_GRACE_MS: '0' });
+    env = testEnv({ PYRUS_AUTH_URL: pyrus.authUrl, PYRUS_API_URL: pyrus.apiUrl, BOTS_FILE: botsFile(), INLINE_ANSWER_GRACE_MS: '0' });
     api = await startApi(env);
     await new Promise<void>((resolve) => api.getHttpServer().listen(0, '127.0.0.1', resolve));
     const port = (api.getHttpServer().address() as AddressInfo).port;
@@ -240,5 +253,33 @@ describe('decisions in the webhook answer (reply: auto)', () => {
       await apiSide.end();
     }
     expect(await record(taskId)).toEqual([{ outcome: 'posted', delivered_via: 'inline', status: 'processed' }]);
+  });
+
+  it('an api shutting down answers its open webhooks at once without the decision, which the worker then posts', async () => {
+    const taskId = taskFor(SLOW_USER_ID);
+    const body = JSON.stringify({ event: 'comment', task_id: taskId, user_id: SLOW_USER_ID, task: pyrus.getTask(taskId) });
+    // No decision comes while the webhook is open: the worker takes no job until the api is gone.
+    await deliveriesQueue(worker).pause(true);
+    const leaving = await startApi(env);
+    let closedIn = 0;
+    try {
+      const answer = sendSigned(leaving, 'inline-long', body, 'inline-long-key').then((res) => res);
+      await waitFor(
+        'the delivery to be stored',
+        async () => (await db.query('SELECT 1 FROM deliveries WHERE task_id = $1', [taskId])).rowCount,
+      );
+      const closing = Date.now();
+      await leaving.close();
+      closedIn = Date.now() - closing;
+      const res = await answer;
+      expect([res.status, res.body]).toEqual([200, {}]);
+    } finally {
+      await deliveriesQueue(worker).resume(true);
+    }
+    // Its budget is 8 s: the api did not hold its shutdown for it.
+    expect(closedIn).toBeLessThan(4000);
+    await waitFor('the decision to be posted through the API', () => commentCalls(taskId).length === 1, 30_000);
+    await waitFor('the record', async () => (await record(taskId))[0]?.status === 'processed');
+    expect(await record(taskId)).toEqual([{ outcome: 'posted', delivered_via: 'api', status: 'processed' }]);
   });
 });

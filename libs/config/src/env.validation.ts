@@ -163,7 +163,7 @@ export class EnvironmentVariables {
 
   /**
    * How long after a decision answered in the webhook's answer the inbox sweep starts to look whether Pyrus applied it
-   * (its retries of that webhook end about 4 minutes after the first attempt, and each gets the same answer).
+   * (its retries of that webhook end about 3 minutes after the first attempt, and each gets the same answer).
    */
   @Transform(toInt)
   @IsInt()

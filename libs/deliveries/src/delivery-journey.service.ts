@@ -74,12 +74,13 @@ const FINISH_ANSWERED_INLINE = prepared(
 );
 // The api's side of the hand-over: takes a recorded decision nobody delivered yet, or finds it taken by an api before
 // (the same answer for Pyrus's retry), and returns the comment to answer with; nothing when the worker took it.
-// `decided` tells a repeat that finds nothing to answer with whether a decision may still come.
+// `decided` tells a repeat that finds nothing to answer with whether a decision may still come. A posted decision with
+// no delivered_via was posted by a worker older than the hand-over: the API has it.
 const CLAIM_INLINE = prepared(
   `WITH claimed AS (
      UPDATE processed_tasks SET delivered_via = 'inline'
-      WHERE delivery_id = $1 AND comment IS NOT NULL AND outcome IN ('posting', 'posted')
-        AND (delivered_via IS NULL OR delivered_via = 'inline')
+      WHERE delivery_id = $1 AND comment IS NOT NULL
+        AND ((outcome = 'posting' AND delivered_via IS NULL) OR (outcome IN ('posting', 'posted') AND delivered_via = 'inline'))
      RETURNING comment)
    SELECT (SELECT comment FROM claimed) AS comment, EXISTS (SELECT 1 FROM processed_tasks WHERE delivery_id = $1) AS decided`,
 );
@@ -93,7 +94,7 @@ const FINISH_SKIPPED = `WITH skipped AS (
      VALUES ($1, $2, $3, $4, 'skipped', $5, $6, now(), now())
      ON CONFLICT (delivery_id) DO UPDATE SET
        bot = EXCLUDED.bot, task_id = EXCLUDED.task_id, handler = EXCLUDED.handler, outcome = 'skipped', reason = EXCLUDED.reason,
-       comment = NULL, claim_key = NULL, error = NULL, pyrus_status = NULL, started_at = now(), finished_at = now())
+       comment = NULL, claim_key = NULL, delivered_via = NULL, error = NULL, pyrus_status = NULL, started_at = now(), finished_at = now())
    UPDATE deliveries SET status = 'skipped' WHERE id = $1`;
 // Gives the claim back too: the outcome leaves the claim index's 'posting'/'posted'.
 // A decision an api took for its answer reached Pyrus whatever failed after: it ends posted, never failed, so a replay
@@ -343,9 +344,16 @@ export class DeliveryJourney {
       [job.deliveryId, recordId, 'Pyrus never applied the answer to its webhook; deciding again, to post through the API'],
     );
     if (changed === 0) return false;
-    // A job not taken now is queued by the reconciliation, as any received delivery without one.
-    await withTimeout(this.requeueUnlessLive([job]), this.addTimeoutMs, 'Redis did not take the job in time');
-    await this.markQueued([job.deliveryId]);
+    try {
+      await withTimeout(this.requeueUnlessLive([job]), this.addTimeoutMs, 'Redis did not take the job in time');
+      await this.markQueued([job.deliveryId]);
+    } catch (err) {
+      // It is 'received' now: the reconciliation queues it, as any received delivery without a job.
+      this.logger.warn(
+        { err: errorMessage(err), deliveryId: job.deliveryId },
+        'Reopened, but not queued; the reconciliation will queue it',
+      );
+    }
     return true;
   }
 
@@ -357,10 +365,12 @@ export class DeliveryJourney {
   /**
    * Given up (a 4xx, or the last retry spent): the delivery and its decision fail, and the decision's claim is freed;
    * except a decision an api answered with, which reached Pyrus: that delivery ends processed ('answered-inline').
+   * 'not-received': the delivery had already ended (another run of its job finished it), and nothing changed.
    */
-  async markFailed(deliveryId: string, reason: string): Promise<'failed' | 'answered-inline'> {
+  async markFailed(deliveryId: string, reason: string): Promise<'failed' | 'answered-inline' | 'not-received'> {
     const [rows] = await this.db.query<[Array<{ status: string }>, number]>(MARK_FAILED, [deliveryId, reason]);
-    return rows[0]?.status === 'processed' ? 'answered-inline' : 'failed';
+    if (!rows[0]) return 'not-received';
+    return rows[0].status === 'processed' ? 'answered-inline' : 'failed';
   }
 
   /** A failed delivery whose job someone retried by hand (Bull Board): 'received' again, to be decided afresh. */

@@ -1,4 +1,4 @@
-import { Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { BeforeApplicationShutdown, Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import Redis from 'ioredis';
 import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
 import { errorMessage, withTimeout } from '@app/observability';
@@ -27,13 +27,16 @@ const SUBSCRIBE_TIMEOUT_MS = 1000;
  * decision. Every process subscribes to both channels at start, on a connection of its own.
  */
 @Injectable()
-export class InlineReplies implements OnApplicationBootstrap, OnApplicationShutdown {
+export class InlineReplies implements OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown {
   private readonly decisionsChannel: string;
   private readonly answersChannel: string;
   private subscriber?: Redis;
   private subscribed?: Promise<boolean>;
   private readonly decisionWaiters = new Map<string, Set<(news: DecisionNews) => void>>();
   private readonly answerWaiters = new Map<string, Set<() => void>>();
+  /** Every wait under way, to end at shutdown; none starts after. */
+  private readonly pending = new Set<() => void>();
+  private closing = false;
 
   constructor(
     private readonly redis: RedisService,
@@ -88,6 +91,15 @@ export class InlineReplies implements OnApplicationBootstrap, OnApplicationShutd
     return this.subscribe();
   }
 
+  /**
+   * Ends every wait at once, as if its budget ran out: an api answers its open webhooks without the decision (the
+   * worker posts it) instead of holding its shutdown for up to a budget, and a worker takes its decisions for the API.
+   */
+  beforeApplicationShutdown(): void {
+    this.closing = true;
+    for (const stop of [...this.pending]) stop();
+  }
+
   async onApplicationShutdown(): Promise<void> {
     for (const waiters of [this.decisionWaiters, this.answerWaiters]) waiters.clear();
     await this.subscriber?.quit().catch(() => this.subscriber?.disconnect());
@@ -103,24 +115,27 @@ export class InlineReplies implements OnApplicationBootstrap, OnApplicationShutd
     let settle!: (value: T) => void;
     const result = new Promise<T>((resolve) => (settle = resolve));
     let done = false;
+    const stop = () => finish(nothing.timeout);
     const finish = (value: T) => {
       if (done) return;
       done = true;
       clearTimeout(timer);
+      this.pending.delete(stop);
       const set = registry.get(key);
       set?.delete(listener);
       if (set?.size === 0) registry.delete(key);
       settle(value);
     };
     const listener = listenerFor(finish);
-    const timer = setTimeout(() => finish(nothing.timeout), Math.max(0, deadline - Date.now()));
+    const timer = setTimeout(stop, this.closing ? 0 : Math.max(0, deadline - Date.now()));
+    this.pending.add(stop);
     const set = registry.get(key) ?? new Set<L>();
     set.add(listener);
     registry.set(key, set);
     void this.subscribe().then((ok) => {
       if (!ok) finish(nothing.unavailable);
     });
-    return { result, cancel: () => finish(nothing.timeout) };
+    return { result, cancel: stop };
   }
 
   /**

@@ -112,8 +112,8 @@ export class DeliveryService {
   /** Marks the delivery failed for good (a 4xx, or the last retry spent), and tells its bot's handler; a decision answered inline stands. */
   async markFailed(deliveryId: string, error: unknown): Promise<void> {
     const reason = errorMessage(error);
-    // Answered inline, the decision stands: nothing to undo.
-    if ((await this.journey.markFailed(deliveryId, reason)) === 'answered-inline') return;
+    // Answered inline, the decision stands; a delivery that had ended is not this failure's: nothing to undo either way.
+    if ((await this.journey.markFailed(deliveryId, reason)) !== 'failed') return;
     const delivery = await this.deliveries.findOne({ select: { bot: true, taskId: true }, where: { id: deliveryId } });
     const bot = delivery && this.bots.find(delivery.bot);
     if (!delivery || !bot) return;

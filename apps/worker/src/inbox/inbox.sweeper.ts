@@ -33,6 +33,9 @@ import { errorMessage, MetricsService } from '@app/observability';
 const UNCONFIRMED_INLINE_ANSWER = `p.outcome = 'posted' AND p.delivered_via = 'inline' AND p.pyrus_comment_id IS NULL
   AND p.finished_at < now() - make_interval(secs => $3::float8 / 1000)`;
 
+/** Pyrus's last attempt of a webhook starts 122 s after the first and waits 60 s for the answer. */
+const PYRUS_RETRIES_END_MS = 182_000;
+
 /** One inbox sweep at a time across all workers; a fixed arbitrary advisory-lock id (the reconciliation has 727_002). */
 const INBOX_SWEEP_LOCK_ID = 727_003;
 /** Pyrus's default is 50; a bot with a long backlog must not lose the tail. */
@@ -102,11 +105,35 @@ export class InboxSweeper implements OnApplicationBootstrap, BeforeApplicationSh
   }
 
   onApplicationBootstrap(): void {
+    this.warnOfUncaughtInlineAnswers();
     if (!this.enabled) {
       this.logger.info('Inbox sweep is off (INBOX_SWEEP_INTERVAL_MS=0)');
       return;
     }
     this.periodic.start({ runNow: true });
+  }
+
+  /**
+   * The sweep is what catches a decision answered inline that Pyrus never applied (its every attempt lost the answer,
+   * or an api lost its own word of the claim): without it, or checking before Pyrus's retries end, that is at risk.
+   */
+  private warnOfUncaughtInlineAnswers(): void {
+    const inline = this.bots
+      .all()
+      .filter((b) => b.reply !== 'api')
+      .map((b) => b.name);
+    if (inline.length === 0) return;
+    if (!this.enabled) {
+      this.logger.warn(
+        { bots: inline },
+        'Bots answer inline but the inbox sweep is off: a decision whose answer never reached Pyrus is not sent again',
+      );
+    } else if (this.inlineAnswerGraceMs < PYRUS_RETRIES_END_MS) {
+      this.logger.warn(
+        { bots: inline, inlineAnswerGraceMs: this.inlineAnswerGraceMs },
+        "INLINE_ANSWER_GRACE_MS is shorter than Pyrus's retries of a webhook: a retry's answer may be applied after the sweep sent it again",
+      );
+    }
   }
 
   beforeApplicationShutdown(): Promise<void> {
@@ -228,6 +255,9 @@ export class InboxSweeper implements OnApplicationBootstrap, BeforeApplicationSh
       if (!stillWaiting || lastCommentId(task) !== commentIdOfKey(answer.dedupe_key)) continue;
       const job = { deliveryId: answer.delivery_id, bot: bot.name, taskId: task.id, requestId: answer.request_id };
       if (await this.journey.reopenUnappliedInline(job, answer.id)) {
+        // What the decision held (a budget approval) is let go, as for any decision that never reached Pyrus; the
+        // decision made again holds it anew.
+        await this.bots.handlerOf(bot).onDecisionFailed?.(this.bots.botOf(bot), task.id, 'Pyrus never applied the inline answer');
         this.logger.warn(
           { bot: bot.name, taskId: task.id, deliveryId: answer.delivery_id },
           "Pyrus never applied a decision answered in its webhook's answer; deciding again, to post through the API",
