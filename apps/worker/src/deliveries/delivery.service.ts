@@ -177,23 +177,7 @@ export class DeliveryService {
     }
 
     if ((await this.handOver(delivery, record, job)) === 'inline') {
-      await this.followUps.queueAfterDecision(bot, delivery.taskId, delivery.requestId);
-      await this.journey.finishAnsweredInline(delivery.id, record.id);
-      this.metrics.decisionsDelivered.inc({ bot: bot.name, via: 'inline' });
-      // In the call log beside the API posts, so an audit of what reached Pyrus shows both ways.
-      this.callLog.recordCall({
-        target: 'pyrus',
-        operation: WEBHOOK_ANSWER_OPERATION,
-        bot: bot.name,
-        taskId: delivery.taskId,
-        deliveryId: delivery.id,
-        paymentId: null,
-        status: 200,
-        outcome: 'ok',
-        error: null,
-        durationMs: 0,
-        at: new Date(),
-      });
+      await this.finishAnsweredInline(delivery, record, bot);
       log.info(ids, "Decision answered in the webhook's answer; nothing to post");
       return;
     }
@@ -242,6 +226,29 @@ export class DeliveryService {
       else answered.cancel();
     }
     return this.journey.claimForApi(record.id);
+  }
+
+  /** An api answered the webhook with the decision: the follow-ups it asks for, the delivery done, and the audit. */
+  private async finishAnsweredInline(delivery: Delivery, record: Outbox, bot: BotConfig): Promise<void> {
+    // Queued before the delivery counts as done, as after a post: a failure here retries the job, which finds the
+    // decision taken inline and comes back here.
+    await this.followUps.queueAfterDecision(bot, delivery.taskId, delivery.requestId);
+    await this.journey.finishAnsweredInline(delivery.id, record.id);
+    this.metrics.decisionsDelivered.inc({ bot: bot.name, via: 'inline' });
+    // In the call log beside the API posts, so an audit of what reached Pyrus shows both ways.
+    this.callLog.recordCall({
+      target: 'pyrus',
+      operation: WEBHOOK_ANSWER_OPERATION,
+      bot: bot.name,
+      taskId: delivery.taskId,
+      deliveryId: delivery.id,
+      paymentId: null,
+      status: 200,
+      outcome: 'ok',
+      error: null,
+      durationMs: 0,
+      at: new Date(),
+    });
   }
 
   /** Wakes the api process waiting to answer this delivery's webhook, if one may still be waiting. */
