@@ -21,6 +21,11 @@ export interface EmulatorBotInput {
    * this type, and its votes count as a person's for `botToBotWebhooks`.
    */
   type?: 'bot' | 'user';
+  /**
+   * True for an account the quota does not count: a benchmark's people, whose votes in Pyrus are clicks in the browser,
+   * not API calls, so that only the bots' calls draw on the quota. Default false.
+   */
+  unmetered?: boolean;
 }
 
 export interface EmulatorBot {
@@ -31,6 +36,7 @@ export interface EmulatorBot {
   webhookUrl?: string;
   settings: string;
   type: 'bot' | 'user';
+  unmetered: boolean;
   person: PyrusPerson;
 }
 
@@ -74,6 +80,11 @@ export interface CallLogEntry {
   durationMs: number;
   fault?: FaultKind;
   errorCode?: string;
+  /**
+   * A register call's parameter names (query and body, values left out): a search by field (`fldN`) tells itself from
+   * a read of the whole form (a register copy's sync), which the path alone does not.
+   */
+  registerParams?: string[];
 }
 
 export interface ReceivedComment {

@@ -313,6 +313,12 @@ describe('PyrusEmulator API', () => {
         body: { fld8: 'gt400', task_ids: [1100, 1101, 1102], item_count: 1 },
       });
       expect(post.json.tasks.map((t: { id: number }) => t.id)).toEqual([1101]);
+      // The call log names each register call's parameters (not their values), from the query and the body alike.
+      expect(emulator.calls.filter((c) => c.path === '/v4/forms/2001/register').map((c) => c.registerParams)).toEqual([
+        ['item_count'],
+        ['task_ids'],
+        ['fld8', 'item_count', 'task_ids'],
+      ]);
     });
 
     it('serves the form definition, catalogs (without deleted items by default) and the inbox', async () => {
@@ -367,6 +373,12 @@ describe('PyrusEmulator API', () => {
         expect(company.quota(COMPANY_QUOTA)).toMatchObject({ used: 3, remaining: 0, rejected: 1 });
         expect(company.quota('auto-reply')).toMatchObject({ used: 0, rejected: 0 });
         expect((await call(company, 'GET', '/v4/inbox', { token: head })).status).toBe(200);
+        // An unmetered account (a benchmark's people) calls past any limit and leaves the windows as they were.
+        company.addBot({ name: 'cfo', login: 'cfo@example.org', securityKey: 'cfo-key', userId: 990002, type: 'user', unmetered: true });
+        const cfo = await login(company, 'cfo@example.org', 'cfo-key');
+        for (let i = 0; i < 5; i++) expect((await call(company, 'GET', '/v4/inbox', { token: cfo })).status).toBe(200);
+        expect(company.quota('cfo')).toMatchObject({ used: 0, rejected: 0 });
+        expect(company.quota(COMPANY_QUOTA)).toMatchObject({ used: 3, rejected: 1 });
       } finally {
         await company.stop();
       }

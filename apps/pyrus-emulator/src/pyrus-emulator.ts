@@ -176,6 +176,7 @@ export class PyrusEmulator {
       webhookUrl: input.webhookUrl ?? existing?.webhookUrl,
       settings,
       type,
+      unmetered: input.unmetered ?? existing?.unmetered ?? false,
       person: { id: userId, first_name: input.firstName ?? input.name, last_name: '', email: login, type },
     };
     this.bots.set(bot.name, bot);
@@ -459,11 +460,11 @@ export class PyrusEmulator {
       ['GET', /^\/tasks\/(\d+)$/, (m) => ({ status: 200, body: { task: this.store.getTask(Number(m[1])) } })],
       ['POST', /^\/tasks\/(\d+)\/comments$/, (m, bot) => this.comment(Number(m[1]), bot, raw)],
       ['GET', /^\/forms\/(\d+)$/, (m) => ({ status: 200, body: this.store.getForm(Number(m[1])) })],
-      ['GET', /^\/forms\/(\d+)\/register$/, (m) => this.register(Number(m[1]), Object.fromEntries(query.entries()))],
+      ['GET', /^\/forms\/(\d+)\/register$/, (m) => this.register(Number(m[1]), Object.fromEntries(query.entries()), entry)],
       [
         'POST',
         /^\/forms\/(\d+)\/register$/,
-        (m) => this.register(Number(m[1]), { ...Object.fromEntries(query.entries()), ...parseJson(raw, true) }),
+        (m) => this.register(Number(m[1]), { ...Object.fromEntries(query.entries()), ...parseJson(raw, true) }, entry),
       ],
       ['GET', /^\/catalogs$/, () => ({ status: 200, body: { catalogs: this.store.catalogHeaders() } })],
       ['GET', /^\/catalogs\/(\d+)$/, (m) => this.catalog(Number(m[1]), query)],
@@ -498,7 +499,9 @@ export class PyrusEmulator {
     const bot = this.bots.get(botName);
     if (!bot) return errorResponse(new EmulatorHttpError(401, 'invalid_token', 'Неверный токен авторизации.'));
     entry.bot = bot.name;
-    const quota = this.quotaMeter.take(this.quotaScope === 'company' && bot.type === 'bot' ? COMPANY_QUOTA : bot.name);
+    const quota = bot.unmetered
+      ? { allowed: true, headers: {} }
+      : this.quotaMeter.take(this.quotaScope === 'company' && bot.type === 'bot' ? COMPANY_QUOTA : bot.name);
     if (!quota.allowed) {
       return { status: 429, headers: quota.headers, body: { error: 'Too many requests.', error_code: 'too_many_requests' } };
     }
@@ -527,7 +530,8 @@ export class PyrusEmulator {
     return { status: 200, body: { task: outcome.task } };
   }
 
-  private register(formId: number, query: Json): EmulatorResponse {
+  private register(formId: number, query: Json, entry: CallLogEntry): EmulatorResponse {
+    entry.registerParams = Object.keys(query).sort();
     const tasks = this.store.tasksOfForm(formId, indexableFilter(query));
     const found = filterRegister(
       tasks,
