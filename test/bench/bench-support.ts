@@ -101,7 +101,10 @@ export const PAYMENT_ORDER = bot('payment-order', 700004, 'payment-order', { fie
 /** Issue 19's route: three bots between four people. */
 export const THREE_BOT_ROUTE: Account[] = [ACCOUNTANT, DUPLICATE_CHECK, HEAD, BUDGET_CHECK, CFO, PAYMENT_ORDER, TREASURER];
 
-/** The people's accounts, as the emulator's users (their votes do not wake a bot's webhook off). */
+/**
+ * The people's accounts, as the emulator's users (their votes do not wake a bot's webhook off), unmetered: in Pyrus a
+ * person votes in the browser, so only the bots' calls draw on a quota the emulator enforces.
+ */
 export function addPeople(emulator: PyrusEmulator, people: Account[]): void {
   for (const account of people) {
     emulator.addBot({
@@ -110,6 +113,7 @@ export function addPeople(emulator: PyrusEmulator, people: Account[]): void {
       securityKey: `${account.name}-key`,
       userId: account.userId,
       type: 'user',
+      unmetered: true,
     });
   }
 }

@@ -14,7 +14,8 @@ export interface ErpCall {
  * A local ERP for the payment-order connector, idempotent as the connector expects of an ERP (the same
  * Idempotency-Key gets the same order). Records every call. `failing` answers 503 that many times (each failed call
  * counts one down); `refusing` answers 422; `slow` creates the order and answers that many calls `lateAnswerMs` later,
- * after the client's timeout (an answer lost on the way); `hold` keeps the next successful answer until `release()`.
+ * after the client's timeout (an answer lost on the way); `hold` keeps the next successful answer until `release()`;
+ * `latencyMs` answers every order that long after making it (an ERP's own time).
  */
 export class FakeErp {
   readonly calls: ErpCall[] = [];
@@ -26,6 +27,7 @@ export class FakeErp {
   /** How long a `slow` call's answer waits: set it above the client's ERP_TIMEOUT_MS. */
   lateAnswerMs = 2000;
   hold = false;
+  latencyMs = 0;
   url = '';
   private released?: () => void;
   private server?: Server;
@@ -94,6 +96,7 @@ export class FakeErp {
       return;
     }
     if (this.hold) await new Promise<void>((resolve) => (this.released = resolve));
+    if (this.latencyMs > 0) await sleep(this.latencyMs);
     record.status = 201;
     res.writeHead(201, { 'content-type': 'application/json' }).end(JSON.stringify({ id }));
   }
