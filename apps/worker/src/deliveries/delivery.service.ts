@@ -222,8 +222,10 @@ export class DeliveryService {
     // Without the subscription the api's word could not be heard, so the worker would only wait out the budget.
     if (apiWaits(job) && (await this.inline.listening())) {
       const answered = this.inline.expectAnswer(delivery.id, job.answerBy);
-      if (await this.tellWaitingApi(delivery, job, 'decided')) await answered.result;
-      else answered.cancel();
+      // The api sends its word only once its claim committed: the decision is its, with no statement to confirm it.
+      if (await this.tellWaitingApi(delivery, job, 'decided')) {
+        if (await answered.result) return 'inline';
+      } else answered.cancel();
     }
     return this.journey.claimForApi(record.id);
   }
