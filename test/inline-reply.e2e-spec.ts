@@ -107,6 +107,22 @@ describe('decisions in the webhook answer (reply: auto)', () => {
       )
     ).rows;
 
+  const DECIDED = { text: 'Approved', approval_choice: 'approved' };
+  /** A delivery of the task still 'received', with its decision recorded (posting) and handed over as `via` says. */
+  async function recordedDecision(taskId: number, via: 'inline' | null): Promise<string> {
+    const { rows } = await db.query<{ id: string }>(
+      `INSERT INTO deliveries (bot, task_id, event, dedupe_key, request_id, status, body_bytes, payload)
+       VALUES ('inline-auto', $1, 'comment', 'comment:c1', 'r-1', 'received', 2, '{}') RETURNING id`,
+      [taskId],
+    );
+    await db.query(
+      `INSERT INTO processed_tasks (delivery_id, bot, task_id, handler, outcome, comment, received_at, started_at, attempts, claim_key, delivered_via)
+       VALUES ($1, 'inline-auto', $2, 'auto-reply', 'posting', $3, now(), now(), 1, 'step:1:round:0', $4)`,
+      [rows[0].id, taskId, JSON.stringify(DECIDED), via],
+    );
+    return rows[0].id;
+  }
+
   it('answers the webhook with the decision: the vote lands with no API call, and the record says inline', async () => {
     const taskId = taskFor(AUTO_USER_ID);
     const delivery = await pyrus.sendDelivery({ bot: 'inline-auto', taskId });
@@ -191,19 +207,8 @@ describe('decisions in the webhook answer (reply: auto)', () => {
 
   it('a job that fails for good after an api answered with its decision leaves it posted, so no replay posts it again', async () => {
     const taskId = taskFor(AUTO_USER_ID);
-    const comment = { text: 'Approved', approval_choice: 'approved' };
-    const { rows } = await db.query<{ id: string }>(
-      `INSERT INTO deliveries (bot, task_id, event, dedupe_key, request_id, status, body_bytes, payload)
-       VALUES ('inline-auto', $1, 'comment', 'comment:c1', 'r-1', 'received', 2, '{}') RETURNING id`,
-      [taskId],
-    );
-    const deliveryId = rows[0].id;
     // As the hand-over left it: an api took the decision for its answer, and the worker's job then kept failing.
-    await db.query(
-      `INSERT INTO processed_tasks (delivery_id, bot, task_id, handler, outcome, comment, received_at, started_at, attempts, claim_key, delivered_via)
-       VALUES ($1, 'inline-auto', $2, 'auto-reply', 'posting', $3, now(), now(), 1, 'step:1:round:0', 'inline')`,
-      [deliveryId, taskId, JSON.stringify(comment)],
-    );
+    const deliveryId = await recordedDecision(taskId, 'inline');
     await worker.get(DeliveryService).markFailed(deliveryId, new Error('PostgreSQL went away for the last attempt'));
     expect(await record(taskId)).toEqual([{ outcome: 'posted', delivered_via: 'inline', status: 'processed' }]);
     // The claim stays held: a later delivery of the same step and round is skipped, not voted again.
@@ -213,19 +218,8 @@ describe('decisions in the webhook answer (reply: auto)', () => {
 
   it('a job failing for good as an api takes its decision: the answer given inline stands, the delivery is not failed', async () => {
     const taskId = taskFor(AUTO_USER_ID);
-    const comment = { text: 'Approved', approval_choice: 'approved' };
-    const { rows } = await db.query<{ id: string }>(
-      `INSERT INTO deliveries (bot, task_id, event, dedupe_key, request_id, status, body_bytes, payload)
-       VALUES ('inline-auto', $1, 'comment', 'comment:c1', 'r-2', 'received', 2, '{}') RETURNING id`,
-      [taskId],
-    );
-    const deliveryId = rows[0].id;
     // Recorded while an api waits, not handed over yet (delivered_via NULL).
-    await db.query(
-      `INSERT INTO processed_tasks (delivery_id, bot, task_id, handler, outcome, comment, received_at, started_at, attempts, claim_key)
-       VALUES ($1, 'inline-auto', $2, 'auto-reply', 'posting', $3, now(), now(), 1, 'step:1:round:0')`,
-      [deliveryId, taskId, JSON.stringify(comment)],
-    );
+    const deliveryId = await recordedDecision(taskId, null);
     // The api's claim (claimInline's UPDATE) holds the row when the job's final failure is recorded: its commit comes
     // while markFailed waits on the row. A transaction only widens the instant between the two.
     const apiSide = await testDb();
@@ -233,11 +227,12 @@ describe('decisions in the webhook answer (reply: auto)', () => {
       await apiSide.query('BEGIN');
       const claimed = await apiSide.query(
         `UPDATE processed_tasks SET delivered_via = 'inline'
-          WHERE delivery_id = $1 AND comment IS NOT NULL AND outcome IN ('posting', 'posted')
-            AND (delivered_via IS NULL OR delivered_via = 'inline') RETURNING comment`,
+          WHERE delivery_id = $1 AND comment IS NOT NULL
+            AND ((outcome = 'posting' AND delivered_via IS NULL) OR (outcome IN ('posting', 'posted') AND delivered_via = 'inline'))
+          RETURNING comment`,
         [deliveryId],
       );
-      expect(claimed.rows).toEqual([{ comment }]);
+      expect(claimed.rows).toEqual([{ comment: DECIDED }]);
       const failing = worker.get(DeliveryJourney).markFailed(deliveryId, 'the last attempt failed');
       await waitFor('markFailed to wait on the claimed row', async () => {
         const { rows: waiting } = await db.query(
