@@ -412,24 +412,36 @@ describe('inline replies under faults (real PostgreSQL, Redis, the Pyrus emulato
     const workers: AppProcess[] = [];
     const subscriber = new Redis(TEST_REDIS_URL);
     try {
-      const first = new AppProcess(build, 'worker', await workerEnv());
-      workers.push(first);
-      await first.waitForLog(/^worker running/);
-      const task = newTask(194_004_000, INLINE_BOT.userId);
-      // The worker announces the decision once it is recorded: that message is the moment to kill it.
-      let killedAt = 0;
+      // The kill is sent as the 'decided' message arrives, and the worker's finish comes a few milliseconds later (the
+      // api's claim, its word back, one UPDATE): a run where the worker finished first is not this case, and is tried
+      // again with a fresh task, up to five times.
       await subscriber.subscribe(`${env.QUEUE_PREFIX}:inline:decisions`);
+      let killedAt = 0;
+      let onDecided: (key: string) => void = () => undefined;
       subscriber.on('message', (_channel: string, text: string) => {
         const message = JSON.parse(text) as { key: string; news: string };
-        if (message.news === 'decided' && message.key.startsWith(`${INLINE_BOT.name}:${task.id}:`) && !killedAt) {
-          first.child.kill('SIGKILL');
-          killedAt = Date.now();
-        }
+        if (message.news === 'decided') onDecided(message.key);
       });
-
-      const record = await pyrus.sendDelivery({ bot: INLINE_BOT.name, taskId: task.id, url: webhookUrl(port, INLINE_BOT.name) });
-      await first.exited;
-      expect(killedAt).toBeGreaterThan(0);
+      let task!: ReturnType<typeof newTask>;
+      let record!: DeliveryRecord;
+      for (let run = 0; run < 5; run++) {
+        task = newTask(194_004_000 + run, INLINE_BOT.userId);
+        const first = new AppProcess(build, 'worker', await workerEnv());
+        workers.push(first);
+        await first.waitForLog(/^worker running/);
+        killedAt = 0;
+        onDecided = (key) => {
+          if (key.startsWith(`${INLINE_BOT.name}:${task.id}:`) && !killedAt) {
+            first.child.kill('SIGKILL');
+            killedAt = Date.now();
+          }
+        };
+        record = await pyrus.sendDelivery({ bot: INLINE_BOT.name, taskId: task.id, url: webhookUrl(port, INLINE_BOT.name) });
+        await first.exited;
+        expect(killedAt).toBeGreaterThan(0);
+        if (!(await processed(task.id))) break;
+        process.stdout.write(`worker killed after deciding: run ${run + 1} finished before the SIGKILL landed; again\n`);
+      }
       // Killed with the decision recorded and taken by the api, the delivery not finished.
       expect(await facts(task.id)).toEqual([
         { outcome: 'posting', delivered_via: 'inline', status: 'received', attempts: 1, repeat_count: 0 },
@@ -445,12 +457,21 @@ describe('inline replies under faults (real PostgreSQL, Redis, the Pyrus emulato
       const recoveredMs = Date.now() - killedAt;
       await sleep(500);
 
-      expect(await facts(task.id)).toEqual([
-        { outcome: 'posted', delivered_via: 'inline', status: 'processed', attempts: 2, repeat_count: 0 },
-      ]);
+      // Finished by the second worker's run of the job (attempt 2), or, when the machine is slow enough for Bull to count
+      // the job stalled twice, by its failure for good, which leaves a decision answered inline posted (attempt 1).
+      const [finished] = await facts(task.id);
+      expect(finished).toEqual({
+        outcome: 'posted',
+        delivered_via: 'inline',
+        status: 'processed',
+        attempts: finished.attempts,
+        repeat_count: 0,
+      });
+      expect([1, 2]).toContain(finished.attempts);
       expect(botComments(task.id).map((c) => [c.viaWebhookAnswer, c.request])).toEqual([[true, answered]]);
       expect(commentPosts(task.id)).toHaveLength(0);
-      expect(second.logLines().filter((l) => l.msg === "Decision answered in the webhook's answer; nothing to post")).toHaveLength(1);
+      const finishedByTheJob = second.logLines().filter((l) => l.msg === "Decision answered in the webhook's answer; nothing to post");
+      expect(finishedByTheJob).toHaveLength(finished.attempts === 2 ? 1 : 0);
       expect(second.stderr).toBe('');
       process.stdout.write(`worker killed after deciding: the second worker finished the delivery ${recoveredMs} ms after the SIGKILL\n`);
     } finally {
