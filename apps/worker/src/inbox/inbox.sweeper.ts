@@ -173,7 +173,8 @@ export class InboxSweeper implements OnApplicationBootstrap, BeforeApplicationSh
       for (const header of inbox.filter((t) => needsFullRead(t, latest.get(t.id), userId))) {
         result.read += 1;
         try {
-          if (await this.catchUp(runner, bot, caller, header.id, userId)) result.queued += 1;
+          const inlineToCheck = latest.get(header.id)?.inlineToCheck ?? false;
+          if (await this.catchUp(runner, bot, caller, header.id, userId, inlineToCheck)) result.queued += 1;
         } catch (err) {
           result.failed += 1;
           this.logger.warn(
@@ -220,9 +221,17 @@ export class InboxSweeper implements OnApplicationBootstrap, BeforeApplicationSh
    * the delivery journey, as a webhook would be. A task whose payload can never be stored is recorded as a failed
    * delivery, so later sweeps leave it until it changes.
    */
-  private async catchUp(runner: QueryRunner, bot: BotConfig, caller: PyrusCaller, taskId: number, userId: number): Promise<boolean> {
+  private async catchUp(
+    runner: QueryRunner,
+    bot: BotConfig,
+    caller: PyrusCaller,
+    taskId: number,
+    userId: number,
+    inlineToCheck: boolean,
+  ): Promise<boolean> {
     const task = await this.pyrus.getTask(caller, taskId);
-    if (await this.resendUnappliedInlineAnswers(runner, bot, task, userId)) return true;
+    // Only the task's newest delivery matters: an older one's answer was followed by something newer on the task.
+    if (inlineToCheck && (await this.resendUnappliedInlineAnswers(runner, bot, task, userId))) return true;
     const reason = reasonToLeave(task, userId, await this.storedFacts(runner, bot.name, taskId));
     if (reason) {
       this.logger.debug({ bot: bot.name, taskId, reason }, 'Inbox sweep leaves the task');
